@@ -1,0 +1,235 @@
+"""Events: the immutable, signed, hash-chained changes that every state is built from."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+EVENT_SCHEMA_VERSION = 1
+GENESIS_HASH = b"\x00" * 32
+
+
+def uuid7() -> str:
+    """A time-ordered UUID (RFC 9562 version 7): 48-bit ms time, then random bits."""
+    ms = time.time_ns() // 1_000_000
+    rand = int.from_bytes(os.urandom(10), "big")
+    value = (ms & ((1 << 48) - 1)) << 80
+    value |= 0x7 << 76
+    value |= ((rand >> 62) & 0xFFF) << 64
+    value |= 0b10 << 62
+    value |= rand & ((1 << 62) - 1)
+    return str(uuid.UUID(int=value))
+
+
+def canonical(data: Any) -> bytes:
+    """The one encoding used for hashing: sorted keys, no spaces, UTF-8, no floats."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8"
+    )
+
+
+class HybridLogicalClock:
+    """HLC timestamps: wall milliseconds plus a counter; never goes backwards.
+
+    Encoded as ``<13-digit ms>-<5-digit counter>-<device>`` so text order is
+    causal order. Clocks order events for display; they never pick a winner.
+    """
+
+    def __init__(self, device_id: str, last: str | None = None) -> None:
+        self.device_id = device_id
+        self._ms = 0
+        self._counter = 0
+        self._lock = threading.Lock()
+        if last:
+            self.observe(last)
+
+    @staticmethod
+    def parse(stamp: str) -> tuple[int, int, str]:
+        ms, counter, device = stamp.split("-", 2)
+        return int(ms), int(counter), device
+
+    def now(self) -> str:
+        with self._lock:
+            wall = time.time_ns() // 1_000_000
+            if wall > self._ms:
+                self._ms, self._counter = wall, 0
+            else:
+                self._counter += 1
+            return f"{self._ms:013d}-{self._counter:05d}-{self.device_id}"
+
+    def observe(self, stamp: str) -> None:
+        ms, counter, _ = self.parse(stamp)
+        with self._lock:
+            if (ms, counter) > (self._ms, self._counter):
+                self._ms, self._counter = ms, counter
+
+
+def hlc_wall_iso(stamp: str) -> str:
+    import datetime as dt
+
+    ms = int(stamp.split("-", 1)[0])
+    return dt.datetime.fromtimestamp(ms / 1000).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Event:
+    event_id: str
+    entity: str
+    kind: str
+    record_id: str
+    entity_id: str
+    team_id: str
+    author_id: str
+    device_id: str
+    device_seq: int
+    hlc: str
+    parents: tuple[str, ...]
+    schema_version: int
+    payload: bytes
+    prev_hash: bytes
+    hash: bytes
+    signature: bytes
+
+    def body(self) -> dict[str, Any]:
+        return json.loads(self.payload)
+
+
+def envelope_bytes(
+    *,
+    event_id: str,
+    entity: str,
+    kind: str,
+    record_id: str,
+    entity_id: str,
+    team_id: str,
+    author_id: str,
+    device_id: str,
+    device_seq: int,
+    hlc: str,
+    parents: tuple[str, ...] | list[str],
+    schema_version: int,
+    payload: bytes,
+    prev_hash: bytes,
+) -> bytes:
+    return canonical(
+        {
+            "event_id": event_id,
+            "entity": entity,
+            "kind": kind,
+            "record_id": record_id,
+            "entity_id": entity_id,
+            "team_id": team_id,
+            "author_id": author_id,
+            "device_id": device_id,
+            "device_seq": device_seq,
+            "hlc": hlc,
+            "parents": list(parents),
+            "schema_version": schema_version,
+            "payload_sha256": hashlib.sha256(payload).hexdigest(),
+            "prev_hash": prev_hash.hex(),
+        }
+    )
+
+
+def event_hash(event: Event) -> bytes:
+    return hashlib.sha256(
+        envelope_bytes(
+            event_id=event.event_id,
+            entity=event.entity,
+            kind=event.kind,
+            record_id=event.record_id,
+            entity_id=event.entity_id,
+            team_id=event.team_id,
+            author_id=event.author_id,
+            device_id=event.device_id,
+            device_seq=event.device_seq,
+            hlc=event.hlc,
+            parents=event.parents,
+            schema_version=event.schema_version,
+            payload=event.payload,
+            prev_hash=event.prev_hash,
+        )
+    ).digest()
+
+
+class DeviceKey:
+    """The device's Ed25519 signing key. The private half lives only in the vault."""
+
+    def __init__(self, private: Ed25519PrivateKey) -> None:
+        self._private = private
+        self.public_bytes = private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+
+    @classmethod
+    def generate(cls) -> DeviceKey:
+        return cls(Ed25519PrivateKey.generate())
+
+    @classmethod
+    def from_private_bytes(cls, raw: bytes) -> DeviceKey:
+        return cls(Ed25519PrivateKey.from_private_bytes(raw))
+
+    def private_bytes(self) -> bytes:
+        from cryptography.hazmat.primitives.serialization import NoEncryption, PrivateFormat
+
+        return self._private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+
+    def sign(self, data: bytes) -> bytes:
+        return self._private.sign(data)
+
+
+def verify_signature(public_key: bytes, signature: bytes, data: bytes) -> bool:
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, data)
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
+def make_event(
+    *,
+    key: DeviceKey,
+    entity: str,
+    kind: str,
+    record_id: str,
+    entity_id: str,
+    team_id: str,
+    author_id: str,
+    device_id: str,
+    device_seq: int,
+    hlc: str,
+    parents: list[str],
+    payload: dict[str, Any],
+    prev_hash: bytes,
+    event_id: str | None = None,
+) -> Event:
+    payload_bytes = canonical(payload)
+    eid = event_id or uuid7()
+    partial = Event(
+        event_id=eid,
+        entity=entity,
+        kind=kind,
+        record_id=record_id,
+        entity_id=entity_id,
+        team_id=team_id,
+        author_id=author_id,
+        device_id=device_id,
+        device_seq=device_seq,
+        hlc=hlc,
+        parents=tuple(parents),
+        schema_version=EVENT_SCHEMA_VERSION,
+        payload=payload_bytes,
+        prev_hash=prev_hash,
+        hash=b"",
+        signature=b"",
+    )
+    digest = event_hash(partial)
+    return Event(**{**partial.__dict__, "hash": digest, "signature": key.sign(digest)})

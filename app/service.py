@@ -1,0 +1,504 @@
+"""The practitioner's services over an unlocked vault: the only way changes are made.
+
+Every change is one signed event; the event, its projection and its outbox row
+commit together. Calls are serialised by a lock: the UI runs them on one worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app import integrity, projection
+from app.events import DeviceKey, Event, HybridLogicalClock, hlc_wall_iso, make_event, uuid7
+from app.model import (
+    Decision,
+    DecisionRecord,
+    DecisionSummary,
+    Direction,
+    FollowUp,
+    FollowUpChange,
+    FollowUpKind,
+    FollowUpState,
+    RecordStatus,
+    SearchFilters,
+    Version,
+    followup_bucket,
+    week_end,
+)
+from app.validation import Problem, ValidationError, require_reason, validate
+from app.workdays import ENGLAND_AND_WALES_BANK_HOLIDAYS, WorkingCalendar
+from db import store
+from db.vault import Connection, Vault, VaultLocked
+
+log = logging.getLogger("sharelog.service")
+T = TypeVar("T")
+
+FOLLOWUP_TITLES = {
+    FollowUpKind.CONFIRM_RECEIPT: "Confirm the recipient received, understood and acted on the information",
+    FollowUpKind.CHASE_RESPONSE: "Chase the response",
+}
+
+
+class NotFound(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"That {what} could not be found.")
+
+
+class InvalidChange(Exception):
+    """A change that does not make sense in the record's current state."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    user_id: str
+    display_name: str
+    team_id: str
+    device_id: str
+
+
+@dataclass(frozen=True)
+class DecisionDetail:
+    record_id: str
+    record: DecisionRecord
+    status: str
+    owner_id: str
+    team_id: str
+    version_count: int
+    created_at: str
+    updated_at: str
+    has_conflict: bool
+    followups: list[FollowUp]
+
+
+@dataclass(frozen=True)
+class Draft:
+    draft_id: str
+    kind: str
+    record_id: str | None
+    body: dict[str, Any]
+    updated_at: str
+
+
+def fts_query(text: str) -> str | None:
+    """Words typed by a person to an FTS5 query: every word must match, the last as a prefix."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    if not words:
+        return None
+    quoted = [f'"{w}"' for w in words[:-1]] + [f'"{words[-1]}"*']
+    return " ".join(quoted)
+
+
+class Sharelog:
+    """One user's unlocked vault and the services over it."""
+
+    def __init__(self, vault: Vault, *, followup_working_days: int = 5,
+                 extra_holidays: list[dt.date] | None = None) -> None:
+        self.vault = vault
+        self._lock = threading.RLock()
+        conn = vault.conn
+        meta = store.meta_all(conn)
+        self.identity = Identity(
+            user_id=str(meta["user_id"]),
+            display_name=str(meta["display_name"]),
+            team_id=str(meta["team_id"]),
+            device_id=str(meta["device_id"]),
+        )
+        self._key = DeviceKey.from_private_bytes(bytes(meta["device_private_key"]))
+        self._users: dict[str, str] = json.loads(meta.get("users") or "{}")
+        self._clock = HybridLogicalClock(self.identity.device_id, store.last_hlc(conn))
+        self.followup_working_days = followup_working_days
+        self.calendar = WorkingCalendar(
+            ENGLAND_AND_WALES_BANK_HOLIDAYS | frozenset(extra_holidays or [])
+        )
+        self._today_override: dt.date | None = None
+
+    # -- set-up ------------------------------------------------------------
+    @classmethod
+    def initialise(cls, vault: Vault, display_name: str, *, team_id: str | None = None,
+                   user_id: str | None = None) -> Sharelog:
+        """Give a new vault its user, team and device identity."""
+        name = display_name.strip()
+        if not name:
+            raise ValidationError([Problem("display_name", "Enter your name as colleagues know it.")])
+        key = DeviceKey.generate()
+        uid = user_id or str(uuid.uuid4())
+        device_id = str(uuid.uuid4())
+        with vault.transaction() as conn:
+            store.meta_set(conn, "user_id", uid)
+            store.meta_set(conn, "display_name", name)
+            store.meta_set(conn, "team_id", team_id or str(uuid.uuid4()))
+            store.meta_set(conn, "device_id", device_id)
+            store.meta_set(conn, "device_private_key", key.private_bytes())
+            store.meta_set(conn, "users", json.dumps({uid: name}))
+            store.meta_set(conn, "created_at", dt.datetime.now().isoformat(timespec="seconds"))
+            store.device_put(conn, device_id, uid, key.public_bytes)
+        return cls(vault)
+
+    def lock(self) -> None:
+        with self._lock:
+            self.vault.lock()
+
+    @property
+    def is_locked(self) -> bool:
+        return not self.vault.is_open
+
+    def today(self) -> dt.date:
+        return self._today_override or dt.date.today()
+
+    def set_today(self, day: dt.date | None) -> None:
+        """For demos and tests: pretend today is another day."""
+        self._today_override = day
+
+    def user_name(self, user_id: str) -> str:
+        return self._users.get(user_id, "Unknown user")
+
+    # -- plumbing ----------------------------------------------------------
+    def _locked(self, fn: Callable[[Connection], T]) -> T:
+        with self._lock:
+            return fn(self.vault.conn)
+
+    @contextmanager
+    def _write(self) -> Iterator[_Writer]:
+        with self._lock, self.vault.transaction() as conn:
+            yield _Writer(self, conn)
+
+    @contextmanager
+    def bulk(self) -> Iterator[_Writer]:
+        """Many changes in one transaction (imports, demo data, benchmarks)."""
+        with self._write() as writer:
+            yield writer
+
+    # -- decisions -----------------------------------------------------------
+    def record_decision(self, record: DecisionRecord, *, followup_days: int | None = None,
+                        draft_id: str | None = None) -> str:
+        """Validate and save a new decision with its default follow-up. Returns its id."""
+        validate(record)
+        with self._write() as w:
+            record_id = w.record_decision(record, followup_days=followup_days)
+            if draft_id:
+                store.draft_delete(w.conn, draft_id)
+        log.info("decision recorded")
+        return record_id
+
+    def correct_decision(self, record_id: str, record: DecisionRecord, reason: str, *,
+                         draft_id: str | None = None) -> str:
+        """A correction is a new version with its reason; the old one stays readable."""
+        require_reason(reason, "the correction")
+        validate(record)
+        with self._write() as w:
+            current = store.decision_get_row(w.conn, record_id)
+            if current is None:
+                raise NotFound("record")
+            if current["status"] == RecordStatus.WITHDRAWN:
+                raise InvalidChange("This record was withdrawn and can no longer be corrected.")
+            ev = w.emit("decision", "decision.correct", record_id, record_id,
+                        parents=json.loads(current["heads"]),
+                        payload={"record": record.to_dict(), "reason": reason.strip()})
+            w.learn_contact(record)
+            if draft_id:
+                store.draft_delete(w.conn, draft_id)
+        log.info("decision corrected")
+        return ev.event_id
+
+    def withdraw_decision(self, record_id: str, reason: str) -> str:
+        """Withdraw a record made in error: a tombstone version with a reason, never a delete."""
+        require_reason(reason, "withdrawing this record")
+        with self._write() as w:
+            current = store.decision_get_row(w.conn, record_id)
+            if current is None:
+                raise NotFound("record")
+            if current["status"] == RecordStatus.WITHDRAWN:
+                raise InvalidChange("This record is already withdrawn.")
+            ev = w.emit("decision", "decision.withdraw", record_id, record_id,
+                        parents=json.loads(current["heads"]),
+                        payload={"reason": reason.strip()})
+            for fu in store.followups_for_record(w.conn, record_id):
+                if fu[6] == FollowUpState.OPEN:
+                    w.emit("followup", "followup.cancel", record_id, fu[0],
+                           parents=w.followup_parents(fu[0]),
+                           payload={"reason": "The record was withdrawn."})
+        log.info("decision withdrawn")
+        return ev.event_id
+
+    def get_decision(self, record_id: str) -> DecisionDetail:
+        def read(conn: Connection) -> DecisionDetail:
+            row = store.decision_get_row(conn, record_id)
+            if row is None:
+                raise NotFound("record")
+            return DecisionDetail(
+                record_id=record_id,
+                record=DecisionRecord.from_dict(json.loads(row["body"])),
+                status=row["status"],
+                owner_id=row["owner_id"],
+                team_id=row["team_id"],
+                version_count=int(row["version_count"]),
+                created_at=row["created_at"],
+                updated_at=row["updated_at"],
+                has_conflict=len(json.loads(row["heads"])) > 1,
+                followups=[_followup(r) for r in store.followups_for_record(conn, record_id)],
+            )
+        return self._locked(read)
+
+    def versions(self, record_id: str) -> list[Version]:
+        """Every version of a record, oldest first, with who, when and on which device."""
+        def read(conn: Connection) -> list[Version]:
+            out: list[Version] = []
+            for row in store.events_for_record(conn, record_id):
+                ev = projection.event_from_row(row)
+                if ev.entity != "decision":
+                    continue
+                body = ev.body()
+                out.append(Version(
+                    event_id=ev.event_id,
+                    number=len(out) + 1,
+                    kind=ev.kind,
+                    author_id=ev.author_id,
+                    author_name=self.user_name(ev.author_id),
+                    device_id=ev.device_id,
+                    at=hlc_wall_iso(ev.hlc),
+                    reason=str(body.get("reason", "")),
+                    record=DecisionRecord.from_dict(body["record"]) if "record" in body else None,
+                ))
+            if not out:
+                raise NotFound("record")
+            return out
+        return self._locked(read)
+
+    def list_decisions(self, filters: SearchFilters | None = None) -> list[DecisionSummary]:
+        f = filters or SearchFilters()
+        today = self.today().isoformat()
+
+        def read(conn: Connection) -> list[DecisionSummary]:
+            rows = store.list_decisions(
+                conn,
+                today=today,
+                fts_query=fts_query(f.text) if f.text else None,
+                date_from=f.date_from.isoformat() if f.date_from else None,
+                date_to=(f.date_to + dt.timedelta(days=1)).isoformat() if f.date_to else None,
+                direction=f.direction,
+                decision=f.decision,
+                consent=f.consent,
+                followup_state=f.followup_state,
+                include_withdrawn=f.include_withdrawn,
+                case_ref=f.subject_case_ref,
+                limit=f.limit,
+            )
+            return [_summary(r) for r in rows]
+        return self._locked(read)
+
+    def search(self, text: str, filters: SearchFilters | None = None) -> list[DecisionSummary]:
+        f = filters or SearchFilters()
+        f = SearchFilters(**{**f.__dict__, "text": text})
+        return self.list_decisions(f)
+
+    def decision_count(self) -> int:
+        return self._locked(store.decision_count)
+
+    # -- follow-ups ------------------------------------------------------------
+    def my_followups(self, *, include_closed: bool = False,
+                     due_within_week: bool = False) -> list[FollowUp]:
+        states = (FollowUpState.OPEN.value,)
+        if include_closed:
+            states = (*states, FollowUpState.DONE.value, FollowUpState.CANCELLED.value)
+        due_before = week_end(self.today()).isoformat() if due_within_week else None
+
+        def read(conn: Connection) -> list[FollowUp]:
+            return [_followup(r) for r in store.followups_for_owner(
+                conn, self.identity.user_id, states=states, due_before=due_before)]
+        return self._locked(read)
+
+    def followups_by_bucket(self) -> dict[str, list[FollowUp]]:
+        today = self.today()
+        groups: dict[str, list[FollowUp]] = {"overdue": [], "today": [], "this_week": [],
+                                             "later": []}
+        for fu in self.my_followups():
+            groups[followup_bucket(fu.state, fu.due_date, today)].append(fu)
+        return groups
+
+    def overdue_count(self) -> int:
+        return self._locked(
+            lambda c: store.overdue_count(c, self.identity.user_id, self.today().isoformat()))
+
+    def complete_followup(self, followup_id: str, outcome: str) -> str:
+        require_reason(outcome, "the outcome (what the recipient did)")
+        return self._followup_change(followup_id, "followup.done", {"outcome": outcome.strip()})
+
+    def cancel_followup(self, followup_id: str, reason: str) -> str:
+        require_reason(reason, "cancelling this follow-up")
+        return self._followup_change(followup_id, "followup.cancel", {"reason": reason.strip()})
+
+    def reschedule_followup(self, followup_id: str, due: dt.date, reason: str = "") -> str:
+        def extra(row: dict[str, Any]) -> dict[str, Any]:
+            return {"due_date": due.isoformat(), "previous_due_date": row["due_date"],
+                    "reason": reason.strip()}
+        return self._followup_change(followup_id, "followup.reschedule", extra)
+
+    def _followup_change(self, followup_id: str, kind: str,
+                         payload: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]) -> str:
+        with self._write() as w:
+            row = store.followup_get_row(w.conn, followup_id)
+            if row is None:
+                raise NotFound("follow-up")
+            if row["state"] != FollowUpState.OPEN:
+                raise InvalidChange("This follow-up is already closed.")
+            body = payload(row) if callable(payload) else payload
+            ev = w.emit("followup", kind, row["record_id"], followup_id,
+                        parents=w.followup_parents(followup_id), payload=body)
+        return ev.event_id
+
+    def followup_history(self, followup_id: str) -> list[FollowUpChange]:
+        def read(conn: Connection) -> list[FollowUpChange]:
+            out = []
+            for row in store.events_for_entity(conn, followup_id):
+                ev = projection.event_from_row(row)
+                out.append(FollowUpChange(ev.event_id, ev.kind, ev.author_id,
+                                          hlc_wall_iso(ev.hlc), ev.body()))
+            return out
+        return self._locked(read)
+
+    def due_date_for(self, days: int | None = None, start: dt.date | None = None) -> dt.date:
+        return self.calendar.add_working_days(start or self.today(),
+                                              days if days is not None else self.followup_working_days)
+
+    # -- address book -------------------------------------------------------------
+    def suggest_contacts(self, prefix: str, limit: int = 8) -> list[dict[str, str]]:
+        rows = self._locked(lambda c: store.contacts_matching(c, prefix.strip(), limit))
+        return [dict(zip(("name", "role", "organisation", "contact"), r, strict=True))
+                for r in rows]
+
+    # -- drafts -----------------------------------------------------------------
+    def save_draft(self, body: dict[str, Any], *, draft_id: str | None = None,
+                   kind: str = "decision", record_id: str | None = None) -> str:
+        did = draft_id or uuid7()
+        now = dt.datetime.now().isoformat(timespec="seconds")
+        with self._lock, self.vault.transaction() as conn:
+            store.draft_save(conn, did, kind, record_id, store.dumps(body), now)
+        return did
+
+    def drafts(self) -> list[Draft]:
+        rows = self._locked(store.drafts_list)
+        return [Draft(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
+
+    def delete_draft(self, draft_id: str) -> None:
+        with self._lock, self.vault.transaction() as conn:
+            store.draft_delete(conn, draft_id)
+
+    # -- integrity and maintenance ---------------------------------------------------
+    def verify_integrity(self) -> integrity.IntegrityReport:
+        return self._locked(integrity.verify_all)
+
+    def verify_record(self, record_id: str) -> integrity.IntegrityReport:
+        return self._locked(lambda c: integrity.verify_record(c, record_id))
+
+    def rebuild_projection(self) -> int:
+        with self._lock, self.vault.transaction() as conn:
+            return projection.rebuild(conn)
+
+    def pending_sync_count(self) -> int:
+        return self._locked(store.outbox_count)
+
+    def change_passphrase(self, old: str, new: str) -> None:
+        with self._lock:
+            self.vault.change_passphrase(old, new)
+
+    def backup_to(self, target: Path) -> Path:
+        with self._lock:
+            return self.vault.backup_to(target)
+
+
+class _Writer:
+    """Inside one write transaction: emits events and applies them."""
+
+    def __init__(self, service: Sharelog, conn: Connection) -> None:
+        self.service = service
+        self.conn = conn
+
+    def emit(self, entity: str, kind: str, record_id: str, entity_id: str, *,
+             parents: list[str], payload: dict[str, Any]) -> Event:
+        s = self.service
+        ident = s.identity
+        tip = store.device_chain_tip(self.conn, ident.device_id)
+        seq, prev_hash = (tip[0] + 1, tip[1]) if tip else (1, b"\x00" * 32)
+        ev = make_event(
+            key=s._key, entity=entity, kind=kind, record_id=record_id, entity_id=entity_id,
+            team_id=ident.team_id, author_id=ident.user_id, device_id=ident.device_id,
+            device_seq=seq, hlc=s._clock.now(), parents=parents, payload=payload,
+            prev_hash=prev_hash,
+        )
+        store.event_insert(self.conn, projection.event_to_row(ev), outbox=True)
+        projection.apply_event(self.conn, ev)
+        return ev
+
+    def record_decision(self, record: DecisionRecord, *, followup_days: int | None = None,
+                        validated: bool = True) -> str:
+        if not validated:
+            validate(record)
+        ident = self.service.identity
+        record_id = uuid7()
+        self.emit("decision", "decision.create", record_id, record_id, parents=[],
+                  payload={"record": record.to_dict(), "owner_id": ident.user_id})
+        kind = None
+        if record.direction == Direction.REQUEST_MADE:
+            kind = FollowUpKind.CHASE_RESPONSE
+        elif record.decision in (Decision.SHARE, Decision.SHARE_PARTIAL):
+            kind = FollowUpKind.CONFIRM_RECEIPT
+        if kind is not None:
+            decided = _decided_date(record.decided_at) or self.service.today()
+            due = self.service.due_date_for(followup_days, start=decided)
+            fid = uuid7()
+            self.emit("followup", "followup.create", record_id, fid, parents=[],
+                      payload={"owner_id": ident.user_id, "kind": kind.value,
+                               "title": FOLLOWUP_TITLES[kind], "due_date": due.isoformat()})
+        self.learn_contact(record)
+        return record_id
+
+    def followup_parents(self, followup_id: str) -> list[str]:
+        rows = store.events_for_entity(self.conn, followup_id)
+        return [rows[-1][1]] if rows else []
+
+    def learn_contact(self, record: DecisionRecord) -> None:
+        cp = record.counterparty
+        if cp.name.strip() or cp.organisation.strip():
+            store.contact_learn(self.conn, uuid7(), cp.name.strip(), cp.role.strip(),
+                                cp.organisation.strip(), cp.contact.strip(),
+                                dt.datetime.now().isoformat(timespec="seconds"))
+
+
+def _decided_date(value: str) -> dt.date | None:
+    try:
+        return dt.datetime.fromisoformat(value).date()
+    except ValueError:
+        return None
+
+
+def _summary(r: tuple[Any, ...]) -> DecisionSummary:
+    return DecisionSummary(
+        record_id=r[0], decided_at=r[1], direction=r[2], decision=r[3], consent=r[4],
+        subjects=r[5], case_refs=r[6], counterparty=r[7], status=r[8], version_count=int(r[9]),
+        open_followups=int(r[10]), overdue_followups=int(r[11]), owner_id=r[12],
+        has_conflict=len(json.loads(r[13])) > 1,
+    )
+
+
+def _followup(r: tuple[Any, ...]) -> FollowUp:
+    return FollowUp(
+        followup_id=r[0], record_id=r[1], owner_id=r[2], kind=r[3], title=r[4],
+        due_date=dt.date.fromisoformat(r[5]), state=r[6], outcome=r[7], cancel_reason=r[8],
+        subjects=r[9], case_refs=r[10], counterparty=r[11],
+    )
+
+
+def ensure_unlocked(service: Sharelog | None) -> Sharelog:
+    if service is None or service.is_locked:
+        raise VaultLocked()
+    return service
+

@@ -1,0 +1,86 @@
+"""Opening and creating a user's vault, with a growing delay after wrong passphrases."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from pathlib import Path
+
+from app.paths import backup_dir, data_dir, ensure_data_dir, settings_path, vault_path
+from app.service import Sharelog
+from app.settings import Settings
+from db.vault import Vault, VaultExists, WrongPassphrase
+
+log = logging.getLogger("sharelog.session")
+
+# Wrong passphrases: no delay for the first two, then 1, 2, 4, 8… seconds, at most 30.
+MAX_DELAY_SECONDS = 30.0
+
+
+def unlock_delay(failures: int) -> float:
+    if failures < 3:
+        return 0.0
+    return float(min(MAX_DELAY_SECONDS, 2 ** (failures - 3)))
+
+
+def vault_exists(base: Path | None = None) -> bool:
+    path = vault_path(base or data_dir())
+    return path.exists() and path.stat().st_size > 0
+
+
+def _service(vault: Vault, settings: Settings) -> Sharelog:
+    holidays = []
+    for value in settings.extra_holidays or []:
+        try:
+            holidays.append(dt.date.fromisoformat(value))
+        except (TypeError, ValueError):
+            continue
+    return Sharelog(vault, followup_working_days=settings.followup_working_days,
+                    extra_holidays=holidays)
+
+
+def create_vault(display_name: str, passphrase: str, *, base: Path | None = None,
+                 team_id: str | None = None) -> Sharelog:
+    base = base or ensure_data_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    path = vault_path(base)
+    if vault_exists(base):
+        raise VaultExists()
+    vault = Vault.create(path, passphrase)
+    try:
+        Sharelog.initialise(vault, display_name, team_id=team_id)
+    except BaseException:
+        vault.lock()
+        path.unlink(missing_ok=True)
+        raise
+    log.info("vault created")
+    return _service(vault, Settings.load(settings_path(base)))
+
+
+def unlock(passphrase: str, *, base: Path | None = None, sleep: bool = True) -> Sharelog:
+    """Open the vault. After wrong passphrases each new attempt waits a growing delay.
+
+    The failure count is kept in settings so quitting does not reset the delay.
+    """
+    base = base or data_dir()
+    settings = Settings.load(settings_path(base))
+    delay = unlock_delay(settings.failed_unlocks)
+    if delay and sleep:
+        time.sleep(delay)
+    try:
+        vault = Vault.open(vault_path(base), passphrase, backup_dir=backup_dir(base))
+    except WrongPassphrase:
+        settings.failed_unlocks += 1
+        settings.save(settings_path(base))
+        log.info("unlock refused (%d in a row)", settings.failed_unlocks)
+        raise
+    if settings.failed_unlocks:
+        settings.failed_unlocks = 0
+        settings.save(settings_path(base))
+    log.info("vault unlocked")
+    return _service(vault, settings)
+
+
+def failed_unlocks(base: Path | None = None) -> int:
+    return Settings.load(settings_path(base or data_dir())).failed_unlocks

@@ -1,0 +1,188 @@
+"""Numbered schema steps. Each runs in one transaction and sets PRAGMA user_version.
+
+Never edit a released step: add the next one. Tests build a vault at every
+earlier version and upgrade it (tests/test_migrations.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+STEP_1 = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- Append-only event log. One row per change, from this or any other device.
+-- seq is local arrival order; device_seq orders a device's own hash chain.
+CREATE TABLE events (
+    seq            INTEGER PRIMARY KEY,
+    event_id       TEXT NOT NULL UNIQUE,
+    entity         TEXT NOT NULL,          -- 'decision' | 'followup'
+    kind           TEXT NOT NULL,          -- e.g. 'decision.create'
+    record_id      TEXT NOT NULL,          -- the decision the change belongs to
+    entity_id      TEXT NOT NULL,          -- decision id or follow-up id
+    team_id        TEXT NOT NULL,
+    author_id      TEXT NOT NULL,
+    device_id      TEXT NOT NULL,
+    device_seq     INTEGER NOT NULL,
+    hlc            TEXT NOT NULL,
+    parents        TEXT NOT NULL,          -- canonical JSON list of event ids
+    schema_version INTEGER NOT NULL,
+    payload        BLOB NOT NULL,          -- canonical JSON
+    prev_hash      BLOB NOT NULL,
+    hash           BLOB NOT NULL,
+    signature      BLOB NOT NULL,
+    UNIQUE (device_id, device_seq)
+);
+CREATE INDEX events_record ON events (record_id, seq);
+CREATE INDEX events_entity ON events (entity_id, seq);
+
+CREATE TABLE devices (
+    device_id  TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    public_key BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- Written in the same transaction as the event: nothing is saved but not queued.
+CREATE TABLE outbox (
+    event_id TEXT PRIMARY KEY REFERENCES events (event_id)
+) WITHOUT ROWID;
+
+CREATE TABLE sync_state (
+    id               INTEGER PRIMARY KEY CHECK (id = 1),
+    last_pulled_seq  INTEGER NOT NULL DEFAULT 0,
+    last_synced_at   TEXT
+);
+INSERT INTO sync_state (id) VALUES (1);
+
+-- Projection: current state, rebuildable from events.
+CREATE TABLE decisions (
+    record_id        TEXT PRIMARY KEY,
+    team_id          TEXT NOT NULL,
+    owner_id         TEXT NOT NULL,
+    status           TEXT NOT NULL,        -- 'active' | 'withdrawn'
+    direction        TEXT NOT NULL,
+    decision         TEXT NOT NULL,
+    consent          TEXT NOT NULL,
+    decided_at       TEXT NOT NULL,
+    created_at       TEXT NOT NULL,
+    updated_at       TEXT NOT NULL,
+    version_count    INTEGER NOT NULL,
+    head_event_id    TEXT NOT NULL,
+    heads            TEXT NOT NULL,        -- JSON list; >1 means concurrent versions
+    subjects_text    TEXT NOT NULL,
+    counterparty_text TEXT NOT NULL,
+    case_refs        TEXT NOT NULL,
+    special_category INTEGER NOT NULL,
+    body             TEXT NOT NULL         -- canonical JSON of the current version
+);
+CREATE INDEX decisions_decided ON decisions (decided_at);
+CREATE INDEX decisions_owner_decided ON decisions (owner_id, decided_at);
+
+CREATE TABLE followups (
+    followup_id   TEXT PRIMARY KEY,
+    record_id     TEXT NOT NULL REFERENCES decisions (record_id),
+    team_id       TEXT NOT NULL,
+    owner_id      TEXT NOT NULL,
+    kind          TEXT NOT NULL,          -- 'confirm_receipt' | 'chase_response' | 'other'
+    title         TEXT NOT NULL,
+    due_date      TEXT NOT NULL,          -- ISO date
+    state         TEXT NOT NULL,          -- 'open' | 'done' | 'cancelled'
+    outcome       TEXT,
+    cancel_reason TEXT,
+    created_at    TEXT NOT NULL,
+    updated_at    TEXT NOT NULL
+);
+CREATE INDEX followups_owner_due ON followups (owner_id, state, due_date);
+CREATE INDEX followups_record ON followups (record_id);
+
+CREATE VIRTUAL TABLE decisions_fts USING fts5 (
+    record_id UNINDEXED,
+    subjects, counterparties, information, reasons,
+    tokenize = 'unicode61 remove_diacritics 2',
+    prefix = '2 3'
+);
+"""
+
+STEP_2 = """
+-- An address book that learns from use.
+CREATE TABLE contacts (
+    contact_id   TEXT PRIMARY KEY,
+    name         TEXT NOT NULL,
+    role         TEXT NOT NULL DEFAULT '',
+    organisation TEXT NOT NULL DEFAULT '',
+    contact      TEXT NOT NULL DEFAULT '',
+    use_count    INTEGER NOT NULL DEFAULT 0,
+    last_used    TEXT NOT NULL,
+    UNIQUE (name, organisation)
+);
+CREATE INDEX contacts_use ON contacts (use_count DESC, last_used DESC);
+
+-- Drafts live in the vault, encrypted like everything else.
+CREATE TABLE drafts (
+    draft_id    TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    record_id   TEXT,
+    body        TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+-- Learn contacts already used in decisions recorded before this step.
+INSERT OR IGNORE INTO contacts (contact_id, name, role, organisation, contact, use_count, last_used)
+SELECT lower(hex(randomblob(16))),
+       json_extract(body, '$.counterparty.name'),
+       coalesce(json_extract(body, '$.counterparty.role'), ''),
+       coalesce(json_extract(body, '$.counterparty.organisation'), ''),
+       coalesce(json_extract(body, '$.counterparty.contact'), ''),
+       1, updated_at
+FROM decisions
+WHERE json_extract(body, '$.counterparty.name') IS NOT NULL
+  AND json_extract(body, '$.counterparty.name') != '';
+"""
+
+STEPS: list[str] = [STEP_1, STEP_2]
+LATEST_VERSION = len(STEPS)
+
+
+def _split(script: str) -> list[str]:
+    import sqlcipher3
+
+    statements: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlcipher3.complete_statement(buf):
+            if buf.strip():
+                statements.append(buf.strip())
+            buf = ""
+    if buf.strip():
+        statements.append(buf.strip())
+    return statements
+
+
+def migrate(
+    conn: Any,
+    *,
+    backup: Callable[[], Any] | None,
+    target: int = LATEST_VERSION,
+) -> int:
+    """Apply every step above the vault's version, each in its own transaction."""
+    current = conn.execute("PRAGMA user_version").fetchone()[0]
+    if current >= target:
+        return int(current)
+    if backup is not None and current > 0:
+        backup()
+    for version in range(current + 1, target + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split(STEPS[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {int(version)}")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+    return target

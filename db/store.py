@@ -1,0 +1,337 @@
+"""Every SQL statement the client runs against the vault lives here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from db.vault import Connection
+
+EVENT_COLUMNS = (
+    "event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id, device_seq, "
+    "hlc, parents, schema_version, payload, prev_hash, hash, signature"
+)
+
+
+# -- meta -----------------------------------------------------------------
+def meta_get(conn: Connection, key: str) -> Any:
+    row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else row[0]
+
+
+def meta_set(conn: Connection, key: str, value: Any) -> None:
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+def meta_all(conn: Connection) -> dict[str, Any]:
+    return dict(conn.execute("SELECT key, value FROM meta").fetchall())
+
+
+# -- devices --------------------------------------------------------------
+def device_put(conn: Connection, device_id: str, user_id: str, public_key: bytes) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO devices (device_id, user_id, public_key) VALUES (?, ?, ?)",
+        (device_id, user_id, public_key),
+    )
+
+
+def device_keys(conn: Connection) -> dict[str, bytes]:
+    return {r[0]: bytes(r[1]) for r in conn.execute("SELECT device_id, public_key FROM devices")}
+
+
+# -- events ---------------------------------------------------------------
+def event_insert(conn: Connection, row: tuple[Any, ...], *, outbox: bool) -> None:
+    conn.execute(
+        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
+    )
+    if outbox:
+        conn.execute("INSERT INTO outbox (event_id) VALUES (?)", (row[0],))
+
+
+def event_exists(conn: Connection, event_id: str) -> bool:
+    return conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
+
+
+def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes] | None:
+    row = conn.execute(
+        "SELECT device_seq, hash FROM events WHERE device_id = ? ORDER BY device_seq DESC LIMIT 1",
+        (device_id,),
+    ).fetchone()
+    return None if row is None else (int(row[0]), bytes(row[1]))
+
+
+def last_hlc(conn: Connection) -> str | None:
+    row = conn.execute("SELECT max(hlc) FROM events").fetchone()
+    return None if row is None else row[0]
+
+
+def events_all(conn: Connection) -> Iterator[tuple[Any, ...]]:
+    yield from conn.execute(f"SELECT seq, {EVENT_COLUMNS} FROM events ORDER BY seq")
+
+
+def events_by_device(conn: Connection) -> Iterator[tuple[Any, ...]]:
+    yield from conn.execute(
+        f"SELECT seq, {EVENT_COLUMNS} FROM events ORDER BY device_id, device_seq"
+    )
+
+
+def events_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE record_id = ? ORDER BY seq",
+        (record_id,),
+    ).fetchall()
+
+
+def events_for_entity(conn: Connection, entity_id: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE entity_id = ? ORDER BY seq",
+        (entity_id,),
+    ).fetchall()
+
+
+def event_count(conn: Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+
+def outbox_count(conn: Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
+
+
+# -- decision projection ----------------------------------------------------
+def decision_get_row(conn: Connection, record_id: str) -> dict[str, Any] | None:
+    cur = conn.execute("SELECT * FROM decisions WHERE record_id = ?", (record_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
+
+
+def decision_upsert(conn: Connection, row: dict[str, Any]) -> None:
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in row if c != "record_id")
+    conn.execute(
+        f"INSERT INTO decisions ({cols}) VALUES ({marks}) "
+        f"ON CONFLICT (record_id) DO UPDATE SET {updates}",
+        tuple(row.values()),
+    )
+
+
+def decision_set_status(conn: Connection, record_id: str, status: str, updated_at: str,
+                        head_event_id: str, heads: str, version_count: int) -> None:
+    conn.execute(
+        "UPDATE decisions SET status = ?, updated_at = ?, head_event_id = ?, heads = ?, "
+        "version_count = ? WHERE record_id = ?",
+        (status, updated_at, head_event_id, heads, version_count, record_id),
+    )
+
+
+def fts_replace(conn: Connection, record_id: str, subjects: str, counterparties: str,
+                information: str, reasons: str) -> None:
+    conn.execute("DELETE FROM decisions_fts WHERE record_id = ?", (record_id,))
+    conn.execute(
+        "INSERT INTO decisions_fts (record_id, subjects, counterparties, information, reasons) "
+        "VALUES (?, ?, ?, ?, ?)",
+        (record_id, subjects, counterparties, information, reasons),
+    )
+
+
+# -- follow-ups -------------------------------------------------------------
+def followup_insert(conn: Connection, row: dict[str, Any]) -> None:
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    conn.execute(
+        f"INSERT OR REPLACE INTO followups ({cols}) VALUES ({marks})", tuple(row.values())
+    )
+
+
+def followup_update(conn: Connection, followup_id: str, **changes: Any) -> None:
+    sets = ", ".join(f"{k} = ?" for k in changes)
+    conn.execute(
+        f"UPDATE followups SET {sets} WHERE followup_id = ?", (*changes.values(), followup_id)
+    )
+
+
+def followup_get_row(conn: Connection, followup_id: str) -> dict[str, Any] | None:
+    cur = conn.execute("SELECT * FROM followups WHERE followup_id = ?", (followup_id,))
+    row = cur.fetchone()
+    if row is None:
+        return None
+    return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
+
+
+FOLLOWUP_SELECT = (
+    "SELECT f.followup_id, f.record_id, f.owner_id, f.kind, f.title, f.due_date, f.state, "
+    "f.outcome, f.cancel_reason, d.subjects_text, d.case_refs, d.counterparty_text "
+    "FROM followups f JOIN decisions d ON d.record_id = f.record_id "
+)
+
+
+def followups_for_owner(conn: Connection, owner_id: str, *, states: tuple[str, ...],
+                        due_before: str | None = None) -> list[tuple[Any, ...]]:
+    marks = ",".join("?" for _ in states)
+    sql = FOLLOWUP_SELECT + f"WHERE f.owner_id = ? AND f.state IN ({marks})"
+    params: list[Any] = [owner_id, *states]
+    if due_before is not None:
+        sql += " AND f.due_date <= ?"
+        params.append(due_before)
+    sql += " ORDER BY f.due_date, f.followup_id"
+    return conn.execute(sql, params).fetchall()
+
+
+def followups_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        FOLLOWUP_SELECT + "WHERE f.record_id = ? ORDER BY f.due_date, f.followup_id", (record_id,)
+    ).fetchall()
+
+
+def overdue_count(conn: Connection, owner_id: str, today: str) -> int:
+    return int(
+        conn.execute(
+            "SELECT count(*) FROM followups WHERE owner_id = ? AND state = 'open' AND due_date < ?",
+            (owner_id, today),
+        ).fetchone()[0]
+    )
+
+
+# -- listing and search -----------------------------------------------------
+LIST_SELECT = """
+SELECT d.record_id, d.decided_at, d.direction, d.decision, d.consent, d.subjects_text,
+       d.case_refs, d.counterparty_text, d.status, d.version_count,
+       (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'),
+       (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'
+            AND f.due_date < :today),
+       d.owner_id, d.heads
+FROM decisions d
+"""
+
+
+def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
+                   date_from: str | None, date_to: str | None, direction: str | None,
+                   decision: str | None, consent: str | None, followup_state: str | None,
+                   include_withdrawn: bool, case_ref: str | None,
+                   limit: int | None) -> list[tuple[Any, ...]]:
+    where: list[str] = []
+    params: dict[str, Any] = {"today": today}
+    if fts_query:
+        where.append(
+            "d.record_id IN (SELECT record_id FROM decisions_fts WHERE decisions_fts MATCH :q)"
+        )
+        params["q"] = fts_query
+    if date_from:
+        where.append("d.decided_at >= :date_from")
+        params["date_from"] = date_from
+    if date_to:
+        where.append("d.decided_at < :date_to")
+        params["date_to"] = date_to
+    for name, value in (("direction", direction), ("decision", decision), ("consent", consent)):
+        if value:
+            where.append(f"d.{name} = :{name}")
+            params[name] = value
+    if not include_withdrawn:
+        where.append("d.status = 'active'")
+    if case_ref:
+        where.append("(' ' || d.case_refs || ' ') LIKE :case_ref")
+        params["case_ref"] = f"% {case_ref} %"
+    if followup_state == "open":
+        where.append("EXISTS (SELECT 1 FROM followups f WHERE f.record_id = d.record_id "
+                     "AND f.state = 'open')")
+    elif followup_state == "overdue":
+        where.append("EXISTS (SELECT 1 FROM followups f WHERE f.record_id = d.record_id "
+                     "AND f.state = 'open' AND f.due_date < :today)")
+    elif followup_state in ("done", "cancelled"):
+        where.append("EXISTS (SELECT 1 FROM followups f WHERE f.record_id = d.record_id "
+                     "AND f.state = :fstate)")
+        params["fstate"] = followup_state
+    elif followup_state == "none":
+        where.append("NOT EXISTS (SELECT 1 FROM followups f WHERE f.record_id = d.record_id)")
+    sql = LIST_SELECT
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY d.decided_at DESC, d.record_id DESC"
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = int(limit)
+    return conn.execute(sql, params).fetchall()
+
+
+def decision_count(conn: Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM decisions").fetchone()[0])
+
+
+# -- address book -------------------------------------------------------------
+def contact_learn(conn: Connection, contact_id: str, name: str, role: str, organisation: str,
+                  contact: str, when: str) -> None:
+    conn.execute(
+        "INSERT INTO contacts (contact_id, name, role, organisation, contact, use_count, "
+        "last_used) VALUES (?, ?, ?, ?, ?, 1, ?) "
+        "ON CONFLICT (name, organisation) DO UPDATE SET use_count = use_count + 1, "
+        "last_used = excluded.last_used, "
+        "role = CASE WHEN excluded.role != '' THEN excluded.role ELSE role END, "
+        "contact = CASE WHEN excluded.contact != '' THEN excluded.contact ELSE contact END",
+        (contact_id, name, role, organisation, contact, when),
+    )
+
+
+def contacts_matching(conn: Connection, prefix: str, limit: int) -> list[tuple[Any, ...]]:
+    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return conn.execute(
+        "SELECT name, role, organisation, contact FROM contacts "
+        "WHERE name LIKE ? ESCAPE '\\' OR organisation LIKE ? ESCAPE '\\' "
+        "ORDER BY use_count DESC, last_used DESC LIMIT ?",
+        (like, like, limit),
+    ).fetchall()
+
+
+# -- drafts -------------------------------------------------------------------
+def draft_save(conn: Connection, draft_id: str, kind: str, record_id: str | None,
+               body: str, when: str) -> None:
+    conn.execute(
+        "INSERT INTO drafts (draft_id, kind, record_id, body, updated_at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (draft_id) DO UPDATE SET body = excluded.body, "
+        "updated_at = excluded.updated_at",
+        (draft_id, kind, record_id, body, when),
+    )
+
+
+def drafts_list(conn: Connection) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        "SELECT draft_id, kind, record_id, body, updated_at FROM drafts ORDER BY updated_at DESC"
+    ).fetchall()
+
+
+def draft_delete(conn: Connection, draft_id: str) -> None:
+    conn.execute("DELETE FROM drafts WHERE draft_id = ?", (draft_id,))
+
+
+# -- rebuild --------------------------------------------------------------------
+def projection_clear(conn: Connection) -> None:
+    conn.execute("DELETE FROM followups")
+    conn.execute("DELETE FROM decisions_fts")
+    conn.execute("DELETE FROM decisions")
+
+
+def projection_snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Everything the projection holds, in a stable order (for rebuild checks)."""
+    return {
+        "decisions": conn.execute("SELECT * FROM decisions ORDER BY record_id").fetchall(),
+        "followups": conn.execute("SELECT * FROM followups ORDER BY followup_id").fetchall(),
+        "fts": conn.execute(
+            "SELECT record_id, subjects, counterparties, information, reasons "
+            "FROM decisions_fts ORDER BY record_id"
+        ).fetchall(),
+    }
+
+
+def today_iso() -> str:
+    return dt.date.today().isoformat()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
