@@ -104,41 +104,56 @@ class Event:
         return json.loads(self.payload)
 
 
+ENVELOPE_TAG = b"sharelog-event-v1\x00"
+
+
 def envelope_bytes(
     *,
-    event_id: str,
-    entity: str,
-    kind: str,
-    record_id: str,
-    entity_id: str,
-    team_id: str,
-    author_id: str,
-    device_id: str,
+    event_id: str | bytes,
+    entity: str | bytes,
+    kind: str | bytes,
+    record_id: str | bytes,
+    entity_id: str | bytes,
+    team_id: str | bytes,
+    author_id: str | bytes,
+    device_id: str | bytes,
     device_seq: int,
-    hlc: str,
-    parents: tuple[str, ...] | list[str],
+    hlc: str | bytes,
+    parents: str | bytes,
     schema_version: int,
     payload: bytes,
     prev_hash: bytes,
 ) -> bytes:
-    return canonical(
-        {
-            "event_id": event_id,
-            "entity": entity,
-            "kind": kind,
-            "record_id": record_id,
-            "entity_id": entity_id,
-            "team_id": team_id,
-            "author_id": author_id,
-            "device_id": device_id,
-            "device_seq": device_seq,
-            "hlc": hlc,
-            "parents": list(parents),
-            "schema_version": schema_version,
-            "payload_sha256": hashlib.sha256(payload).hexdigest(),
-            "prev_hash": prev_hash.hex(),
-        }
-    )
+    """What an event's hash covers: every envelope field, length-prefixed, in a fixed order.
+
+    Text fields are their UTF-8 bytes (``parents`` is the stored canonical JSON
+    text); the payload is covered by its SHA-256, so the server can check an
+    envelope without reading (or, later, decrypting) the payload.
+    """
+    parts = [
+        ENVELOPE_TAG,
+        _field(event_id), _field(entity), _field(kind), _field(record_id), _field(entity_id),
+        _field(team_id), _field(author_id), _field(device_id), _field(str(device_seq)),
+        _field(hlc), _field(parents), _field(str(schema_version)),
+        _field(hashlib.sha256(payload).digest()), _field(prev_hash),
+    ]
+    return b"".join(parts)
+
+
+def _field(value: str | bytes) -> bytes:
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return len(raw).to_bytes(4, "big") + raw
+
+
+def chain_link(previous_hash: bytes, previous_signature: bytes) -> bytes:
+    """What the next event stores as ``prev_hash``.
+
+    It covers the previous event's hash *and* its signature, so changing any
+    byte of any event, signature included, breaks the link that follows it;
+    verifying the hashes along a chain and the signature at its tip proves
+    every event on it.
+    """
+    return hashlib.sha256(b"sharelog-chain\x00" + previous_hash + previous_signature).digest()
 
 
 def event_hash(event: Event) -> bytes:
@@ -154,7 +169,7 @@ def event_hash(event: Event) -> bytes:
             device_id=event.device_id,
             device_seq=event.device_seq,
             hlc=event.hlc,
-            parents=event.parents,
+            parents=canonical(list(event.parents)).decode("utf-8"),
             schema_version=event.schema_version,
             payload=event.payload,
             prev_hash=event.prev_hash,

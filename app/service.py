@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app import integrity, projection
-from app.events import DeviceKey, Event, HybridLogicalClock, hlc_wall_iso, make_event, uuid7
+from app.events import GENESIS_HASH, DeviceKey, chain_link, Event, HybridLogicalClock, hlc_wall_iso, make_event, uuid7
 from app.model import (
     Decision,
     DecisionRecord,
@@ -393,8 +393,8 @@ class Sharelog:
             store.draft_delete(conn, draft_id)
 
     # -- integrity and maintenance ---------------------------------------------------
-    def verify_integrity(self) -> integrity.IntegrityReport:
-        return self._locked(integrity.verify_all)
+    def verify_integrity(self, *, every_signature: bool = False) -> integrity.IntegrityReport:
+        return self._locked(lambda c: integrity.verify_all(c, every_signature=every_signature))
 
     def verify_record(self, record_id: str) -> integrity.IntegrityReport:
         return self._locked(lambda c: integrity.verify_record(c, record_id))
@@ -427,7 +427,7 @@ class _Writer:
         s = self.service
         ident = s.identity
         tip = store.device_chain_tip(self.conn, ident.device_id)
-        seq, prev_hash = (tip[0] + 1, tip[1]) if tip else (1, b"\x00" * 32)
+        seq, prev_hash = (tip[0] + 1, chain_link(tip[1], tip[2])) if tip else (1, GENESIS_HASH)
         ev = make_event(
             key=s._key, entity=entity, kind=kind, record_id=record_id, entity_id=entity_id,
             team_id=ident.team_id, author_id=ident.user_id, device_id=ident.device_id,

@@ -58,12 +58,13 @@ def event_exists(conn: Connection, event_id: str) -> bool:
     return conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
 
 
-def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes] | None:
+def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes, bytes] | None:
     row = conn.execute(
-        "SELECT device_seq, hash FROM events WHERE device_id = ? ORDER BY device_seq DESC LIMIT 1",
+        "SELECT device_seq, hash, signature FROM events WHERE device_id = ? "
+        "ORDER BY device_seq DESC LIMIT 1",
         (device_id,),
     ).fetchone()
-    return None if row is None else (int(row[0]), bytes(row[1]))
+    return None if row is None else (int(row[0]), bytes(row[1]), bytes(row[2]))
 
 
 def last_hlc(conn: Connection) -> str | None:
@@ -75,10 +76,34 @@ def events_all(conn: Connection) -> Iterator[tuple[Any, ...]]:
     yield from conn.execute(f"SELECT seq, {EVENT_COLUMNS} FROM events ORDER BY seq")
 
 
-def events_by_device(conn: Connection) -> Iterator[tuple[Any, ...]]:
+# For the integrity check: text columns come back as raw bytes, so a byte that was
+# changed into invalid UTF-8 is reported as an alteration rather than crashing the read.
+_RAW_COLUMNS = ", ".join(
+    f"CAST({c} AS BLOB)" if c in {"event_id", "entity", "kind", "record_id", "entity_id",
+                                   "team_id", "author_id", "device_id", "hlc", "parents"}
+    else c
+    for c in EVENT_COLUMNS.replace(" ", "").split(",")
+)
+
+
+def events_raw_by_device(conn: Connection) -> Iterator[tuple[Any, ...]]:
     yield from conn.execute(
-        f"SELECT seq, {EVENT_COLUMNS} FROM events ORDER BY device_id, device_seq"
+        f"SELECT seq, {_RAW_COLUMNS} FROM events ORDER BY device_id, device_seq, seq"
     )
+
+
+def events_raw_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        f"SELECT seq, {_RAW_COLUMNS} FROM events WHERE record_id = ? ORDER BY seq", (record_id,)
+    ).fetchall()
+
+
+def event_raw_at(conn: Connection, device_id: str, device_seq: int) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = conn.execute(
+        f"SELECT seq, {_RAW_COLUMNS} FROM events WHERE device_id = ? AND device_seq = ?",
+        (device_id, device_seq),
+    ).fetchone()
+    return row
 
 
 def events_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
@@ -134,11 +159,15 @@ def decision_set_status(conn: Connection, record_id: str, status: str, updated_a
 
 def fts_replace(conn: Connection, record_id: str, subjects: str, counterparties: str,
                 information: str, reasons: str) -> None:
-    conn.execute("DELETE FROM decisions_fts WHERE record_id = ?", (record_id,))
+    # The index row shares the decision row's rowid, so replacing it is a keyed lookup.
+    rowid = conn.execute(
+        "SELECT rowid FROM decisions WHERE record_id = ?", (record_id,)
+    ).fetchone()[0]
+    conn.execute("DELETE FROM decisions_fts WHERE rowid = ?", (rowid,))
     conn.execute(
-        "INSERT INTO decisions_fts (record_id, subjects, counterparties, information, reasons) "
-        "VALUES (?, ?, ?, ?, ?)",
-        (record_id, subjects, counterparties, information, reasons),
+        "INSERT INTO decisions_fts (rowid, record_id, subjects, counterparties, information, "
+        "reasons) VALUES (?, ?, ?, ?, ?, ?)",
+        (rowid, record_id, subjects, counterparties, information, reasons),
     )
 
 
@@ -221,7 +250,7 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
     params: dict[str, Any] = {"today": today}
     if fts_query:
         where.append(
-            "d.record_id IN (SELECT record_id FROM decisions_fts WHERE decisions_fts MATCH :q)"
+            "d.rowid IN (SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH :q)"
         )
         params["q"] = fts_query
     if date_from:

@@ -1,0 +1,62 @@
+"""Every test gets its own data directory and, when it asks, a fresh real vault."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+PASSPHRASE = "correct horse battery staple"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    base = tmp_path / "sharelog-home"
+    base.mkdir()
+    monkeypatch.setenv("SHARELOG_HOME", str(base))
+    return base
+
+
+@pytest.fixture
+def service(home: Path) -> Iterator["object"]:
+    from app import session
+
+    svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
+    yield svc
+    if not svc.is_locked:
+        svc.lock()
+
+
+def make_share(**changes: object) -> "object":
+    """A valid share decision; tests change what they need."""
+    from app.model import SEVEN_TESTS, Counterparty, DecisionRecord, Subject
+
+    record = DecisionRecord(
+        direction="disclosure",
+        subjects=[Subject(name="Alice Example", date_of_birth="2016-04-02", kind="child",
+                          case_ref="C100200")],
+        counterparty=Counterparty(name="Dr R. Mensah", role="GP",
+                                  organisation="Riverside Medical Centre"),
+        information="Observations from the home visit on 3 November",
+        categories=["health", "family"],
+        purpose="Child protection enquiry under s47",
+        decision="share",
+        decided_at="2026-11-02T10:30",
+        reasons="Sharing is needed to protect the child from significant harm.",
+        consent="not_sought",
+        consent_reason="risk_of_harm",
+        lawful_basis="public_task",
+        without_consent_ground="risk_of_harm",
+        statutory_gateway="ca1989_s47",
+        seven_tests={k: True for k in SEVEN_TESTS},
+        method="secure_email",
+        person_informed="no",
+        person_informed_reason="Telling the family would increase the risk.",
+    )
+    for key, value in changes.items():
+        setattr(record, key, value)
+    return record

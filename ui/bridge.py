@@ -1,0 +1,152 @@
+"""The one road from the UI to the vault (and later the network).
+
+- ``bridge.write(fn, on_done)``: runs ``fn(service)`` on the vault worker, then
+  emits ``changed`` with what kinds of data changed so views refresh what they must.
+- ``bridge.read(fn, on_done)``: runs ``fn(service)`` on the vault worker and hands the
+  result back on the UI thread.
+- ``bridge.task(fn, on_done)``: work that does not touch the vault (export
+  rendering, key derivation, later network) on a separate pool, so it never
+  queues behind a save.
+
+Background code never touches a widget: results arrive through a queued signal.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from app.service import Sharelog
+
+log = logging.getLogger("sharelog.ui")
+
+# Kinds of change announced after writes.
+DECISIONS = "decisions"
+FOLLOWUPS = "followups"
+DRAFTS = "drafts"
+CONTACTS = "contacts"
+
+Callback = Callable[[Any], None]
+
+
+class Bridge(QObject):
+    """Owns the vault worker. One per unlocked session."""
+
+    changed = Signal(object)  # frozenset[str] of change kinds
+    busy_changed = Signal(bool)
+    _finished = Signal(int, object, object)  # token, result, exception
+
+    def __init__(self, service: Sharelog | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.service = service
+        self._vault_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault")
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="task")
+        self._tokens = itertools.count(1)
+        self._pending: dict[int, tuple[Callback | None, Callback | None, frozenset[str]]] = {}
+        self._finished.connect(self._on_finished)
+
+    # -- public API ------------------------------------------------------
+    def write(self, fn: Callable[[Sharelog], Any], on_done: Callback | None = None,
+              on_error: Callback | None = None, *, changes: Iterable[str] = (DECISIONS,)) -> int:
+        return self._submit(self._vault_worker, fn, on_done, on_error, frozenset(changes),
+                            needs_service=True)
+
+    def read(self, fn: Callable[[Sharelog], Any], on_done: Callback | None = None,
+             on_error: Callback | None = None) -> int:
+        return self._submit(self._vault_worker, fn, on_done, on_error, frozenset(),
+                            needs_service=True)
+
+    def task(self, fn: Callable[[], Any], on_done: Callback | None = None,
+             on_error: Callback | None = None) -> int:
+        return self._submit(self._pool, fn, on_done, on_error, frozenset(), needs_service=False)
+
+    def set_service(self, service: Sharelog | None) -> None:
+        self.service = service
+
+    def lock(self, on_done: Callback | None = None) -> None:
+        """Lock the vault on its worker (after queued work), then forget the service."""
+        service = self.service
+        self.service = None
+
+        def do_lock() -> None:
+            if service is not None:
+                service.lock()
+
+        self._submit(self._vault_worker, do_lock, on_done, None, frozenset(), needs_service=False)
+
+    def shutdown(self) -> None:
+        service, self.service = self.service, None
+        if service is not None:
+            self._vault_worker.submit(service.lock)
+        self._vault_worker.shutdown(wait=True)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def wait_idle(self, timeout: float = 10.0) -> None:
+        """Block until queued vault work has run (tests and shutdown only)."""
+        self._vault_worker.submit(lambda: None).result(timeout=timeout)
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    # -- internals -------------------------------------------------------
+    def _submit(self, executor: ThreadPoolExecutor, fn: Callable[..., Any],
+                on_done: Callback | None, on_error: Callback | None,
+                changes: frozenset[str], *, needs_service: bool) -> int:
+        token = next(self._tokens)
+        self._pending[token] = (on_done, on_error, changes)
+        if len(self._pending) == 1:
+            self.busy_changed.emit(True)
+        service = self.service
+
+        def run() -> None:
+            try:
+                if needs_service:
+                    if service is None or service.is_locked:
+                        from db.vault import VaultLocked
+
+                        raise VaultLocked()
+                    result = fn(service)
+                else:
+                    result = fn()
+            except Exception as exc:  # reported to the UI thread, never swallowed
+                log.debug("background call failed: %s", type(exc).__name__)
+                self._finished.emit(token, None, exc)
+            else:
+                self._finished.emit(token, result, None)
+
+        executor.submit(run)
+        return token
+
+    @Slot(int, object, object)
+    def _on_finished(self, token: int, result: Any, error: BaseException | None) -> None:
+        on_done, on_error, changes = self._pending.pop(token, (None, None, frozenset()))
+        if not self._pending:
+            self.busy_changed.emit(False)
+        if error is not None:
+            if on_error is not None:
+                on_error(error)
+            else:
+                log.error("unhandled background error: %s\n%s", type(error).__name__,
+                          "".join(traceback.format_exception_only(type(error), error)).strip()
+                          if not _may_hold_content(error) else "(details withheld)")
+            return
+        if on_done is not None:
+            on_done(result)
+        if changes:
+            self.changed.emit(changes)
+
+
+def _may_hold_content(error: BaseException) -> bool:
+    """Our own errors have safe messages; anything else might echo record text."""
+    from app.service import InvalidChange, NotFound
+    from app.validation import ValidationError
+    from db.vault import VaultError
+
+    return not isinstance(error, VaultError | ValidationError | NotFound | InvalidChange)
