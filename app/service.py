@@ -37,7 +37,7 @@ from app.model import (
 from app.validation import Problem, ValidationError, require_reason, validate
 from app.workdays import ENGLAND_AND_WALES_BANK_HOLIDAYS, WorkingCalendar
 from db import store
-from db.vault import Connection, Vault, VaultLocked
+from db.vault import Connection, Vault, VaultLocked, damage_reported
 
 log = logging.getLogger("sharelog.service")
 T = TypeVar("T")
@@ -105,7 +105,8 @@ class Sharelog:
         self.vault = vault
         self._lock = threading.RLock()
         conn = vault.conn
-        meta = store.meta_all(conn)
+        with damage_reported():
+            meta = store.meta_all(conn)
         self.identity = Identity(
             user_id=str(meta["user_id"]),
             display_name=str(meta["display_name"]),
@@ -163,12 +164,12 @@ class Sharelog:
 
     # -- plumbing ----------------------------------------------------------
     def _locked(self, fn: Callable[[Connection], T]) -> T:
-        with self._lock:
+        with self._lock, damage_reported():
             return fn(self.vault.conn)
 
     @contextmanager
     def _write(self) -> Iterator[_Writer]:
-        with self._lock, self.vault.transaction() as conn:
+        with self._lock, damage_reported(), self.vault.transaction() as conn:
             yield _Writer(self, conn)
 
     @contextmanager
@@ -406,9 +407,10 @@ class Sharelog:
     def pending_sync_count(self) -> int:
         return self._locked(store.outbox_count)
 
-    def change_passphrase(self, old: str, new: str) -> None:
+    def change_passphrase(self, old: str, new: str,
+                          progress: Callable[[str], None] | None = None) -> None:
         with self._lock:
-            self.vault.change_passphrase(old, new)
+            self.vault.change_passphrase(old, new, progress)
 
     def backup_to(self, target: Path) -> Path:
         with self._lock:

@@ -79,7 +79,11 @@ def unlock(passphrase: str, *, base: Path | None = None, sleep: bool = True) -> 
         settings.failed_unlocks = 0
         settings.save(settings_path(base))
     log.info("vault unlocked")
-    return _service(vault, settings)
+    try:
+        return _service(vault, settings)
+    except BaseException:
+        vault.lock()
+        raise
 
 
 def failed_unlocks(base: Path | None = None) -> int:

@@ -11,8 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -303,7 +302,8 @@ class Vault:
             conn.execute("COMMIT")
 
     # -- passphrase change ---------------------------------------------
-    def change_passphrase(self, old_passphrase: str, new_passphrase: str) -> None:
+    def change_passphrase(self, old_passphrase: str, new_passphrase: str,
+                          progress: Callable[[str], None] | None = None) -> None:
         """Re-encrypt every page under a key derived from the new passphrase.
 
         SQLCipher 4 cannot rekey in WAL mode, so we checkpoint the WAL away and
@@ -312,6 +312,8 @@ class Vault:
         pages, and the vault opens with the old passphrase; once it commits, the
         new one opens it. Then WAL comes back.
         """
+        report = progress or (lambda stage: None)
+        report("checking")
         salt = read_salt(self.path)
         if derive_key(old_passphrase, salt) != self.key:
             raise WrongPassphrase()
@@ -322,11 +324,14 @@ class Vault:
         conn = self.conn
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         conn.execute("PRAGMA journal_mode = DELETE").fetchall()
+        report("rekeying")
         try:
             conn.execute(f"PRAGMA rekey = {_raw_key_literal(new_key, None)}")
+            self._key = bytearray(new_key)
+            report("rekeyed")
         finally:
             conn.execute("PRAGMA journal_mode = WAL").fetchall()
-        self._key = bytearray(new_key)
+        report("done")
 
     # -- backups -------------------------------------------------------
     def backup_before_migration(self, backup_dir: Path | None) -> Path:
@@ -361,6 +366,18 @@ class Vault:
         return target
 
 
+@contextlib.contextmanager
+def damage_reported() -> Iterator[None]:
+    """Turn SQLite's page-level damage errors into :class:`VaultCorrupted`."""
+    try:
+        yield
+    except DatabaseError as exc:
+        text = str(exc).lower()
+        if "malformed" in text or "not a database" in text or "corrupt" in text:
+            raise VaultCorrupted(type(exc).__name__) from exc
+        raise
+
+
 def _is_empty(conn: Connection) -> bool:
     row = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return bool(row[0] == 0)
@@ -391,6 +408,6 @@ __all__ = [
     "WeakPassphrase",
     "WrongPassphrase",
     "check_passphrase_strength",
+    "damage_reported",
     "passphrase_strength_score",
-    "sqlite3",
 ]
