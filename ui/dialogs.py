@@ -1,0 +1,182 @@
+"""Small dialogs shared by the panels: a required reason, a new date with an optional reason.
+
+The dialog classes can be driven without ``exec()`` (tests, keyboard checks); the
+``ask_*`` functions are the blocking conveniences the panels use.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import QDate, Qt
+from PySide6.QtWidgets import (
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QMessageBox,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+
+class ReasonDialog(QDialog):
+    """Asks for a multi-line reason; OK stays disabled until something is written."""
+
+    def __init__(self, parent: QWidget | None, title: str, prompt: str, *,
+                 required: bool = True, ok_text: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        self._required = required
+        layout = QVBoxLayout(self)
+        self.prompt_label = QLabel(prompt, self)
+        self.prompt_label.setWordWrap(True)
+        layout.addWidget(self.prompt_label)
+        self.text = QPlainTextEdit(self)
+        self.text.setTabChangesFocus(True)
+        self.text.setAccessibleName(prompt)
+        self.prompt_label.setBuddy(self.text)
+        layout.addWidget(self.text)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if ok_text:
+            self.ok_button.setText(ok_text)
+        self.ok_button.setAccessibleName(self.ok_button.text())
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName(cancel.text())
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.text.textChanged.connect(self._update_ok)
+        self._update_ok()
+        self.text.setFocus()
+        self.resize(420, 220)
+
+    def _update_ok(self) -> None:
+        self.ok_button.setEnabled(not self._required or bool(self.reason()))
+
+    def reason(self) -> str:
+        return self.text.toPlainText().strip()
+
+    def accept(self) -> None:  # Ctrl+Return in the text box must not bypass the rule
+        if self._required and not self.reason():
+            return
+        super().accept()
+
+
+class DateAndReasonDialog(QDialog):
+    """A new date (required, not in the past) and an optional reason."""
+
+    def __init__(self, parent: QWidget | None, title: str, prompt: str, *,
+                 current: dt.date | None = None, earliest: dt.date | None = None,
+                 reason_prompt: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setAccessibleName(title)
+        layout = QVBoxLayout(self)
+        label = QLabel(prompt, self)
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        self.date_edit = QDateEdit(self)
+        self.date_edit.setCalendarPopup(True)
+        self.date_edit.setDisplayFormat("yyyy-MM-dd")
+        self.date_edit.setAccessibleName(prompt)
+        if earliest is not None:
+            self.date_edit.setMinimumDate(QDate(earliest.year, earliest.month, earliest.day))
+        start = current or earliest or dt.date.today()
+        self.date_edit.setDate(QDate(start.year, start.month, start.day))
+        label.setBuddy(self.date_edit)
+        layout.addWidget(self.date_edit)
+        reason_label = QLabel(reason_prompt or self.tr("Reason (optional)"), self)
+        reason_label.setWordWrap(True)
+        layout.addWidget(reason_label)
+        self.text = QPlainTextEdit(self)
+        self.text.setTabChangesFocus(True)
+        self.text.setAccessibleName(reason_label.text())
+        reason_label.setBuddy(self.text)
+        layout.addWidget(self.text)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        for button in self.buttons.buttons():
+            button.setAccessibleName(button.text())
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.date_edit.setFocus()
+
+    def date(self) -> dt.date:
+        d = self.date_edit.date()
+        return dt.date(d.year(), d.month(), d.day())
+
+    def reason(self) -> str:
+        return self.text.toPlainText().strip()
+
+
+def ask_reason(parent: QWidget | None, title: str, prompt: str, *,
+               ok_text: str | None = None) -> str | None:
+    """A required multi-line reason, or None when the person cancels."""
+    dialog = ReasonDialog(parent, title, prompt, ok_text=ok_text)
+    try:
+        if dialog.exec() == QDialog.DialogCode.Accepted and dialog.reason():
+            return dialog.reason()
+        return None
+    finally:
+        dialog.deleteLater()
+
+
+def ask_date_and_reason(parent: QWidget | None, title: str, prompt: str, *,
+                        current: dt.date | None = None, earliest: dt.date | None = None,
+                        reason_prompt: str | None = None) -> tuple[dt.date, str] | None:
+    """A new date and an optional reason, or None when the person cancels."""
+    dialog = DateAndReasonDialog(parent, title, prompt, current=current, earliest=earliest,
+                                 reason_prompt=reason_prompt)
+    try:
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            return dialog.date(), dialog.reason()
+        return None
+    finally:
+        dialog.deleteLater()
+
+
+def confirm(parent: QWidget | None, title: str, text: str, *, ok_text: str) -> bool:
+    """A plain yes/no question whose default is the safe answer (No)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text,
+                      QMessageBox.StandardButton.Cancel, parent)
+    ok = box.addButton(ok_text, QMessageBox.ButtonRole.AcceptRole)
+    ok.setAccessibleName(ok_text)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    try:
+        box.exec()
+        return box.clickedButton() is ok
+    finally:
+        box.deleteLater()
+
+
+def show_error(parent: QWidget | None, title: str, text: str) -> None:
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok,
+                      parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)
+    try:
+        box.exec()
+    finally:
+        box.deleteLater()
+
+
+def error_text(error: BaseException) -> str:
+    """Words for a failed background call that never echo record content."""
+    from PySide6.QtCore import QCoreApplication
+
+    from app.service import InvalidChange, NotFound
+    from app.validation import ValidationError
+    from db.vault import VaultError
+
+    if isinstance(error, ValidationError):
+        return "\n".join(p.message for p in error.problems)
+    if isinstance(error, VaultError | NotFound | InvalidChange):
+        return str(error)
+    return QCoreApplication.translate(
+        "dialogs", "Something went wrong and the change was not made. Please try again.")
