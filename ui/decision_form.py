@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import QDateTime, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QCompleter,
@@ -132,6 +133,13 @@ def _set_iso(edit: QDateTimeEdit, value: str) -> None:
         edit.setDateTime(QDateTime.currentDateTime())
         return
     edit.setDateTime(QDateTime.fromString(when.strftime("%Y-%m-%dT%H:%M"), ISO_MINUTES))
+
+
+class DateTimeField(QDateTimeEdit):
+    """A date-time box that Tab leaves at once (arrow keys still move between its parts)."""
+
+    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002, N802 - Qt's names
+        return QAbstractSpinBox.focusNextPrevChild(self, next)
 
 
 class SubjectEditor(QWidget):
@@ -424,7 +432,7 @@ class DecisionForm(QWidget):
         form.addRow(self.counterparty_slot)
         self.method = _combo(self, METHODS, placeholder=tr("(choose)"), tr=tr)
         self._row(form, "method", tr("How it was shared"), self.method)
-        self.shared_at = QDateTimeEdit(self)
+        self.shared_at = DateTimeField(self)
         self.shared_at.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.shared_at.setCalendarPopup(True)
         self._row(form, "shared_at", tr("When it was shared"), self.shared_at)
@@ -462,7 +470,7 @@ class DecisionForm(QWidget):
         self._row(form, "advice_from", tr("Advice from"), self.advice_from)
         self.advice_notes = QLineEdit(self)
         self._row(form, "advice_notes", tr("Advice notes"), self.advice_notes)
-        self.decided_at = QDateTimeEdit(self)
+        self.decided_at = DateTimeField(self)
         self.decided_at.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.decided_at.setCalendarPopup(True)
         self._row(form, "decided_at", tr("Decided at"), self.decided_at)
@@ -786,6 +794,7 @@ class DecisionForm(QWidget):
         editor.changed.connect(self._edited)
         editor.remove_requested.connect(self._remove_subject)
         self.subjects_layout.addWidget(editor)
+        editor.show()  # added to a form that may already be on screen
         self.subject_editors.append(editor)
         self._fix_tab_order()
         return editor

@@ -1,0 +1,142 @@
+"""A practitioner records a share with the keyboard alone, through the real form and vault."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QWidget
+
+from app.model import SEVEN_TESTS
+from ui.bridge import Bridge
+from ui.decision_form import DecisionForm
+
+
+@pytest.fixture
+def bridge(qtbot, service) -> Iterator[Bridge]:
+    b = Bridge(service)
+    yield b
+    b.wait_idle()
+    b.shutdown()
+
+
+@pytest.fixture
+def form(qtbot, bridge) -> DecisionForm:
+    f = DecisionForm(bridge)
+    qtbot.addWidget(f)
+    f.resize(900, 800)
+    f.show()
+    f.activateWindow()
+    qtbot.waitActive(f)
+    return f
+
+
+class Keyboard:
+    """Sends keys to whatever has focus, as a person at the keyboard would."""
+
+    def __init__(self, qtbot) -> None:
+        self.qtbot = qtbot
+
+    @property
+    def focus(self) -> QWidget:
+        widget = QApplication.focusWidget()
+        assert widget is not None, "nothing has keyboard focus"
+        return widget
+
+    def press(self, key: Qt.Key, modifier=Qt.KeyboardModifier.NoModifier, times: int = 1) -> None:
+        for _ in range(times):
+            self.qtbot.keyClick(self.focus, key, modifier)
+
+    def type(self, text: str) -> None:
+        self.qtbot.keyClicks(self.focus, text)
+
+    def tab_to(self, widget: QWidget, limit: int = 80) -> None:
+        """Press Tab until the widget has focus (fails if it never gets there)."""
+        for _ in range(limit):
+            if self.focus is widget:
+                return
+            self.press(Qt.Key.Key_Tab)
+        assert self.focus is widget, f"Tab never reached {widget.accessibleName()!r}"
+
+
+def test_record_a_share_by_keyboard_alone(qtbot, form, service) -> None:
+    keys = Keyboard(qtbot)
+    form.start_new("disclosure")
+    assert keys.focus is form.purpose
+
+    keys.type("Child protection enquiry under s47")
+    keys.tab_to(form.information)
+    keys.type("Observations from the home visit")
+    keys.tab_to(form.category_boxes["health"])
+    keys.press(Qt.Key.Key_Space)
+    keys.tab_to(form.subject_editors[0].name)
+    keys.type("Alice Example")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("2016-04-02")
+    keys.tab_to(form.subject_editors[0].case_ref)
+    keys.type("C100200")
+    keys.tab_to(form.consent)
+    keys.press(Qt.Key.Key_Down, times=2)  # given -> refused -> not sought
+    assert form.consent.currentData() == "not_sought"
+    keys.press(Qt.Key.Key_Tab)
+    assert keys.focus is form.consent_reason  # it appeared right after the answer
+    keys.press(Qt.Key.Key_Down)  # risk of harm
+    keys.press(Qt.Key.Key_Tab)
+    assert keys.focus is form.lawful_basis
+    keys.press(Qt.Key.Key_Down)  # public task
+    keys.press(Qt.Key.Key_Tab)
+    assert keys.focus is form.without_consent_ground
+    keys.press(Qt.Key.Key_Down)
+    keys.tab_to(form.decision)
+    assert form.decision.currentData() == "share"
+    keys.press(Qt.Key.Key_Tab)
+    assert keys.focus is form.cp_name
+    keys.type("Dr R. Mensah")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("GP")
+    keys.press(Qt.Key.Key_Tab)
+    keys.type("Riverside Medical Centre")
+    keys.tab_to(form.method)
+    keys.press(Qt.Key.Key_Down)  # secure email
+    keys.tab_to(form.person_informed)
+    keys.press(Qt.Key.Key_Down)  # yes
+    for key in SEVEN_TESTS:
+        keys.tab_to(form.test_boxes[key])
+        keys.press(Qt.Key.Key_Space)
+    keys.tab_to(form.reasons)
+    keys.type("Needed to protect the child from significant harm.")
+    keys.tab_to(form.decided_at)
+
+    with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
+        keys.press(Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    record_id = saved.args[0]
+
+    summaries = service.list_decisions()
+    assert [s.record_id for s in summaries] == [record_id]
+    detail = service.get_decision(record_id)
+    record = detail.record
+    assert record.subjects[0].name == "Alice Example"
+    assert record.subjects[0].date_of_birth == "2016-04-02"
+    assert record.consent == "not_sought"
+    assert record.consent_reason == "risk_of_harm"
+    assert record.lawful_basis == "public_task"
+    assert record.method == "secure_email"
+    assert record.counterparty.organisation == "Riverside Medical Centre"
+    assert all(record.seven_tests.values()) and len(record.seven_tests) == 7
+    assert [f.kind for f in detail.followups] == ["confirm_receipt"]
+    assert form.purpose.toPlainText() == ""  # the form is ready for the next one
+
+
+def test_ctrl_return_saves_too(qtbot, form, service) -> None:
+    keys = Keyboard(qtbot)
+    form.start_new("disclosure")
+    form.decision.setCurrentIndex(form.decision.findData("not_share"))
+    form.purpose.setPlainText("Enquiry")
+    form.information.setPlainText("School attendance")
+    form.subject_editors[0].case_ref.setText("C1")
+    form.reasons.setPlainText("Not necessary to share.")
+    form.reasons.setFocus()
+    with qtbot.waitSignal(form.saved, timeout=10_000):
+        keys.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert len(service.list_decisions()) == 1
