@@ -1,0 +1,95 @@
+"""The window's commands: one QAction each, with its shortcut, in menus and the toolbar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QToolBar
+
+
+class ShellActions(QObject):
+    def __init__(self, window: QMainWindow) -> None:
+        super().__init__(window)
+        self.new_share = self._action(self.tr("New share…"), "Ctrl+N",
+                                      self.tr("Record a decision to share or not to share"))
+        self.new_request_made = self._action(self.tr("New request made…"), "Ctrl+Shift+N",
+                                             self.tr("Record a request to another agency"))
+        self.new_request_received = self._action(
+            self.tr("New request received…"), "Ctrl+Shift+R",
+            self.tr("Record a request from another agency"))
+        self.find = self._action(self.tr("Find"), QKeySequence.StandardKey.Find,
+                                 self.tr("Search the decisions"))
+        self.lock = self._action(self.tr("Lock"), "Ctrl+L",
+                                 self.tr("Lock Sharelog now; your passphrase opens it again"))
+        self.decisions = self._action(self.tr("Decisions"), "Ctrl+1",
+                                      self.tr("Show the list of decisions"), checkable=True)
+        self.followups = self._action(self.tr("My follow-ups"), "Ctrl+2",
+                                      self.tr("Show your follow-ups"), checkable=True)
+        self.quit = self._action(self.tr("Quit"), QKeySequence.StandardKey.Quit,
+                                 self.tr("Lock and close Sharelog"))
+        self.shortcuts = self._action(self.tr("Keyboard shortcuts"), "F1",
+                                      self.tr("List every keyboard shortcut"))
+        self.shortcuts.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
+        self.about = self._action(self.tr("About Sharelog"), None, "")
+        self.pages = QActionGroup(self)
+        self.pages.addAction(self.decisions)
+        self.pages.addAction(self.followups)
+        self.decisions.setChecked(True)
+        self.quit.setMenuRole(QAction.MenuRole.QuitRole)
+        self.about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.vault_actions = [self.new_share, self.new_request_made, self.new_request_received,
+                              self.find, self.lock, self.decisions, self.followups]
+        self.toolbar: QToolBar | None = None
+
+    def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | None, tip: str,
+                *, checkable: bool = False) -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setStatusTip(tip)
+            action.setToolTip(f"{tip} ({keys})" if keys else tip)
+        action.setCheckable(checkable)
+        return action
+
+    def all(self) -> list[QAction]:
+        return [*self.vault_actions, self.quit, self.shortcuts, self.about]
+
+    def install(self, window: QMainWindow) -> None:
+        bar = window.menuBar()
+        file_menu = bar.addMenu(self.tr("&File"))
+        file_menu.addActions([self.new_share, self.new_request_made, self.new_request_received])
+        self.drafts_menu = file_menu.addMenu(self.tr("Resume a draft"))
+        file_menu.addSeparator()
+        file_menu.addActions([self.lock, self.quit])
+        edit_menu = bar.addMenu(self.tr("&Edit"))
+        edit_menu.addAction(self.find)
+        view_menu = bar.addMenu(self.tr("&View"))
+        view_menu.addActions([self.decisions, self.followups])
+        help_menu = bar.addMenu(self.tr("&Help"))
+        help_menu.addActions([self.shortcuts, self.about])
+
+        toolbar = QToolBar(self.tr("Main"), window)
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setFloatable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setAccessibleName(self.tr("Main toolbar"))
+        toolbar.addActions([self.decisions, self.followups])
+        toolbar.addSeparator()
+        toolbar.addActions([self.new_share, self.new_request_made, self.new_request_received])
+        toolbar.addSeparator()
+        toolbar.addActions([self.find, self.lock])
+        window.addToolBar(toolbar)
+        self.toolbar = toolbar
+        # Actions reached only by shortcut still need to live in the window.
+        window.addActions(self.all())
+
+    def set_unlocked(self, unlocked: bool) -> None:
+        for action in self.vault_actions:
+            action.setEnabled(unlocked)
+        self.drafts_menu.setEnabled(unlocked)
+        if self.toolbar is not None:
+            self.toolbar.setVisible(unlocked)

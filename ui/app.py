@@ -1,0 +1,96 @@
+"""Start the desktop client: the QApplication, its look, logging and the main window."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
+from PySide6.QtWidgets import QApplication, QStyleFactory
+
+from app import __version__
+from app.logs import setup_logging
+from ui.resources import app_icon, stylesheet
+
+log = logging.getLogger("sharelog.ui")
+
+
+def dark_palette() -> QPalette:
+    p = QPalette()
+    window, base, text = QColor("#202124"), QColor("#17181a"), QColor("#e8eaed")
+    accent = QColor("#4fb3c8")
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        p.setColor(group, QPalette.ColorRole.Window, window)
+        p.setColor(group, QPalette.ColorRole.WindowText, text)
+        p.setColor(group, QPalette.ColorRole.Base, base)
+        p.setColor(group, QPalette.ColorRole.AlternateBase, QColor("#232427"))
+        p.setColor(group, QPalette.ColorRole.Text, text)
+        p.setColor(group, QPalette.ColorRole.Button, QColor("#2d2f33"))
+        p.setColor(group, QPalette.ColorRole.ButtonText, text)
+        p.setColor(group, QPalette.ColorRole.ToolTipBase, QColor("#2d2f33"))
+        p.setColor(group, QPalette.ColorRole.ToolTipText, text)
+        p.setColor(group, QPalette.ColorRole.Highlight, QColor("#1f6f80"))
+        p.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+        p.setColor(group, QPalette.ColorRole.Link, accent)
+        p.setColor(group, QPalette.ColorRole.PlaceholderText, QColor("#9aa0a6"))
+    disabled = QColor("#7f8388")
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText,
+                 QPalette.ColorRole.ButtonText):
+        p.setColor(QPalette.ColorGroup.Disabled, role, disabled)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Window, window)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Base, base)
+    p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Button, QColor("#2d2f33"))
+    return p
+
+
+def light_palette(app: QApplication) -> QPalette:
+    p = app.style().standardPalette()
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
+        p.setColor(group, QPalette.ColorRole.Highlight, QColor("#1f7a8c"))
+        p.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+    return p
+
+
+def apply_colour_scheme(app: QApplication, theme: str = "system") -> None:
+    """Light or dark: follow the system unless the settings choose one."""
+    hints = QGuiApplication.styleHints()
+    if theme == "dark":
+        scheme = Qt.ColorScheme.Dark
+    elif theme == "light":
+        scheme = Qt.ColorScheme.Light
+    else:
+        scheme = hints.colorScheme()
+    if theme in ("dark", "light") and hasattr(hints, "setColorScheme"):
+        hints.setColorScheme(scheme)
+    app.setPalette(dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(app))
+
+
+def configure(app: QApplication, theme: str = "system") -> None:
+    app.setApplicationName("Sharelog")
+    app.setOrganizationName("Sharelog")
+    app.setApplicationVersion(__version__)
+    app.setWindowIcon(app_icon())
+    if "Fusion" in QStyleFactory.keys():
+        app.setStyle("Fusion")
+    apply_colour_scheme(app, theme)
+    if theme == "system":
+        QGuiApplication.styleHints().colorSchemeChanged.connect(
+            lambda _scheme: apply_colour_scheme(app, "system"))
+    app.setStyleSheet(stylesheet())
+
+
+def run(argv: list[str]) -> int:
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = QApplication(argv)
+    setup_logging()
+    configure(app)
+    log.info("starting Sharelog %s", __version__)
+    from ui.main_window import MainWindow
+
+    window = MainWindow()
+    window.show()
+    window.start()
+    code = app.exec()
+    log.info("closing")
+    return int(code)

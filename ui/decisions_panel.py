@@ -1,0 +1,280 @@
+"""The decisions list with search-as-you-type and filters."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from PySide6.QtCore import QDate, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.model import SearchFilters
+from ui.decisions_model import RECORD_ID_ROLE, DecisionsModel, DecisionsProxy
+from ui.errors import user_message
+
+SEARCH_DELAY_MS = 150
+MIN_SEARCH_CHARS = 2
+NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as "Any"
+
+
+class DecisionsPanel(QWidget):
+    record_selected = Signal(str)  # "" when nothing is selected
+
+    def __init__(self, bridge: Any, parent: QWidget | None = None, *,
+                 page_size: int = 200) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.model = DecisionsModel(bridge, self, page_size=page_size)
+        self.proxy = DecisionsProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self._pending_select: str | None = None
+        self._last_selected = ""
+
+        self.search = QLineEdit(self)
+        self.search.setPlaceholderText(self.tr("Search names, case references, organisations…"))
+        self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName(self.tr("Search decisions"))
+        self.search.setAccessibleDescription(
+            self.tr("Results update as you type. Every word must match."))
+
+        self.date_from = self._date_box(self.tr("Decided from"))
+        self.date_to = self._date_box(self.tr("Decided up to"))
+        self.direction = self._combo(self.tr("Type"), [
+            (self.tr("Any type"), None), (self.tr("Shared out"), "disclosure"),
+            (self.tr("Request received"), "request_received"),
+            (self.tr("Request made"), "request_made")])
+        self.decision = self._combo(self.tr("Decision"), [
+            (self.tr("Any decision"), None), (self.tr("Share"), "share"),
+            (self.tr("Share in part"), "share_partial"), (self.tr("Do not share"), "not_share")])
+        self.consent = self._combo(self.tr("Agreement"), [
+            (self.tr("Any agreement"), None), (self.tr("Agreement given"), "given"),
+            (self.tr("Agreement refused"), "refused"),
+            (self.tr("Agreement not sought"), "not_sought")])
+        self.followup = self._combo(self.tr("Follow-ups"), [
+            (self.tr("Any follow-up"), None), (self.tr("Follow-up open"), "open"),
+            (self.tr("Follow-up overdue"), "overdue"), (self.tr("Follow-up done"), "done"),
+            (self.tr("Follow-up cancelled"), "cancelled"), (self.tr("No follow-up"), "none")])
+        self.clear_filters = QPushButton(self.tr("Clear filters"), self)
+        self.clear_filters.setAccessibleName(self.tr("Clear search and filters"))
+        self.clear_filters.clicked.connect(self.reset_filters)
+
+        self.table = QTableView(self)
+        self.table.setModel(self.proxy)
+        self.table.setAccessibleName(self.tr("Decisions"))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.setTabKeyNavigation(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(
+            self.table.fontMetrics().height() + 10)
+        self.table.setSortingEnabled(True)
+        self.table.horizontalHeader().setSortIndicator(DecisionsModel.DATE,
+                                                       Qt.SortOrder.DescendingOrder)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        header.setHighlightSections(False)
+        widths = {DecisionsModel.DATE: 130, DecisionsModel.SUBJECTS: 170,
+                  DecisionsModel.CASE_REFS: 80, DecisionsModel.DIRECTION: 120,
+                  DecisionsModel.DECISION: 100, DecisionsModel.CONSENT: 90,
+                  DecisionsModel.COUNTERPARTY: 200, DecisionsModel.FOLLOWUPS: 90}
+        for column, width in widths.items():
+            self.table.setColumnWidth(column, width)
+
+        self.count_label = QLabel(self)
+        self.count_label.setAccessibleName(self.tr("Number of decisions shown"))
+        self.hint_label = QLabel(self)
+        self.hint_label.setAccessibleName(self.tr("Search status"))
+
+        filters = QHBoxLayout()
+        filters.setSpacing(6)
+        for widget in (self.date_from, self.date_to, self.direction, self.decision,
+                       self.consent, self.followup):
+            filters.addWidget(widget)
+        filters.addStretch(1)
+        filters.addWidget(self.clear_filters)
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        status = QHBoxLayout()
+        status.addWidget(self.count_label)
+        status.addStretch(1)
+        status.addWidget(self.hint_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addLayout(filters)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(status)
+
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DELAY_MS)
+        self._debounce.timeout.connect(self.run_query)
+        self.search.textChanged.connect(self._debounce.start)
+        self.search.returnPressed.connect(self._search_now)
+        for box in (self.date_from, self.date_to):
+            box.dateChanged.connect(self.run_query)
+        for combo in (self.direction, self.decision, self.consent, self.followup):
+            combo.currentIndexChanged.connect(self.run_query)
+        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        self.model.total_changed.connect(self._show_count)
+        self.model.loaded.connect(self._apply_pending_selection)
+        self.model.modelReset.connect(self._on_reset)
+        self.model.load_failed.connect(
+            lambda exc: self.hint_label.setText(user_message(exc)))
+
+        self.setTabOrder(self.search, self.date_from)
+        self.setTabOrder(self.date_from, self.date_to)
+        self.setTabOrder(self.date_to, self.direction)
+        self.setTabOrder(self.direction, self.decision)
+        self.setTabOrder(self.decision, self.consent)
+        self.setTabOrder(self.consent, self.followup)
+        self.setTabOrder(self.followup, self.clear_filters)
+        self.setTabOrder(self.clear_filters, self.table)
+        self._show_count(0, True)
+
+    # -- building --------------------------------------------------------------
+    def _date_box(self, name: str) -> QDateEdit:
+        box = QDateEdit(self)
+        box.setCalendarPopup(True)
+        box.setMinimumDate(NO_DATE)
+        box.setSpecialValueText(self.tr("Any date"))
+        box.setDate(NO_DATE)
+        box.setDisplayFormat("d MMM yyyy")
+        box.setAccessibleName(name)
+        box.setToolTip(name)
+        return box
+
+    def _combo(self, name: str, choices: list[tuple[str, str | None]]) -> QComboBox:
+        combo = QComboBox(self)
+        for text, value in choices:
+            combo.addItem(text, value)
+        combo.setAccessibleName(name)
+        combo.setToolTip(name)
+        return combo
+
+    # -- queries ---------------------------------------------------------------
+    def current_filters(self) -> SearchFilters:
+        text = self.search.text().strip()
+        if len(text) < MIN_SEARCH_CHARS:
+            text = ""
+        return SearchFilters(
+            text=text,
+            date_from=_date_or_none(self.date_from.date()),
+            date_to=_date_or_none(self.date_to.date()),
+            direction=self.direction.currentData(),
+            decision=self.decision.currentData(),
+            consent=self.consent.currentData(),
+            followup_state=self.followup.currentData(),
+        )
+
+    def run_query(self) -> int:
+        """Start the query for what is typed and chosen; returns its generation."""
+        self._debounce.stop()
+        if self.bridge.service is None:
+            return self.model.generation
+        short = 0 < len(self.search.text().strip()) < MIN_SEARCH_CHARS
+        self.hint_label.setText(self.tr("Type one more character to search.") if short else "")
+        return self.model.set_filters(self.current_filters())
+
+    def _search_now(self) -> None:
+        self.run_query()
+
+    def reload(self) -> None:
+        """First load after unlocking."""
+        self.run_query()
+
+    def refresh(self) -> None:
+        self.model.refresh()
+
+    def reset_filters(self) -> None:
+        widgets = (self.search, self.date_from, self.date_to, self.direction, self.decision,
+                   self.consent, self.followup)
+        for w in widgets:
+            w.blockSignals(True)
+        self.search.clear()
+        self.date_from.setDate(NO_DATE)
+        self.date_to.setDate(NO_DATE)
+        for combo in (self.direction, self.decision, self.consent, self.followup):
+            combo.setCurrentIndex(0)
+        for w in widgets:
+            w.blockSignals(False)
+        self.run_query()
+
+    def clear(self) -> None:
+        """On lock: empty the list and the search box."""
+        self._debounce.stop()
+        self._pending_select = None
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self.hint_label.clear()
+        self.model.clear()
+        self._last_selected = ""
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    # -- selection ---------------------------------------------------------------
+    def selected_record_id(self) -> str:
+        index = self.table.selectionModel().currentIndex()
+        return str(index.data(RECORD_ID_ROLE) or "") if index.isValid() else ""
+
+    def select_record(self, record_id: str) -> bool:
+        """Select a record if it is in the list; otherwise once it arrives."""
+        row = self.model.row_of(record_id)
+        if row < 0:
+            self._pending_select = record_id
+            return False
+        self._pending_select = None
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        return True
+
+    def _apply_pending_selection(self) -> None:
+        if self._pending_select:
+            self.select_record(self._pending_select)
+
+    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        rid = str(current.data(RECORD_ID_ROLE) or "") if current.isValid() else ""
+        if rid != self._last_selected:
+            self._last_selected = rid
+            self.record_selected.emit(rid)
+
+    def _on_reset(self) -> None:
+        if self._last_selected and self.model.row_of(self._last_selected) >= 0:
+            self.select_record(self._last_selected)
+
+    def _show_count(self, count: int, complete: bool) -> None:
+        if complete:
+            text = (self.tr("1 decision") if count == 1
+                    else self.tr("%1 decisions").replace("%1", f"{count:,}"))
+        else:
+            text = self.tr("%1 or more decisions").replace("%1", f"{count:,}")
+        self.count_label.setText(text)
+
+
+def _date_or_none(value: QDate) -> dt.date | None:
+    if not value.isValid() or value == NO_DATE:
+        return None
+    return dt.date(value.year(), value.month(), value.day())

@@ -1,0 +1,428 @@
+"""The selected record: its fields in words, its versions, follow-ups and integrity."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import model as m
+from ui.decisions_model import format_when
+from ui.errors import user_message
+
+
+def _t(text: str) -> str:
+    return QCoreApplication.translate("DetailPane", text)
+
+
+def _word(labels: dict[Any, str], key: str) -> str:
+    """A stored choice in the words the practitioner saw (the key if unknown)."""
+    if not key:
+        return ""
+    return QCoreApplication.translate("model", labels.get(key, key))
+
+
+def _esc(text: str) -> str:
+    return html.escape(text or "").replace("\n", "<br>")
+
+
+def _yes_no(value: bool) -> str:
+    return _t("Yes") if value else _t("No")
+
+
+def _rows_html(rows: list[tuple[str, str]]) -> str:
+    shown = [(label, value) for label, value in rows if value]
+    if not shown:
+        return ""
+    cells = "".join(
+        f"<tr><td class='k'>{_esc(label)}</td><td>{value}</td></tr>" for label, value in shown)
+    return f"<table cellspacing='0' cellpadding='3' width='100%'>{cells}</table>"
+
+
+def _section(title: str, rows: list[tuple[str, str]]) -> str:
+    body = _rows_html(rows)
+    return f"<h3>{_esc(title)}</h3>{body}" if body else ""
+
+
+STYLE = ("<style>h3 { margin-top: 14px; margin-bottom: 4px; } "
+         "td.k { color: palette(placeholder-text); width: 34%; vertical-align: top; "
+         "padding-right: 10px; } td { vertical-align: top; }</style>")
+
+
+def subject_html(s: m.Subject) -> str:
+    parts = [f"<b>{_esc(s.name)}</b>" if s.name else ""]
+    if s.date_of_birth:
+        parts.append(_esc(_t("born %1").replace("%1", format_when(s.date_of_birth))))
+    elif s.age_band:
+        parts.append(_esc(_t("age %1").replace("%1", s.age_band)))
+    kind = {"child": _t("child"), "adult_at_risk": _t("adult at risk"),
+            "other": _t("other")}.get(s.kind, s.kind)
+    parts.append(_esc(kind))
+    if s.case_ref:
+        parts.append(_esc(_t("case %1").replace("%1", s.case_ref)))
+    return ", ".join(p for p in parts if p)
+
+
+def record_html(record: m.DecisionRecord) -> str:
+    """Every field of a record in readable words, escaped."""
+    cp = record.counterparty
+    tests = record.seven_tests or {}
+    confirmed = [_word(m.SEVEN_TESTS, k) for k in m.SEVEN_TESTS if tests.get(k)]
+    missing = [_word(m.SEVEN_TESTS, k) for k in m.SEVEN_TESTS if not tests.get(k)]
+    tests_text = _esc(", ".join(confirmed) or _t("None confirmed"))
+    if missing and confirmed:
+        tests_text += "<br>" + _esc(_t("Not confirmed: %1").replace("%1", ", ".join(missing)))
+    sections = [
+        _section(_t("About"), [(_t("Person") if len(record.subjects) < 2 else _t("People"),
+                                "<br>".join(subject_html(s) for s in record.subjects))]),
+        _section(_t("With"), [
+            (_t("Person and organisation"), _esc(cp.display)),
+            (_t("Contact"), _esc(cp.contact)),
+        ]),
+        _section(_t("Type"), [(_t("Type"), _esc(_word(m.DIRECTION_LABELS, record.direction)))]),
+        _section(_t("The questions"), [
+            (_t("A clear and legitimate purpose"), _yes_no(record.clear_purpose)),
+            (_t("The information identifies a person"), _yes_no(record.identifies_person)),
+            (_t("The information is confidential"), _yes_no(record.confidential)),
+        ]),
+        _section(_t("Information"), [
+            (_t("What"), _esc(record.information)),
+            (_t("Categories"),
+             _esc(", ".join(_word(m.CATEGORIES, c) for c in record.categories))),
+            (_t("Special category data"), _yes_no(record.special_category)),
+            (_t("Fact or opinion"), _esc(_word(m.FACT_OPINION, record.fact_or_opinion))),
+            (_t("Purpose"), _esc(record.purpose)),
+        ]),
+        _section(_t("Decision"), [
+            (_t("Decision"), f"<b>{_esc(_word(m.DECISION_LABELS, record.decision))}</b>"),
+            (_t("Decided"), _esc(format_when(record.decided_at))),
+            (_t("Reasons"), _esc(record.reasons)),
+        ]),
+        _section(_t("Agreement"), [
+            (_t("Agreement"), _esc(_word(m.CONSENT_LABELS, record.consent))),
+            (_t("Why not"), _esc(_word(m.CONSENT_REASONS, record.consent_reason))),
+            (_t("Grounds to share without it"),
+             _esc(_word(m.WITHOUT_CONSENT_GROUNDS, record.without_consent_ground))),
+        ]),
+        _section(_t("Lawful basis"), [
+            (_t("UK GDPR Article 6"), _esc(_word(m.ART6_BASES, record.lawful_basis))),
+            (_t("Article 9 condition"), _esc(_word(m.ART9_CONDITIONS, record.art9_condition))),
+            (_t("Statutory gateway"),
+             _esc(_word(m.STATUTORY_GATEWAYS, record.statutory_gateway))),
+        ]),
+        _section(_t("The seven tests"), [(_t("Confirmed"), tests_text)]),
+        _section(_t("How it was shared"), [
+            (_t("Method"), _esc(_word(m.METHODS, record.method))),
+            (_t("When"), _esc(format_when(record.shared_at))),
+        ]),
+        _section(_t("Telling the person"), [
+            (_t("Person informed"), _esc(_word(m.PERSON_INFORMED, record.person_informed))),
+            (_t("Why not"), _esc(record.person_informed_reason)),
+        ]),
+        _section(_t("Advice"), [
+            (_t("Advice sought"), _yes_no(record.advice_sought)),
+            (_t("From"), _esc(_word(m.ADVICE_FROM, record.advice_from))),
+            (_t("Notes"), _esc(record.advice_notes)),
+        ]),
+        _section(_t("Others protected"), [
+            (_t("Identifies someone else"), _yes_no(record.third_party_identified)),
+            (_t("What was withheld"), _esc(record.third_party_protection)),
+        ]),
+    ]
+    return STYLE + "".join(sections)
+
+
+FIELD_WORDS = {
+    "direction": "Type", "subjects": "People", "counterparty": "With",
+    "clear_purpose": "Purpose question", "identifies_person": "Identifies a person",
+    "confidential": "Confidential", "information": "Information", "categories": "Categories",
+    "special_category": "Special category", "fact_or_opinion": "Fact or opinion",
+    "purpose": "Purpose", "decision": "Decision", "decided_at": "Decided",
+    "reasons": "Reasons", "consent": "Agreement", "consent_reason": "Why no agreement",
+    "without_consent_ground": "Grounds without agreement", "lawful_basis": "Article 6",
+    "art9_condition": "Article 9", "statutory_gateway": "Statutory gateway",
+    "seven_tests": "Seven tests", "method": "Method", "shared_at": "When shared",
+    "person_informed": "Person informed", "person_informed_reason": "Why not informed",
+    "advice_sought": "Advice", "advice_from": "Advice from", "advice_notes": "Advice notes",
+    "third_party_identified": "Someone else identified",
+    "third_party_protection": "What was withheld",
+}
+
+
+def changed_fields(before: m.DecisionRecord | None, after: m.DecisionRecord | None) -> list[str]:
+    if before is None or after is None:
+        return []
+    old, new = before.to_dict(), after.to_dict()
+    return [_t(FIELD_WORDS.get(k, k)) for k in new if old.get(k) != new.get(k)]
+
+
+def versions_html(versions: list[m.Version]) -> str:
+    kinds = {"decision.create": _t("Recorded"), "decision.correct": _t("Corrected"),
+             "decision.withdraw": _t("Withdrawn")}
+    rows = []
+    previous: m.DecisionRecord | None = None
+    for v in versions:
+        changed = changed_fields(previous, v.record)
+        if v.record is not None:
+            previous = v.record
+        detail = []
+        if v.reason:
+            detail.append(f"{_esc(_t('Reason:'))} {_esc(v.reason)}")
+        if changed:
+            detail.append(_esc(_t("Changed: %1").replace("%1", ", ".join(changed))))
+        rows.append(
+            "<tr>"
+            f"<td><b>{v.number}</b></td>"
+            f"<td><b>{_esc(kinds.get(v.kind, v.kind))}</b><br>{'<br>'.join(detail)}</td>"
+            f"<td>{_esc(v.author_name)}</td>"
+            f"<td>{_esc(_t('device %1').replace('%1', v.device_id[:8]))}</td>"
+            f"<td>{_esc(format_when(v.at[:16]))}</td>"
+            "</tr>")
+    head = "".join(f"<th align='left'>{_esc(h)}</th>" for h in (
+        _t("No."), _t("What happened"), _t("By"), _t("Device"), _t("When")))
+    return (STYLE + "<table cellspacing='0' cellpadding='5' width='100%'>"
+            f"<tr>{head}</tr>{''.join(reversed(rows))}</table>")
+
+
+def followups_html(followups: list[m.FollowUp], today: dt.date) -> str:
+    if not followups:
+        return STYLE + f"<p>{_esc(_t('This decision has no follow-ups.'))}</p>"
+    rows = []
+    for fu in followups:
+        state = _t(m.BUCKET_LABELS.get(fu.bucket(today), fu.state))
+        note = fu.outcome or fu.cancel_reason or ""
+        rows.append(
+            f"<tr><td>{_esc(fu.title)}</td><td>{_esc(format_when(fu.due_date.isoformat()))}"
+            f"</td><td><b>{_esc(state)}</b></td><td>{_esc(note)}</td></tr>")
+    head = "".join(f"<th align='left'>{_esc(h)}</th>" for h in (
+        _t("Follow-up"), _t("Due"), _t("State"), _t("Outcome")))
+    return (STYLE + "<table cellspacing='0' cellpadding='5' width='100%'>"
+            f"<tr>{head}</tr>{''.join(rows)}</table>")
+
+
+class DetailPane(QWidget):
+    correct_requested = Signal(str)
+    changed = Signal(str)  # a record was withdrawn
+
+    def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.record_id = ""
+        self.status = ""
+        self._generation = 0
+
+        self.empty_label = QLabel(self.tr("Select a decision to see it here."), self)
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setAccessibleName(self.tr("No decision selected"))
+
+        self.title = QLabel(self)
+        self.title.setAccessibleName(self.tr("Decision"))
+        font = self.title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        font.setBold(True)
+        self.title.setFont(font)
+        self.subtitle = QLabel(self)
+        self.subtitle.setAccessibleName(self.tr("When and which version"))
+        self.subtitle.setWordWrap(True)
+        self.integrity = QLabel(self)
+        self.integrity.setAccessibleName(self.tr("Integrity check"))
+        self.integrity.setWordWrap(True)
+
+        self.correct_button = QPushButton(self.tr("Correct…"), self)
+        self.correct_button.setAccessibleName(self.tr("Correct this decision"))
+        self.withdraw_button = QPushButton(self.tr("Withdraw…"), self)
+        self.withdraw_button.setAccessibleName(self.tr("Withdraw this decision"))
+        self.export_button = QPushButton(self.tr("Export PDF…"), self)
+        self.export_button.setAccessibleName(self.tr("Export this decision as PDF"))
+        self.correct_button.clicked.connect(self._correct)
+        self.withdraw_button.clicked.connect(self._withdraw)
+        self.export_button.clicked.connect(self._export)
+
+        self.record_view = self._browser(self.tr("Decision record"))
+        self.history_view = self._browser(self.tr("Versions"))
+        self.followups_view = self._browser(self.tr("Follow-ups of this decision"))
+        self.tabs = QTabWidget(self)
+        self.tabs.setAccessibleName(self.tr("Decision details"))
+        self.tabs.addTab(self.record_view, self.tr("Record"))
+        self.tabs.addTab(self.history_view, self.tr("History"))
+        self.tabs.addTab(self.followups_view, self.tr("Follow-ups"))
+
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.correct_button)
+        buttons.addWidget(self.withdraw_button)
+        buttons.addWidget(self.export_button)
+        buttons.addStretch(1)
+        content = QWidget(self)
+        inner = QVBoxLayout(content)
+        inner.setContentsMargins(0, 0, 0, 0)
+        inner.addWidget(self.title)
+        inner.addWidget(self.subtitle)
+        inner.addWidget(self.integrity)
+        inner.addLayout(buttons)
+        inner.addWidget(self.tabs, 1)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.empty_label)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.setTabOrder(self.correct_button, self.withdraw_button)
+        self.setTabOrder(self.withdraw_button, self.export_button)
+        self.setTabOrder(self.export_button, self.tabs)
+        self.clear()
+
+    def _browser(self, name: str) -> QTextBrowser:
+        view = QTextBrowser(self)
+        view.setOpenLinks(False)
+        view.setAccessibleName(name)
+        return view
+
+    # -- loading ---------------------------------------------------------------
+    def show_record(self, record_id: str) -> None:
+        if not record_id:
+            self.clear()
+            return
+        if record_id != self.record_id:
+            self.tabs.setCurrentIndex(0)
+        self.record_id = record_id
+        self._generation += 1
+        gen = self._generation
+
+        def load(service: Any) -> tuple[Any, list[m.Version], Any, dt.date]:
+            return (service.get_decision(record_id), service.versions(record_id),
+                    service.verify_record(record_id), service.today())
+
+        self.bridge.read(load, lambda result: self._on_loaded(gen, result),
+                         lambda exc: self._on_error(gen, exc))
+
+    def reload(self) -> None:
+        if self.record_id:
+            self.show_record(self.record_id)
+
+    def _on_loaded(self, gen: int, result: tuple[Any, list[m.Version], Any, dt.date]) -> None:
+        if gen != self._generation:
+            return
+        detail, versions, report, today = result
+        record: m.DecisionRecord = detail.record
+        self.status = detail.status
+        withdrawn = detail.status == m.RecordStatus.WITHDRAWN
+        self.title.setText(" · ".join(p for p in (
+            _word(m.DECISION_LABELS, record.decision),
+            {"disclosure": self.tr("Shared out"),
+             "request_received": self.tr("Request received"),
+             "request_made": self.tr("Request made")}.get(record.direction, ""),
+            self.tr("Withdrawn") if withdrawn else "") if p))
+        corrections = sum(v.kind == "decision.correct" for v in versions)
+        self.subtitle.setText(
+            (self.tr("Decided %1 · recorded by %2") if not corrections
+             else self.tr("Decided %1 · recorded by %2 · corrected %3 time(s)"))
+            .replace("%1", format_when(record.decided_at))
+            .replace("%2", versions[0].author_name if versions else "")
+            .replace("%3", str(corrections)))
+        if report.ok:
+            self.integrity.setText("✓ " + self.tr("Verified: this record's %1 change(s) are "
+                                                  "intact; nothing altered, removed or reordered.")
+                                   .replace("%1", str(report.events_checked)))
+        else:
+            self.integrity.setText("⚠ " + self.tr("Integrity problem: this record's history "
+                                                  "does not check out. Tell your administrator."))
+        if detail.has_conflict:
+            self.integrity.setText(self.integrity.text() + "  " + self.tr(
+                "Two versions were made at the same time on different devices; "
+                "correct it to settle which is right."))
+        self.record_view.setHtml(record_html(record))
+        self.history_view.setHtml(versions_html(versions))
+        self.followups_view.setHtml(followups_html(detail.followups, today))
+        self.tabs.setTabText(1, self.tr("History (%1)").replace("%1", str(len(versions))))
+        self.tabs.setTabText(2, self.tr("Follow-ups (%1)").replace(
+            "%1", str(len(detail.followups))))
+        self.correct_button.setEnabled(not withdrawn)
+        self.withdraw_button.setEnabled(not withdrawn)
+        self.export_button.setEnabled(True)
+        self.stack.setCurrentIndex(1)
+
+    def _on_error(self, gen: int, exc: BaseException) -> None:
+        if gen != self._generation:
+            return
+        self.clear()
+        self.empty_label.setText(user_message(exc))
+
+    def clear(self) -> None:
+        """Forget the record shown (on lock or when nothing is selected)."""
+        self._generation += 1
+        self.record_id = ""
+        self.status = ""
+        for label in (self.title, self.subtitle, self.integrity):
+            label.clear()
+        for view in (self.record_view, self.history_view, self.followups_view):
+            view.clear()
+        self.tabs.setTabText(1, self.tr("History"))
+        self.tabs.setTabText(2, self.tr("Follow-ups"))
+        self.empty_label.setText(self.tr("Select a decision to see it here."))
+        for button in (self.correct_button, self.withdraw_button, self.export_button):
+            button.setEnabled(False)
+        self.stack.setCurrentIndex(0)
+
+    def shown_text(self) -> str:
+        """Everything the pane shows (for tests and checks that a lock cleared it)."""
+        parts = [self.title.text(), self.subtitle.text(), self.integrity.text()]
+        parts += [v.toPlainText() for v in (self.record_view, self.history_view,
+                                            self.followups_view)]
+        return "\n".join(p for p in parts if p)
+
+    # -- actions -------------------------------------------------------------------
+    def _correct(self) -> None:
+        if self.record_id:
+            self.correct_requested.emit(self.record_id)
+
+    def _withdraw(self) -> None:
+        rid = self.record_id
+        if not rid:
+            return
+        reason = ask_reason(self, self.tr("Withdraw this decision"), self.tr(
+            "Withdrawing keeps the record and its history, marked as withdrawn. "
+            "Why is it being withdrawn?"))
+        if not reason or rid != self.record_id:
+            return
+        self.bridge.write(lambda s: s.withdraw_decision(rid, reason),
+                          lambda _result: self.changed.emit(rid), self._show_error)
+
+    def _export(self) -> None:
+        if not self.record_id:
+            return
+        try:
+            from ui.export_pdf import export_records
+        except ImportError:
+            QMessageBox.information(self, self.tr("Export PDF"),
+                                    self.tr("PDF export is not available in this version yet."))
+            return
+        export_records(self, self.bridge, [self.record_id])
+
+    def _show_error(self, exc: BaseException) -> None:
+        QMessageBox.warning(self, self.tr("Sharelog"), user_message(exc))
+
+
+def ask_reason(parent: QWidget, title: str, prompt: str) -> str | None:
+    """The shared reason dialog when it is there; a plain one until then."""
+    try:
+        from ui.dialogs import ask_reason as shared_ask_reason
+    except ImportError:
+        from PySide6.QtWidgets import QInputDialog
+
+        text, ok = QInputDialog.getMultiLineText(parent, title, prompt)
+        return text.strip() if ok and text.strip() else None
+    result: str | None = shared_ask_reason(parent, title, prompt)
+    return result

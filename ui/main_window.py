@@ -1,0 +1,318 @@
+"""The main window: composes the vault screens and the panels; owns lock and navigation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QWidget,
+)
+
+from app import __version__
+from ui.actions import ShellActions
+from ui.bridge import DECISIONS, DRAFTS, FOLLOWUPS, Bridge
+from ui.decisions_panel import DecisionsPanel
+from ui.detail_pane import DetailPane
+from ui.idle import IdleWatcher
+from ui.resources import app_icon
+from ui.shortcuts import ShortcutsDialog
+from ui.tray import Tray
+from ui.vault_screens import Opened, VaultScreen
+
+OVERDUE_CHECK_MS = 15 * 60 * 1000
+
+
+class MainWindow(QMainWindow):
+    locked = Signal()
+    unlocked = Signal()
+
+    def __init__(self, bridge: Bridge | None = None, *, base: Path | None = None,
+                 idle_ms: int | None = None, use_tray: bool = True,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge or Bridge(parent=self)
+        self._fixed_idle_ms = idle_ms
+        self.is_unlocked = False
+        self.overdue = 0
+        self.setWindowTitle(self.tr("Sharelog"))  # never anything about a person
+        self.setWindowIcon(app_icon())
+        self.resize(1280, 800)
+
+        self.commands = ShellActions(self)
+        self.commands.install(self)
+        self.vault_screen = VaultScreen(self.bridge, base, self)
+        self.decisions = DecisionsPanel(self.bridge, self)
+        self.detail = DetailPane(self.bridge, self)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.decisions)
+        self.splitter.addWidget(self.detail)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([740, 520])
+        self.splitter.setChildrenCollapsible(False)
+        self.followups = _followups_panel(self.bridge, self)
+        self.form = _decision_form(self.bridge, self)
+        self.pages = QStackedWidget(self)
+        for page in (self.splitter, self.followups, self.form):
+            self.pages.addWidget(page)
+        self.screens = QStackedWidget(self)
+        self.screens.addWidget(self.vault_screen)
+        self.screens.addWidget(self.pages)
+        self.setCentralWidget(self.screens)
+        self.sync_label = QLabel(self)
+        self.sync_label.setAccessibleName(self.tr("Sync status"))
+        self.statusBar().addPermanentWidget(self.sync_label)
+
+        self.idle = IdleWatcher(idle_ms or 5 * 60 * 1000, self)
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self.idle)
+        self.tray = Tray(self) if use_tray else None
+        self._overdue_timer = QTimer(self)
+        self._overdue_timer.setInterval(OVERDUE_CHECK_MS)
+        self._overdue_timer.timeout.connect(self.refresh_counts)
+        self._connect()
+        self.commands.set_unlocked(False)
+
+    def _connect(self) -> None:
+        a = self.commands
+        a.new_share.triggered.connect(lambda: self.new_decision("disclosure"))
+        a.new_request_made.triggered.connect(lambda: self.new_decision("request_made"))
+        a.new_request_received.triggered.connect(lambda: self.new_decision("request_received"))
+        a.find.triggered.connect(self.focus_find)
+        a.lock.triggered.connect(self.lock)
+        a.decisions.triggered.connect(self.show_decisions)
+        a.followups.triggered.connect(self.show_followups)
+        a.quit.triggered.connect(self.close)
+        a.shortcuts.triggered.connect(self.show_shortcuts)
+        a.about.triggered.connect(self.show_about)
+        a.drafts_menu.aboutToShow.connect(self._fill_drafts_menu)
+        self.vault_screen.opened.connect(self.on_opened)
+        self.decisions.record_selected.connect(self.detail.show_record)
+        self.detail.correct_requested.connect(self.correct)
+        self.bridge.changed.connect(self.on_changed)
+        self.idle.idle.connect(self.lock)
+        if hasattr(self.followups, "open_record"):
+            self.followups.open_record.connect(self.open_record)
+            self.followups.overdue_count_changed.connect(self.set_overdue)
+        if hasattr(self.form, "saved"):
+            self.form.saved.connect(self.on_form_saved)
+            self.form.closed.connect(self.show_decisions)
+        if self.tray is not None:
+            self.tray.show_requested.connect(self._raise)
+            self.tray.lock_requested.connect(self.lock)
+            self.tray.quit_requested.connect(self.close)
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self) -> None:
+        self.screens.setCurrentWidget(self.vault_screen)
+        self.vault_screen.start()
+
+    def on_opened(self, opened: Opened) -> None:
+        self.bridge.set_service(opened.service)
+        self.is_unlocked = True
+        minutes = max(1, int(opened.settings.idle_lock_minutes))
+        self.idle.set_timeout(self._fixed_idle_ms or minutes * 60 * 1000)
+        self.idle.start()
+        self.commands.set_unlocked(True)
+        self.screens.setCurrentWidget(self.pages)
+        self.show_decisions()
+        self.decisions.reload()
+        if hasattr(self.followups, "refresh"):
+            self.followups.refresh()
+        self.refresh_counts(notify=True)
+        self._overdue_timer.start()
+        self.unlocked.emit()
+
+    def lock(self) -> None:
+        """Clear every widget that showed record content, lock the vault, ask again."""
+        if not self.is_unlocked:
+            return
+        self.is_unlocked = False
+        self.idle.stop()
+        self._overdue_timer.stop()
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QDialog) and widget.isVisible():
+                widget.reject()
+        self.decisions.clear()
+        self.detail.clear()
+        for panel in (self.form, self.followups):
+            if hasattr(panel, "clear"):
+                panel.clear()
+        self.bridge.lock()
+        self.set_overdue(0)
+        self.sync_label.clear()
+        self.statusBar().clearMessage()
+        self.commands.set_unlocked(False)
+        self.pages.setCurrentWidget(self.splitter)
+        self.screens.setCurrentWidget(self.vault_screen)
+        self.vault_screen.show_unlock()
+        if self.tray is not None:
+            self.tray.set_overdue(0, locked=True)
+        self.locked.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        if self.is_unlocked:
+            self.lock()
+        app = QApplication.instance()
+        if app is not None:
+            app.removeEventFilter(self.idle)
+        if self.tray is not None:
+            self.tray.hide()
+        self.bridge.shutdown()
+
+    # -- navigation ------------------------------------------------------------
+    def show_decisions(self) -> None:
+        self.commands.decisions.setChecked(True)
+        self.pages.setCurrentWidget(self.splitter)
+
+    def show_followups(self) -> None:
+        self.commands.followups.setChecked(True)
+        self.pages.setCurrentWidget(self.followups)
+        if hasattr(self.followups, "refresh"):
+            self.followups.refresh()
+
+    def _show_form(self) -> bool:
+        if not hasattr(self.form, "start_new"):
+            QMessageBox.information(self, self.tr("Sharelog"), self.tr(
+                "The decision form is not available in this version yet."))
+            return False
+        self.commands.decisions.setChecked(False)
+        self.commands.followups.setChecked(False)
+        self.pages.setCurrentWidget(self.form)
+        return True
+
+    def new_decision(self, direction: str) -> None:
+        if self.is_unlocked and self._show_form():
+            self.form.start_new(direction)
+
+    def correct(self, record_id: str) -> None:
+        if self.is_unlocked and self._show_form():
+            self.form.start_correction(record_id)
+
+    def resume_draft(self, draft_id: str) -> None:
+        if self.is_unlocked and self._show_form():
+            self.form.resume_draft(draft_id)
+
+    def focus_find(self) -> None:
+        self.show_decisions()
+        self.decisions.focus_search()
+
+    def open_record(self, record_id: str) -> None:
+        self.show_decisions()
+        self.detail.show_record(record_id)
+        self.decisions.select_record(record_id)
+
+    def on_form_saved(self, record_id: str) -> None:
+        self.open_record(record_id)
+
+    def _raise(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    # -- data changes ------------------------------------------------------------
+    def on_changed(self, kinds: frozenset[str]) -> None:
+        if not self.is_unlocked:
+            return
+        if kinds & {DECISIONS, FOLLOWUPS}:
+            self.decisions.refresh()
+            self.detail.reload()
+        self.refresh_counts()
+        if DRAFTS in kinds:
+            self.statusBar().showMessage(self.tr("Draft saved."), 3000)
+
+    def refresh_counts(self, notify: bool = False) -> None:
+        if not self.is_unlocked:
+            return
+
+        def counts(service: Any) -> tuple[int, int]:
+            return service.overdue_count(), service.pending_sync_count()
+
+        def show(result: tuple[int, int]) -> None:
+            if not self.is_unlocked:
+                return
+            self.set_overdue(result[0], notify=notify)
+            self.sync_label.setText(
+                self.tr("Not synced yet · %1 changes waiting").replace("%1", f"{result[1]:,}"))
+
+        self.bridge.read(counts, show, lambda _exc: None)
+
+    def set_overdue(self, count: int, notify: bool = False) -> None:
+        self.overdue = count if self.is_unlocked else 0
+        action = self.commands.followups
+        if self.overdue:
+            action.setText(self.tr("My follow-ups (%1 overdue)").replace("%1", str(self.overdue)))
+        else:
+            action.setText(self.tr("My follow-ups"))
+        if self.tray is not None and self.is_unlocked:
+            self.tray.set_overdue(self.overdue, notify=notify and not self.isActiveWindow())
+
+    def _fill_drafts_menu(self) -> None:
+        menu: QMenu = self.commands.drafts_menu
+        menu.clear()
+        loading = menu.addAction(self.tr("Loading…"))
+        loading.setEnabled(False)
+
+        def fill(drafts: list[Any]) -> None:
+            menu.clear()
+            kinds = {"decision": self.tr("new decision"), "correction": self.tr("correction")}
+            for d in drafts:
+                text = self.tr("Draft saved %1 (%2)").replace(
+                    "%1", d.updated_at.replace("T", " ")[:16]).replace(
+                    "%2", kinds.get(d.kind, self.tr("decision")))
+                action = menu.addAction(text)
+                action.triggered.connect(lambda _c=False, did=d.draft_id: self.resume_draft(did))
+            if not drafts:
+                menu.addAction(self.tr("No drafts")).setEnabled(False)
+
+        self.bridge.read(lambda s: s.drafts(), fill, lambda _exc: menu.clear())
+
+    # -- help ---------------------------------------------------------------------
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self.commands.all(), self).exec()
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, self.tr("About Sharelog"), self.tr(
+            "Sharelog %1\n\nAn encrypted record of information-sharing decisions "
+            "and their follow-ups.").replace("%1", __version__))
+
+
+def _placeholder(text: str, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setAccessibleName(text)
+    return label
+
+
+def _followups_panel(bridge: Bridge, parent: QWidget) -> Any:
+    try:
+        from ui.followups_panel import FollowUpsPanel
+    except ImportError:
+        return _placeholder(parent.tr("My follow-ups is not available in this version yet."),
+                            parent)
+    return FollowUpsPanel(bridge, parent)
+
+
+def _decision_form(bridge: Bridge, parent: QWidget) -> Any:
+    try:
+        from ui.decision_form import DecisionForm
+    except ImportError:
+        return _placeholder(parent.tr("The decision form is not available in this version yet."),
+                            parent)
+    return DecisionForm(bridge, parent)
