@@ -119,7 +119,8 @@ def fake_record(rng: random.Random, decided: dt.datetime) -> DecisionRecord:
         record.shared_at = record.decided_at
         record.person_informed = rng.choice(("yes", "no", "not_yet"))
         if record.person_informed == "no":
-            record.person_informed_reason = "Telling the family would increase the risk to the child."
+            record.person_informed_reason = (
+                "Telling the family would increase the risk to the child.")
     if rng.random() < 0.2:
         record.advice_sought = True
         record.advice_from = rng.choice(["manager", "dpo", "caldicott"])

@@ -70,8 +70,7 @@ class HybridLogicalClock:
     def observe(self, stamp: str) -> None:
         ms, counter, _ = self.parse(stamp)
         with self._lock:
-            if (ms, counter) > (self._ms, self._counter):
-                self._ms, self._counter = ms, counter
+            self._ms, self._counter = max((self._ms, self._counter), (ms, counter))
 
 
 def hlc_wall_iso(stamp: str) -> str:

@@ -215,7 +215,8 @@ class DecisionRecord:
         values["subjects"] = [
             Subject(**_known(Subject, s)) for s in data.get("subjects", []) or []
         ]
-        values["counterparty"] = Counterparty(**_known(Counterparty, data.get("counterparty") or {}))
+        counterparty = data.get("counterparty") or {}
+        values["counterparty"] = Counterparty(**_known(Counterparty, counterparty))
         values["categories"] = list(data.get("categories") or [])
         values["seven_tests"] = dict(data.get("seven_tests") or {})
         return cls(**values)

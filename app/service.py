@@ -18,7 +18,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app import integrity, projection
-from app.events import GENESIS_HASH, DeviceKey, chain_link, Event, HybridLogicalClock, hlc_wall_iso, make_event, uuid7
+from app.events import (
+    GENESIS_HASH,
+    DeviceKey,
+    Event,
+    HybridLogicalClock,
+    chain_link,
+    hlc_wall_iso,
+    make_event,
+    uuid7,
+)
 from app.model import (
     Decision,
     DecisionRecord,
@@ -43,7 +52,8 @@ log = logging.getLogger("sharelog.service")
 T = TypeVar("T")
 
 FOLLOWUP_TITLES = {
-    FollowUpKind.CONFIRM_RECEIPT: "Confirm the recipient received, understood and acted on the information",
+    FollowUpKind.CONFIRM_RECEIPT:
+        "Confirm the recipient received, understood and acted on the information",
     FollowUpKind.CHASE_RESPONSE: "Chase the response",
 }
 
@@ -129,7 +139,8 @@ class Sharelog:
         """Give a new vault its user, team and device identity."""
         name = display_name.strip()
         if not name:
-            raise ValidationError([Problem("display_name", "Enter your name as colleagues know it.")])
+            raise ValidationError(
+                [Problem("display_name", "Enter your name as colleagues know it.")])
         key = DeviceKey.generate()
         uid = user_id or str(uuid.uuid4())
         device_id = str(uuid.uuid4())
@@ -307,7 +318,7 @@ class Sharelog:
     # -- follow-ups ------------------------------------------------------------
     def my_followups(self, *, include_closed: bool = False,
                      due_within_week: bool = False) -> list[FollowUp]:
-        states = (FollowUpState.OPEN.value,)
+        states: tuple[str, ...] = (FollowUpState.OPEN.value,)
         if include_closed:
             states = (*states, FollowUpState.DONE.value, FollowUpState.CANCELLED.value)
         due_before = week_end(self.today()).isoformat() if due_within_week else None
@@ -343,8 +354,10 @@ class Sharelog:
                     "reason": reason.strip()}
         return self._followup_change(followup_id, "followup.reschedule", extra)
 
-    def _followup_change(self, followup_id: str, kind: str,
-                         payload: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]]) -> str:
+    def _followup_change(
+        self, followup_id: str, kind: str,
+        payload: dict[str, Any] | Callable[[dict[str, Any]], dict[str, Any]],
+    ) -> str:
         with self._write() as w:
             row = store.followup_get_row(w.conn, followup_id)
             if row is None:
@@ -367,8 +380,8 @@ class Sharelog:
         return self._locked(read)
 
     def due_date_for(self, days: int | None = None, start: dt.date | None = None) -> dt.date:
-        return self.calendar.add_working_days(start or self.today(),
-                                              days if days is not None else self.followup_working_days)
+        count = days if days is not None else self.followup_working_days
+        return self.calendar.add_working_days(start or self.today(), count)
 
     # -- address book -------------------------------------------------------------
     def suggest_contacts(self, prefix: str, limit: int = 8) -> list[dict[str, str]]:

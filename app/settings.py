@@ -24,6 +24,11 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
 
+    def in_range(self, value: int) -> bool:
+        low = self.minimum if self.minimum is not None else value
+        high = self.maximum if self.maximum is not None else value
+        return low <= value <= high
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("idle_lock_minutes", int, 5, "Lock the vault after this many idle minutes.", 1, 240),
@@ -72,11 +77,8 @@ def _coerce(spec: Setting, value: Any) -> Any:
         return list(value) if isinstance(value, list) else list(spec.default)
     if not isinstance(value, spec.type) or isinstance(value, bool) != (spec.type is bool):
         return spec.default
-    if spec.type is int:
-        if spec.minimum is not None and value < spec.minimum:
-            return spec.default
-        if spec.maximum is not None and value > spec.maximum:
-            return spec.default
+    if isinstance(value, int) and not spec.in_range(value):
+        return spec.default
     if spec.name == "theme" and value not in ("system", "light", "dark"):
         return spec.default
     return value

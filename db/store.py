@@ -55,7 +55,8 @@ def event_insert(conn: Connection, row: tuple[Any, ...], *, outbox: bool) -> Non
 
 
 def event_exists(conn: Connection, event_id: str) -> bool:
-    return conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone() is not None
+    row = conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone()
+    return row is not None
 
 
 def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes, bytes] | None:

@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlcipher3
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -30,8 +30,9 @@ SCRYPT_R = 8
 SCRYPT_P = 1
 MIN_PASSPHRASE_LENGTH = 10
 
-DatabaseError = sqlcipher3.dbapi2.DatabaseError
-Connection = sqlcipher3.dbapi2.Connection
+DatabaseError: type[Exception] = sqlcipher3.dbapi2.DatabaseError
+# sqlcipher3 ships no type information; its connection follows DB-API 2 like sqlite3's.
+Connection: TypeAlias = Any
 
 
 class VaultError(Exception):
@@ -226,15 +227,18 @@ class Vault:
         return cls(path, conn, key)
 
     @classmethod
-    def open(cls, path: Path, passphrase: str, *, backup_dir: Path | None = None) -> Vault:
+    def open(cls, path: Path, passphrase: str, *, backup_dir: Path | None = None,
+             migrate: bool = True) -> Vault:
         if not path.exists():
             raise VaultMissing()
         salt = read_salt(path)
         key = derive_key(passphrase, salt)
-        return cls.open_with_key(path, key, backup_dir=backup_dir)
+        return cls.open_with_key(path, key, backup_dir=backup_dir, migrate=migrate)
 
     @classmethod
-    def open_with_key(cls, path: Path, key: bytes, *, backup_dir: Path | None = None) -> Vault:
+    def open_with_key(cls, path: Path, key: bytes, *, backup_dir: Path | None = None,
+                      migrate: bool = True) -> Vault:
+        """Open and, unless ``migrate`` is False (inspecting a backup), upgrade the schema."""
         conn = _connect_raw(path, key, None)
         try:
             _apply_pragmas(conn)
@@ -246,7 +250,7 @@ class Vault:
                     "This vault was made by a newer version of Sharelog. "
                     "Update Sharelog to open it; nothing has been changed."
                 )
-            if version < migrations.LATEST_VERSION:
+            if version < migrations.LATEST_VERSION and migrate:
                 vault = cls(path, conn, key)
                 migrations.migrate(conn, backup=lambda: vault.backup_before_migration(backup_dir))
                 return vault
@@ -350,12 +354,16 @@ class Vault:
         os.close(fd)
         os.unlink(tmp)  # SQLCipher creates it; we only reserved the name safely
         conn = self.conn
+        # Same key and same salt: the backup opens with the same passphrase.
         conn.execute(
             "ATTACH DATABASE ? AS backup KEY ?",
-            (str(tmp), f"x'{self.key.hex()}'"),
+            (str(tmp), f"x'{self.key.hex()}{read_salt(self.path).hex()}'"),
         )
         try:
             conn.execute("SELECT sqlcipher_export('backup')").fetchall()
+            # sqlcipher_export copies tables, not the schema version: carry it over.
+            version = int(conn.execute("PRAGMA main.user_version").fetchone()[0])
+            conn.execute(f"PRAGMA backup.user_version = {version}")
         finally:
             conn.execute("DETACH DATABASE backup")
         os.chmod(tmp, 0o600)

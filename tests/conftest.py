@@ -22,7 +22,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def service(home: Path) -> Iterator["object"]:
+def service(home: Path) -> Iterator[object]:
     from app import session
 
     svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
@@ -31,7 +31,7 @@ def service(home: Path) -> Iterator["object"]:
         svc.lock()
 
 
-def make_share(**changes: object) -> "object":
+def make_share(**changes: object) -> object:
     """A valid share decision; tests change what they need."""
     from app.model import SEVEN_TESTS, Counterparty, DecisionRecord, Subject
 
