@@ -518,6 +518,7 @@ class DecisionForm(QWidget):
     # -- public API ---------------------------------------------------------------
     def start_new(self, direction: str) -> None:
         """A blank form for a new decision of this direction."""
+        self._keep_unsaved_work()
         self._wipe()
         self._direction = Direction(direction).value
         self._apply_direction()
@@ -526,6 +527,7 @@ class DecisionForm(QWidget):
 
     def start_correction(self, record_id: str) -> None:
         """Load the record's current version; saving makes a new version with a reason."""
+        self._keep_unsaved_work()
         self._wipe()
         generation = self._generation
         self._set_busy(True, self.tr("Loading the record…"))
@@ -546,6 +548,7 @@ class DecisionForm(QWidget):
 
     def resume_draft(self, draft_id: str) -> None:
         """Reopen a draft saved by autosave (after a lock, a crash or Esc)."""
+        self._keep_unsaved_work()
         self._wipe()
         generation = self._generation
         self._set_busy(True, self.tr("Opening the draft…"))
@@ -576,10 +579,14 @@ class DecisionForm(QWidget):
         self.bridge.read(find, loaded, self._load_failed)
 
     def clear(self) -> None:
-        """Wipe every field (called on lock); unsaved work is kept as a draft first."""
+        """Wipe every field (called on lock, before the vault locks); unsaved work is kept
+        as a draft first."""
+        self._keep_unsaved_work()
+        self._wipe()
+
+    def _keep_unsaved_work(self) -> None:
         if self._dirty:
             self.save_draft_now()
-        self._wipe()
 
     @property
     def draft_id(self) -> str | None:

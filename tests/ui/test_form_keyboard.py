@@ -140,3 +140,59 @@ def test_ctrl_return_saves_too(qtbot, form, service) -> None:
     with qtbot.waitSignal(form.saved, timeout=10_000):
         keys.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert len(service.list_decisions()) == 1
+
+
+def test_escape_asks_and_keeps_the_draft(qtbot, form, service, monkeypatch) -> None:
+    keys = Keyboard(qtbot)
+    form.start_new("disclosure")
+    keys.type("Enquiry about school attendance")
+    asked = []
+    monkeypatch.setattr(form, "_ask_keep_draft", lambda: asked.append(1) or True)
+    with qtbot.waitSignal(form.closed, timeout=5_000), \
+            qtbot.waitSignal(form.draft_saved, timeout=10_000) as drafted:
+        keys.press(Qt.Key.Key_Escape)
+    assert asked == [1]
+    drafts = service.drafts()
+    assert [d.draft_id for d in drafts] == [drafted.args[0]]
+    assert drafts[0].body["record"]["purpose"] == "Enquiry about school attendance"
+
+
+def test_escape_can_discard_or_go_back(qtbot, form, service, bridge, monkeypatch) -> None:
+    keys = Keyboard(qtbot)
+    form.start_new("disclosure")
+    keys.type("Enquiry")
+    monkeypatch.setattr(form, "_ask_keep_draft", lambda: None)  # back to the form
+    keys.press(Qt.Key.Key_Escape)
+    assert form.purpose.toPlainText() == "Enquiry"
+    form.save_draft_now()
+    bridge.wait_idle()
+    qtbot.waitUntil(lambda: len(service.drafts()) == 1, timeout=5_000)
+
+    monkeypatch.setattr(form, "_ask_keep_draft", lambda: False)  # discard
+    with qtbot.waitSignal(form.closed, timeout=5_000):
+        keys.press(Qt.Key.Key_Escape)
+    bridge.wait_idle()
+    qtbot.waitUntil(lambda: service.drafts() == [], timeout=5_000)
+
+
+def test_add_another_person_by_keyboard(qtbot, form) -> None:
+    keys = Keyboard(qtbot)
+    form.start_new("request_received")
+    keys.tab_to(form.add_subject_button)
+    keys.press(Qt.Key.Key_Space)
+    assert len(form.subject_editors) == 2
+    assert keys.focus is form.subject_editors[1].name
+    keys.type("Bob Example")
+    assert [s.name for s in form.record().subjects] == ["", "Bob Example"]
+    keys.tab_to(form.subject_editors[1].remove_button)
+    keys.press(Qt.Key.Key_Space)
+    assert len(form.subject_editors) == 1
+
+
+def test_start_new_keeps_unsaved_work_as_a_draft(qtbot, form, service) -> None:
+    form.start_new("disclosure")
+    form.purpose.setPlainText("Half-written")
+    with qtbot.waitSignal(form.draft_saved, timeout=10_000):
+        form.start_new("request_made")
+    assert service.drafts()[0].body["record"]["purpose"] == "Half-written"
+    assert form.purpose.toPlainText() == ""
