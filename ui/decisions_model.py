@@ -18,7 +18,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
@@ -372,7 +371,7 @@ class DecisionsModel(QAbstractTableModel):
             if self.bridge.service is not None:
                 self.set_filters(self._filters)
             return
-        self.layoutAboutToBeChanged.emit([], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         persistent = self.persistentIndexList()
         ids = [self._rows[p.row()].record_id if p.isValid() else None for p in persistent]
         self._rows = self._sorted(self._rows, wanted or (self.DATE, order))
@@ -383,7 +382,7 @@ class DecisionsModel(QAbstractTableModel):
             moved.append(self.index(row, p.column()) if 0 <= row < self._shown
                          else QModelIndex())
         self.changePersistentIndexList(persistent, moved)
-        self.layoutChanged.emit([], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     def _sort_key(self, r: DecisionSummary, column: int) -> Any:
         keys: dict[int, Callable[[], Any]] = {
@@ -409,7 +408,7 @@ class DecisionsModel(QAbstractTableModel):
     def canFetchMore(self, parent: Index) -> bool:
         if parent.isValid():
             return False
-        return self._shown < len(self._rows) or (not self._complete and not self._paging)
+        return self._shown < len(self._rows) or not self._complete
 
     def fetchMore(self, parent: Index) -> None:
         if parent.isValid():

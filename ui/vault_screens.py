@@ -338,6 +338,7 @@ class VaultScreen(QWidget):
         page = self.unlock_page
         page.busy = False
         page.wait_label.clear()
+        page.update_enabled()
         if isinstance(result, Opened):
             self._on_opened(result)
             return

@@ -1,0 +1,169 @@
+"""The decisions list, search-as-you-type, filters and the detail pane, over a real vault."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt
+
+from app import demo
+from app.model import Subject
+from tests.conftest import make_share
+from tests.ui.shell_support import open_window, unlock, wait_for_rows
+from ui.decisions_model import DecisionsModel
+
+
+def _seed(service):
+    ids = demo.seed(service, 40, end=dt.datetime(2026, 10, 1, 12, 0), days_back=60)
+    special = service.record_decision(make_share(
+        subjects=[Subject(name="Zebedee Quux", case_ref="C777777", kind="child")],
+        decided_at="2026-11-02T10:30"))
+    refused = service.record_decision(make_share(
+        subjects=[Subject(name="Orla Refused", case_ref="C888888", kind="child")],
+        decision="not_share", method="", consent="refused", decided_at="2026-11-03T09:00"))
+    return ids, special, refused
+
+
+def test_list_search_and_filters(qtbot, home, service):
+    _ids, special, refused = _seed(service)
+    service.lock()
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    panel = window.decisions
+    model = panel.model
+    wait_for_rows(qtbot, window, 42)
+    assert panel.count_label.text() == "42 decisions"
+    assert model.record_id(0) == refused  # newest first
+    assert model.index(1, DecisionsModel.SUBJECTS).data() == "Zebedee Quux"
+
+    # Ctrl+F focuses the search; typing shows results as you type.
+    window.activateWindow()
+    window.commands.find.trigger()
+    assert panel.search.hasFocus()
+    qtbot.keyClicks(panel.search, "Zebe")
+    qtbot.waitUntil(lambda: model.rowCount() == 1, timeout=5_000)
+    assert model.record_id(0) == special
+    qtbot.keyClicks(panel.search, "dee quu")
+    qtbot.wait(400)
+    assert model.rowCount() == 1
+    panel.search.clear()
+    wait_for_rows(qtbot, window, 42)
+
+    # Filters narrow the list.
+    panel.decision.setCurrentIndex(panel.decision.findData("not_share"))
+    qtbot.waitUntil(lambda: 0 < model.rowCount() < 42, timeout=5_000)
+    assert all(model.index(r, DecisionsModel.DECISION).data() == "Do not share"
+               for r in range(model.rowCount()))
+    panel.consent.setCurrentIndex(panel.consent.findData("refused"))
+    qtbot.waitUntil(lambda: model.row_of(refused) >= 0 and all(
+        model.index(r, DecisionsModel.CONSENT).data() == "Refused"
+        for r in range(model.rowCount())), timeout=5_000)
+    panel.reset_filters()
+    wait_for_rows(qtbot, window, 42)
+    panel.date_from.setDate(dt.date(2026, 11, 1))
+    wait_for_rows(qtbot, window, 2)
+    panel.date_to.setDate(dt.date(2026, 11, 2))
+    wait_for_rows(qtbot, window, 1)
+    assert model.record_id(0) == special
+    panel.reset_filters()
+    panel.followup.setCurrentIndex(panel.followup.findData("none"))
+    qtbot.waitUntil(lambda: model.row_of(refused) >= 0 and model.row_of(special) < 0,
+                    timeout=5_000)
+    window.close()
+
+
+def test_stale_search_results_are_dropped(qtbot, home, service):
+    _seed(service)
+    service.lock()
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    wait_for_rows(qtbot, window, 42)
+    panel = window.decisions
+    panel.search.setText("Zebedee")
+    first = panel.run_query()
+    panel.search.setText("Orla")
+    second = panel.run_query()
+    assert second > first
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and not panel.model.is_loading)
+    qtbot.wait(200)
+    assert panel.model.index(0, DecisionsModel.SUBJECTS).data() == "Orla Refused"
+    window.close()
+
+
+def test_detail_shows_versions_after_correction(qtbot, home, service):
+    rid = service.record_decision(make_share())
+    corrected = make_share(reasons="Corrected reasons: the GP must know of the injuries.")
+    service.correct_decision(rid, corrected, "The first reasons missed the injuries.")
+    service.lock()
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    wait_for_rows(qtbot, window, 1)
+    window.decisions.select_record(rid)
+    detail = window.detail
+    qtbot.waitUntil(lambda: detail.record_id == rid and detail.title.text() != "")
+    assert detail.title.text().startswith("Share")
+    assert "corrected 1 time" in detail.subtitle.text()
+    assert detail.integrity.text().startswith("✓")
+    record_text = detail.record_view.toPlainText()
+    assert "Corrected reasons" in record_text
+    assert "Art 6(1)(e) public task" in record_text  # words, not stored keys
+    assert "Children Act 1989 s47" in record_text
+    history = detail.history_view.toPlainText()
+    assert "Recorded" in history and "Corrected" in history
+    assert "The first reasons missed the injuries." in history
+    assert "Sam Worker" in history and "Changed: Reasons" in history
+    assert detail.tabs.tabText(1) == "History (2)"
+    assert "Confirm the recipient received" in detail.followups_view.toPlainText()
+    window.close()
+
+
+def test_withdraw_from_detail(qtbot, home, service, monkeypatch):
+    rid = service.record_decision(make_share())
+    service.lock()
+    from ui import dialogs
+
+    monkeypatch.setattr(dialogs, "ask_reason", lambda *_a, **_k: "Recorded about the wrong child.")
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    wait_for_rows(qtbot, window, 1)
+    window.decisions.select_record(rid)
+    detail = window.detail
+    qtbot.waitUntil(detail.withdraw_button.isEnabled)
+    qtbot.mouseClick(detail.withdraw_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "Withdrawn" in detail.title.text(), timeout=5_000)
+    assert not detail.correct_button.isEnabled()
+    model = window.decisions.model
+    qtbot.waitUntil(lambda: model.index(0, DecisionsModel.STATUS).data() == "Withdrawn")
+    assert "Recorded about the wrong child." in detail.history_view.toPlainText()
+    window.close()
+
+
+def test_correct_opens_the_form_in_correction_mode(qtbot, home, service):
+    rid = service.record_decision(make_share())
+    service.lock()
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    wait_for_rows(qtbot, window, 1)
+    window.decisions.select_record(rid)
+    qtbot.waitUntil(window.detail.correct_button.isEnabled)
+    qtbot.mouseClick(window.detail.correct_button, Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget() is window.form
+    if hasattr(window.form, "is_correction"):
+        qtbot.waitUntil(lambda: window.form.is_correction)
+    window.close()
+
+
+def test_shortcuts_dialog_lists_every_shortcut(qtbot, home):
+    from ui.shortcuts import ShortcutsDialog
+
+    window = open_window(qtbot, home)
+    dialog = ShortcutsDialog(window.commands.all(), window)
+    qtbot.addWidget(dialog)
+    listed = dict(dialog.rows)
+    for action in window.commands.all():
+        if not action.shortcut().isEmpty():
+            assert action.text() in listed
+    assert listed["Lock"] == "Ctrl+L"
+    assert listed["New request made…"] == "Ctrl+Shift+N"
+    assert listed["Decisions"] == "Ctrl+1" and listed["My follow-ups"] == "Ctrl+2"
+    window.close()
