@@ -196,3 +196,20 @@ def test_start_new_keeps_unsaved_work_as_a_draft(qtbot, form, service) -> None:
         form.start_new("request_made")
     assert service.drafts()[0].body["record"]["purpose"] == "Half-written"
     assert form.purpose.toPlainText() == ""
+
+
+def test_address_book_suggestion_chosen_by_keyboard(qtbot, form, service) -> None:
+    from tests.conftest import make_share
+
+    service.record_decision(make_share())
+    keys = Keyboard(qtbot)
+    form.start_new("disclosure")
+    keys.tab_to(form.cp_name)
+    keys.type("Riv")  # matches the organisation as well as the name
+    popup = form.completer.popup()
+    qtbot.waitUntil(lambda: popup.isVisible() and popup.model().rowCount() == 1, timeout=5_000)
+    qtbot.keyClick(popup, Qt.Key.Key_Down)
+    qtbot.keyClick(popup, Qt.Key.Key_Return)
+    assert form.cp_name.text() == "Dr R. Mensah"
+    assert form.cp_role.text() == "GP"
+    assert form.cp_org.text() == "Riverside Medical Centre"
