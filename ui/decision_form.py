@@ -948,6 +948,9 @@ class DecisionForm(QWidget):
             field.set_problems(by_field.get(name, []) if self._row_shown(name) else [])
         for i, editor in enumerate(self.subject_editors):
             editor.set_problems(per_subject.get(i, {}))
+        if self.subject_editors:  # "add a person" belongs to the first person's name
+            self.subject_editors[0].name.setAccessibleDescription(
+                "\n".join(by_field.get("subjects", [])))
         if unplaced:
             self._show_banner("\n".join(unplaced))
         elif problems:
@@ -961,12 +964,22 @@ class DecisionForm(QWidget):
 
     def _focus_first_problem(self, problems: list[Problem]) -> None:
         names = {p.field for p in problems}
+        targets: dict[int, QWidget] = {}
+        for name, field in self._fields.items():
+            if name in names:
+                targets[id(field.editor)] = field.editor
+        if self.subject_editors and "subjects" in names:
+            targets[id(self.subject_editors[0].name)] = self.subject_editors[0].name
+        for i, editor in enumerate(self.subject_editors):
+            if f"subjects.{i}.date_of_birth" in names:
+                targets[id(editor.dob)] = editor.dob
+            if f"subjects.{i}.kind" in names:
+                targets[id(editor.kind)] = editor.kind
         for widget in self._focus_order():
-            for name, field in self._fields.items():
-                if field.editor is widget and name in names:
-                    widget.setFocus()
-                    self.scroll_area.ensureWidgetVisible(widget)
-                    return
+            if id(widget) in targets and widget.isVisibleTo(self):
+                widget.setFocus()
+                self.scroll_area.ensureWidgetVisible(widget)
+                return
 
     def _focus_order(self) -> list[QWidget]:
         chain: list[QWidget] = []

@@ -231,3 +231,19 @@ def test_every_control_has_an_accessible_name(form):
 
 def test_seven_tests_are_seven_checkboxes(form):
     assert list(form.test_boxes) == list(SEVEN_TESTS)
+
+
+def test_bad_date_of_birth_is_shown_beside_it_and_focused(qtbot, form, service):
+    form.show()
+    form.activateWindow()
+    qtbot.waitActive(form)
+    form.start_new("disclosure")
+    fill_basic(form)
+    form.subject_editors[0].dob.setText("2 April 2016")
+    form.save()
+    editor = form.subject_editors[0]
+    assert editor.dob_field.error.isVisibleTo(form)
+    assert "date" in editor.dob.accessibleDescription()
+    assert editor.dob.hasFocus()
+    form.bridge.wait_idle()
+    assert service.list_decisions() == []
