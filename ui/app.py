@@ -80,9 +80,11 @@ def configure(app: QApplication, theme: str = "system") -> None:
 
 
 def run(argv: list[str]) -> int:
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication(argv)
+    existing = QApplication.instance()
+    if existing is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = existing if isinstance(existing, QApplication) else QApplication(argv)
     setup_logging()
     configure(app)
     log.info("starting Sharelog %s", __version__)
@@ -91,6 +93,7 @@ def run(argv: list[str]) -> int:
     window = MainWindow()
     window.show()
     window.start()
+    app.aboutToQuit.connect(window.close)
     code = app.exec()
     log.info("closing")
     return int(code)

@@ -37,6 +37,12 @@ SORT_ROLE = int(Qt.ItemDataRole.UserRole) + 1
 RECORD_ID_ROLE = int(Qt.ItemDataRole.UserRole) + 2
 SUMMARY_ROLE = int(Qt.ItemDataRole.UserRole) + 3
 
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_FOREGROUND = int(Qt.ItemDataRole.ForegroundRole)
+_HANDLED_ROLES = frozenset({_DISPLAY, _TOOLTIP, _FOREGROUND, SORT_ROLE, RECORD_ID_ROLE,
+                            SUMMARY_ROLE})
+
 # Beyond this many added or removed rows a refresh resets instead of diffing.
 MAX_DIFF = 200
 
@@ -94,6 +100,8 @@ class DecisionsModel(QAbstractTableModel):
         self._paging = False
         self._want_more = False
         self.next_page_size = 1000
+        self._cells: dict[str, tuple[DecisionSummary, tuple[str, ...]]] = {}
+        self._brush_cache: tuple[int, tuple[QBrush, QBrush]] | None = None
         self._headers = {
             self.DATE: _t("Decided"),
             self.SUBJECTS: _t("About"),
@@ -172,6 +180,7 @@ class DecisionsModel(QAbstractTableModel):
         self._next_generation()
         self.beginResetModel()
         self._rows = []
+        self._cells.clear()
         self._shown = 0
         self._complete = True
         self.endResetModel()
@@ -205,7 +214,10 @@ class DecisionsModel(QAbstractTableModel):
         self.results_shown.emit(gen)
         self.total_changed.emit(len(self._rows), self._complete)
         self.loaded.emit()
-        self._request_next_page()  # read ahead so scrolling finds rows waiting
+        if not self._filters.text:
+            # Read ahead so scrolling finds rows waiting. Not for searches: a text
+            # query costs more, and the next keystroke's query must not queue behind it.
+            self._request_next_page()
 
     def _request_next_page(self) -> None:
         """Keyset paging: the rows after the last loaded one, found by day then key."""
@@ -444,23 +456,37 @@ class DecisionsModel(QAbstractTableModel):
         return -1
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < self._shown:
+        # Called for every cell and role on each paint: unhandled roles leave first,
+        # and a row's display texts are made once and kept.
+        if role not in _HANDLED_ROLES:
             return None
-        r = self._rows[index.row()]
+        row = index.row()
+        if not 0 <= row < self._shown:
+            return None
+        r = self._rows[row]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(r, column)
+        if role == _DISPLAY:
+            return self._cells_for(r)[column]
         if role == SORT_ROLE:
             return self._sort_key(r, column)
         if role == RECORD_ID_ROLE:
             return r.record_id
         if role == SUMMARY_ROLE:
             return r
-        if role == Qt.ItemDataRole.ToolTipRole and column in (self.SUBJECTS, self.COUNTERPARTY):
-            return self._display(r, column) or None
-        if role == Qt.ItemDataRole.ForegroundRole:
-            return self._foreground(r, column)
-        return None
+        if role == _TOOLTIP:
+            if column in (self.SUBJECTS, self.COUNTERPARTY):
+                return self._cells_for(r)[column] or None
+            return None
+        return self._foreground(r, column)
+
+    def _cells_for(self, r: DecisionSummary) -> tuple[str, ...]:
+        cached = self._cells.get(r.record_id)
+        if cached is None or cached[0] is not r:
+            if len(self._cells) > 20_000:
+                self._cells.clear()
+            cached = (r, tuple(self._display(r, c) for c in range(self.COLUMN_COUNT)))
+            self._cells[r.record_id] = cached
+        return cached[1]
 
     def _display(self, r: DecisionSummary, column: int) -> str:
         if column == self.DATE:
@@ -494,14 +520,22 @@ class DecisionsModel(QAbstractTableModel):
         return ""
 
     def _foreground(self, r: DecisionSummary, column: int) -> QBrush | None:
-        palette = QApplication.palette() if QApplication.instance() else QPalette()
         if r.status == RecordStatus.WITHDRAWN:
-            return QBrush(palette.color(QPalette.ColorGroup.Disabled,
-                                        QPalette.ColorRole.Text))
+            return self._brushes()[0]
         if column == self.FOLLOWUPS and r.overdue_followups:
-            dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
-            return QBrush(QColor("#ff8a80" if dark else "#b3261e"))
+            return self._brushes()[1]
         return None
+
+    def _brushes(self) -> tuple[QBrush, QBrush]:
+        """(withdrawn, overdue) text colours for the current palette, made once per palette."""
+        palette = QApplication.palette() if QApplication.instance() else QPalette()
+        key = palette.cacheKey()
+        if self._brush_cache is None or self._brush_cache[0] != key:
+            dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+            self._brush_cache = (key, (
+                QBrush(palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)),
+                QBrush(QColor("#ff8a80" if dark else "#b3261e"))))
+        return self._brush_cache[1]
 
 
 class DecisionsProxy(QSortFilterProxyModel):

@@ -6,7 +6,7 @@ import datetime as dt
 import html
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 from app import model as m
 from ui.decisions_model import format_when
 from ui.errors import user_message
+
+LOAD_DELAY_MS = 60
 
 
 def _t(text: str) -> str:
@@ -43,23 +45,21 @@ def _yes_no(value: bool) -> str:
     return _t("Yes") if value else _t("No")
 
 
-def _rows_html(rows: list[tuple[str, str]]) -> str:
+def _section(title: str, rows: list[tuple[str, str]]) -> str:
+    """Rows of one section of the record table (a heading row, then label and value)."""
     shown = [(label, value) for label, value in rows if value]
     if not shown:
         return ""
-    cells = "".join(
-        f"<tr><td class='k'>{_esc(label)}</td><td>{value}</td></tr>" for label, value in shown)
-    return f"<table cellspacing='0' cellpadding='3' width='100%'>{cells}</table>"
+    cells = "".join(f"<tr><td class='k' width='36%'>{_esc(label)}</td><td>{value}</td></tr>"
+                    for label, value in shown)
+    return f"<tr><td colspan='2' class='h'>{_esc(title)}</td></tr>{cells}"
 
 
-def _section(title: str, rows: list[tuple[str, str]]) -> str:
-    body = _rows_html(rows)
-    return f"<h3>{_esc(title)}</h3>{body}" if body else ""
-
-
-STYLE = ("<style>h3 { margin-top: 14px; margin-bottom: 4px; } "
-         "td.k { color: palette(placeholder-text); width: 34%; vertical-align: top; "
-         "padding-right: 10px; } td { vertical-align: top; }</style>")
+STYLE = ("<style>td.h { font-weight: bold; font-size: large; padding-top: 12px; "
+         "padding-bottom: 2px; } "
+         "td.k { color: palette(placeholder-text); vertical-align: top; padding-right: 12px; } "
+         "td { vertical-align: top; } p.v { margin-top: 12px; margin-bottom: 0px; } "
+         "p.d { margin-top: 2px; margin-bottom: 0px; }</style>")
 
 
 def subject_html(s: m.Subject) -> str:
@@ -94,9 +94,9 @@ def record_html(record: m.DecisionRecord) -> str:
         ]),
         _section(_t("Type"), [(_t("Type"), _esc(_word(m.DIRECTION_LABELS, record.direction)))]),
         _section(_t("The questions"), [
-            (_t("A clear and legitimate purpose"), _yes_no(record.clear_purpose)),
-            (_t("The information identifies a person"), _yes_no(record.identifies_person)),
-            (_t("The information is confidential"), _yes_no(record.confidential)),
+            (_t("Clear, legitimate purpose"), _yes_no(record.clear_purpose)),
+            (_t("Identifies a person"), _yes_no(record.identifies_person)),
+            (_t("Confidential"), _yes_no(record.confidential)),
         ]),
         _section(_t("Information"), [
             (_t("What"), _esc(record.information)),
@@ -142,7 +142,8 @@ def record_html(record: m.DecisionRecord) -> str:
             (_t("What was withheld"), _esc(record.third_party_protection)),
         ]),
     ]
-    return STYLE + "".join(sections)
+    return (STYLE + "<table cellspacing='0' cellpadding='3' width='100%'>"
+            + "".join(sections) + "</table>")
 
 
 FIELD_WORDS = {
@@ -170,31 +171,27 @@ def changed_fields(before: m.DecisionRecord | None, after: m.DecisionRecord | No
 
 
 def versions_html(versions: list[m.Version]) -> str:
+    """Every version, newest first: what happened, who, when, on which device, and why."""
     kinds = {"decision.create": _t("Recorded"), "decision.correct": _t("Corrected"),
              "decision.withdraw": _t("Withdrawn")}
-    rows = []
+    blocks = []
     previous: m.DecisionRecord | None = None
     for v in versions:
         changed = changed_fields(previous, v.record)
         if v.record is not None:
             previous = v.record
-        detail = []
+        heading = _t("Version %1 · %2").replace("%1", str(v.number)).replace(
+            "%2", kinds.get(v.kind, v.kind))
+        who = _t("%1 · by %2 · device %3").replace("%1", format_when(v.at[:16])).replace(
+            "%2", v.author_name).replace("%3", v.device_id[:8])
+        lines = [f"<p class='v'><b>{_esc(heading)}</b></p>", f"<p class='d'>{_esc(who)}</p>"]
         if v.reason:
-            detail.append(f"{_esc(_t('Reason:'))} {_esc(v.reason)}")
+            lines.append(f"<p class='d'>{_esc(_t('Reason:'))} <i>{_esc(v.reason)}</i></p>")
         if changed:
-            detail.append(_esc(_t("Changed: %1").replace("%1", ", ".join(changed))))
-        rows.append(
-            "<tr>"
-            f"<td><b>{v.number}</b></td>"
-            f"<td><b>{_esc(kinds.get(v.kind, v.kind))}</b><br>{'<br>'.join(detail)}</td>"
-            f"<td>{_esc(v.author_name)}</td>"
-            f"<td>{_esc(_t('device %1').replace('%1', v.device_id[:8]))}</td>"
-            f"<td>{_esc(format_when(v.at[:16]))}</td>"
-            "</tr>")
-    head = "".join(f"<th align='left'>{_esc(h)}</th>" for h in (
-        _t("No."), _t("What happened"), _t("By"), _t("Device"), _t("When")))
-    return (STYLE + "<table cellspacing='0' cellpadding='5' width='100%'>"
-            f"<tr>{head}</tr>{''.join(reversed(rows))}</table>")
+            lines.append(f"<p class='d'>{_esc(_t('Changed: %1').replace('%1', ', '.join(changed)))}"
+                         "</p>")
+        blocks.append("".join(lines))
+    return STYLE + "".join(reversed(blocks))
 
 
 def followups_html(followups: list[m.FollowUp], today: dt.date) -> str:
@@ -259,6 +256,13 @@ class DetailPane(QWidget):
         self.tabs.addTab(self.record_view, self.tr("Record"))
         self.tabs.addTab(self.history_view, self.tr("History"))
         self.tabs.addTab(self.followups_view, self.tr("Follow-ups"))
+        self._html = ["", "", ""]
+        self.tabs.currentChanged.connect(self._fill_tab)
+        # Moving quickly through the list (arrow keys held) loads only where it stops.
+        self._load_timer = QTimer(self)
+        self._load_timer.setSingleShot(True)
+        self._load_timer.setInterval(LOAD_DELAY_MS)
+        self._load_timer.timeout.connect(self._load)
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.correct_button)
@@ -299,6 +303,12 @@ class DetailPane(QWidget):
             self.tabs.setCurrentIndex(0)
         self.record_id = record_id
         self._generation += 1
+        self._load_timer.start()
+
+    def _load(self) -> None:
+        record_id = self.record_id
+        if not record_id:
+            return
         gen = self._generation
 
         def load(service: Any) -> tuple[Any, list[m.Version], Any, dt.date]:
@@ -328,7 +338,8 @@ class DetailPane(QWidget):
         corrections = sum(v.kind == "decision.correct" for v in versions)
         self.subtitle.setText(
             (self.tr("Decided %1 · recorded by %2") if not corrections
-             else self.tr("Decided %1 · recorded by %2 · corrected %3 time(s)"))
+             else self.tr("Decided %1 · recorded by %2 · corrected once") if corrections == 1
+             else self.tr("Decided %1 · recorded by %2 · corrected %3 times"))
             .replace("%1", format_when(record.decided_at))
             .replace("%2", versions[0].author_name if versions else "")
             .replace("%3", str(corrections)))
@@ -343,9 +354,12 @@ class DetailPane(QWidget):
             self.integrity.setText(self.integrity.text() + "  " + self.tr(
                 "Two versions were made at the same time on different devices; "
                 "correct it to settle which is right."))
-        self.record_view.setHtml(record_html(record))
-        self.history_view.setHtml(versions_html(versions))
-        self.followups_view.setHtml(followups_html(detail.followups, today))
+        # Laying out rich text takes a while: only the tab in view is filled now.
+        self._html = [record_html(record), versions_html(versions),
+                      followups_html(detail.followups, today)]
+        for view in self._views():
+            view.clear()
+        self._fill_tab(self.tabs.currentIndex())
         self.tabs.setTabText(1, self.tr("History (%1)").replace("%1", str(len(versions))))
         self.tabs.setTabText(2, self.tr("Follow-ups (%1)").replace(
             "%1", str(len(detail.followups))))
@@ -353,6 +367,14 @@ class DetailPane(QWidget):
         self.withdraw_button.setEnabled(not withdrawn)
         self.export_button.setEnabled(True)
         self.stack.setCurrentIndex(1)
+
+    def _views(self) -> tuple[QTextBrowser, QTextBrowser, QTextBrowser]:
+        return (self.record_view, self.history_view, self.followups_view)
+
+    def _fill_tab(self, index: int) -> None:
+        if 0 <= index < len(self._html) and self._html[index]:
+            self._views()[index].setHtml(self._html[index])
+            self._html[index] = ""
 
     def _on_error(self, gen: int, exc: BaseException) -> None:
         if gen != self._generation:
@@ -363,6 +385,8 @@ class DetailPane(QWidget):
     def clear(self) -> None:
         """Forget the record shown (on lock or when nothing is selected)."""
         self._generation += 1
+        self._load_timer.stop()
+        self._html = ["", "", ""]
         self.record_id = ""
         self.status = ""
         for label in (self.title, self.subtitle, self.integrity):

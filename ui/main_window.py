@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
         self.splitter.setChildrenCollapsible(False)
         self.followups = _followups_panel(self.bridge, self)
         self.form = _decision_form(self.bridge, self)
+        self.splitter.setContentsMargins(8, 6, 8, 0)
         self.pages = QStackedWidget(self)
         for page in (self.splitter, self.followups, self.form):
             self.pages.addWidget(page)

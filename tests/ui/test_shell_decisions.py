@@ -102,17 +102,19 @@ def test_detail_shows_versions_after_correction(qtbot, home, service):
     detail = window.detail
     qtbot.waitUntil(lambda: detail.record_id == rid and detail.title.text() != "")
     assert detail.title.text().startswith("Share")
-    assert "corrected 1 time" in detail.subtitle.text()
+    assert "corrected once" in detail.subtitle.text()
     assert detail.integrity.text().startswith("✓")
     record_text = detail.record_view.toPlainText()
     assert "Corrected reasons" in record_text
     assert "Art 6(1)(e) public task" in record_text  # words, not stored keys
     assert "Children Act 1989 s47" in record_text
+    detail.tabs.setCurrentIndex(1)  # tabs are filled when shown
     history = detail.history_view.toPlainText()
     assert "Recorded" in history and "Corrected" in history
     assert "The first reasons missed the injuries." in history
     assert "Sam Worker" in history and "Changed: Reasons" in history
     assert detail.tabs.tabText(1) == "History (2)"
+    detail.tabs.setCurrentIndex(2)
     assert "Confirm the recipient received" in detail.followups_view.toPlainText()
     window.close()
 
@@ -134,6 +136,7 @@ def test_withdraw_from_detail(qtbot, home, service, monkeypatch):
     assert not detail.correct_button.isEnabled()
     model = window.decisions.model
     qtbot.waitUntil(lambda: model.index(0, DecisionsModel.STATUS).data() == "Withdrawn")
+    detail.tabs.setCurrentIndex(1)
     assert "Recorded about the wrong child." in detail.history_view.toPlainText()
     window.close()
 

@@ -1,0 +1,185 @@
+"""Render the documentation screenshots from a fictional demo vault.
+
+    python -m ui.screenshots [--out docs/screenshots]
+
+Builds a vault in a temporary SHARELOG_HOME (a few hundred made-up records, two
+corrected, some follow-ups overdue), opens the real main window at 1280x800 and
+saves unlock.png, decisions.png, detail.png, form.png and followups.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DEMO_PASSPHRASE = "demo passphrase for screenshots"
+WINDOW_SIZE = (1280, 800)
+
+
+def build_demo_vault(home: Path) -> str:
+    """A few hundred records; returns the id of a corrected one (to show its history)."""
+    from app import demo, session
+    from app.model import Counterparty, DecisionRecord
+
+    service = session.create_vault("Sam Worker", DEMO_PASSPHRASE, base=home)
+    today = dt.date.today()
+    now = dt.datetime.combine(today, dt.time(16, 30))
+    ids = demo.seed(service, 300, end=now, days_back=120)
+    # Most older follow-ups were done; a few were missed (overdue).
+    for n, fu in enumerate(service.my_followups()):
+        if fu.due_date < today - dt.timedelta(days=3) and n % 9:
+            service.complete_followup(fu.followup_id, "Recipient confirmed and acted on it.")
+    corrected = ids[-3]
+    for rid, reason, change in (
+        (corrected, "The recipient's role was recorded wrongly; they are the school's "
+                    "designated safeguarding lead.",
+         {"counterparty": Counterparty("K. Osei", "Designated safeguarding lead",
+                                       "Hillview Primary School", "k.osei@example.org")}),
+        (ids[-7], "Added that the family were told after the strategy meeting.",
+         {"person_informed": "yes", "person_informed_reason": ""}),
+    ):
+        record: DecisionRecord = service.get_decision(rid).record
+        for key, value in change.items():
+            setattr(record, key, value)
+        if record.is_share and not record.method:
+            record.method = "secure_email"
+        service.correct_decision(rid, record, reason)
+    service.lock()
+    return corrected
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float = 15.0) -> None:
+    """Let the event loop run until ``condition`` holds (a script helper, not for tests)."""
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    deadline = time.monotonic() + timeout_s
+    timer = QTimer()
+    timer.setInterval(20)
+
+    def check() -> None:
+        if condition() or time.monotonic() > deadline:
+            loop.quit()
+
+    timer.timeout.connect(check)
+    timer.start()
+    loop.exec()
+    timer.stop()
+    if not condition():
+        raise TimeoutError("the screenshot scene did not get ready in time")
+
+
+def settle(ms: int = 200) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def fill_form_part_way(form: object) -> None:
+    from app.model import Counterparty, DecisionRecord, Subject
+
+    record = DecisionRecord(
+        direction="disclosure",
+        subjects=[Subject(name="Leah Morgan", date_of_birth="2017-06-14", kind="child",
+                          case_ref="C482913")],
+        counterparty=Counterparty("Dr R. Mensah", "GP", "Riverside Medical Centre",
+                                  "r.mensah@example.org"),
+        purpose="A disclosure at school of physical chastisement by a parent's partner; "
+                "the GP is asked to check for injuries and recent attendances.",
+        information="Outline of the disclosure made to the class teacher, in the child's words",
+        categories=["health", "family"],
+        special_category=True,
+        decision="share",
+        consent="not_sought",
+    )
+    load = getattr(form, "_load", None)
+    if callable(load):
+        load(record)
+    else:
+        purpose = getattr(form, "purpose", None)
+        if purpose is not None:
+            purpose.setPlainText(record.purpose)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Render Sharelog's documentation screenshots")
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+
+    home = Path(tempfile.mkdtemp(prefix="sharelog-screens-"))
+    os.environ["SHARELOG_HOME"] = str(home)
+    corrected = build_demo_vault(home)
+
+    from PySide6.QtWidgets import QApplication
+
+    from ui.app import configure
+    from ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    configure(app, "light")
+    window = MainWindow(base=home, use_tray=False)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    window.start()
+    screen = window.vault_screen
+    wait_until(lambda: screen.stack.currentWidget() is screen.unlock_page)
+    settle()
+    window.grab().save(str(out / "unlock.png"))
+    saved = ["unlock.png"]
+
+    screen.unlock_page.passphrase.setText(DEMO_PASSPHRASE)
+    screen.unlock_page.button.click()
+    wait_until(lambda: window.is_unlocked)
+    model = window.decisions.model
+    wait_until(lambda: model.rowCount() > 0 and not model.is_loading)
+    window.decisions.select_record(corrected)
+    wait_until(lambda: window.detail.record_id == corrected and window.detail.title.text() != "")
+    settle()
+    window.grab().save(str(out / "decisions.png"))
+    saved.append("decisions.png")
+
+    window.detail.tabs.setCurrentIndex(1)
+    settle()
+    window.grab().save(str(out / "detail.png"))
+    saved.append("detail.png")
+
+    missing = []
+    if hasattr(window.form, "start_new"):
+        window.new_decision("disclosure")
+        fill_form_part_way(window.form)
+        settle(400)
+        window.grab().save(str(out / "form.png"))
+        saved.append("form.png")
+        window.form.clear()
+        window.show_decisions()
+    else:
+        missing.append("form.png (the decision form is not in this build)")
+
+    if hasattr(window.followups, "refresh"):
+        window.show_followups()
+        settle(800)
+        window.grab().save(str(out / "followups.png"))
+        saved.append("followups.png")
+    else:
+        missing.append("followups.png (My follow-ups is not in this build)")
+
+    window.close()
+    print("saved:", ", ".join(saved), "in", out)
+    for note in missing:
+        print("skipped:", note)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
