@@ -345,4 +345,6 @@ class SearchFilters:
     followup_state: str | None = None  # 'open' | 'overdue' | 'done' | 'cancelled' | 'none'
     include_withdrawn: bool = True
     subject_case_ref: str | None = None
+    # Keyset paging: only rows after this (decided_at, record_id), in newest-first order.
+    before: tuple[str, str] | None = None
     limit: int | None = None

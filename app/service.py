@@ -302,6 +302,7 @@ class Sharelog:
                 followup_state=f.followup_state,
                 include_withdrawn=f.include_withdrawn,
                 case_ref=f.subject_case_ref,
+                before=f.before,
                 limit=f.limit,
             )
             return [_summary(r) for r in rows]

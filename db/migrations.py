@@ -143,7 +143,15 @@ WHERE json_extract(body, '$.counterparty.name') IS NOT NULL
   AND json_extract(body, '$.counterparty.name') != '';
 """
 
-STEPS: list[str] = [STEP_1, STEP_2]
+STEP_3 = """
+-- Unlock reads the newest clock value; without an index that decrypted every event.
+CREATE INDEX events_hlc ON events (hlc);
+-- The list is newest first by decision time then id: one index walks it in order.
+DROP INDEX decisions_decided;
+CREATE INDEX decisions_order ON decisions (decided_at, record_id);
+"""
+
+STEPS: list[str] = [STEP_1, STEP_2, STEP_3]
 LATEST_VERSION = len(STEPS)
 
 

@@ -231,22 +231,16 @@ def overdue_count(conn: Connection, owner_id: str, today: str) -> int:
 
 
 # -- listing and search -----------------------------------------------------
-LIST_SELECT = """
-SELECT d.record_id, d.decided_at, d.direction, d.decision, d.consent, d.subjects_text,
-       d.case_refs, d.counterparty_text, d.status, d.version_count,
-       (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'),
-       (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'
-            AND f.due_date < :today),
-       d.owner_id, d.heads
-FROM decisions d
-"""
-
-
 def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
                    date_from: str | None, date_to: str | None, direction: str | None,
                    decision: str | None, consent: str | None, followup_state: str | None,
                    include_withdrawn: bool, case_ref: str | None,
-                   limit: int | None) -> list[tuple[Any, ...]]:
+                   before: tuple[str, str] | None, limit: int | None) -> list[tuple[Any, ...]]:
+    """Decisions newest first (decided_at, then record id), optionally after a keyset cursor.
+
+    The filtering, ordering and limit run on the narrow columns first; follow-up counts
+    are worked out only for the rows returned.
+    """
     where: list[str] = []
     params: dict[str, Any] = {"today": today}
     if fts_query:
@@ -260,6 +254,9 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
     if date_to:
         where.append("d.decided_at < :date_to")
         params["date_to"] = date_to
+    if before is not None:
+        where.append("(d.decided_at, d.record_id) < (:before_at, :before_id)")
+        params["before_at"], params["before_id"] = before
     for name, value in (("direction", direction), ("decision", decision), ("consent", consent)):
         if value:
             where.append(f"d.{name} = :{name}")
@@ -281,13 +278,23 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
         params["fstate"] = followup_state
     elif followup_state == "none":
         where.append("NOT EXISTS (SELECT 1 FROM followups f WHERE f.record_id = d.record_id)")
-    sql = LIST_SELECT
+    inner = "SELECT d.rowid AS rid, d.decided_at, d.record_id FROM decisions d"
     if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY d.decided_at DESC, d.record_id DESC"
+        inner += " WHERE " + " AND ".join(where)
+    inner += " ORDER BY d.decided_at DESC, d.record_id DESC"
     if limit is not None:
-        sql += " LIMIT :limit"
+        inner += " LIMIT :limit"
         params["limit"] = int(limit)
+    sql = f"""
+SELECT d.record_id, d.decided_at, d.direction, d.decision, d.consent, d.subjects_text,
+       d.case_refs, d.counterparty_text, d.status, d.version_count,
+       (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'),
+       (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'
+            AND f.due_date < :today),
+       d.owner_id, d.heads
+FROM ({inner}) page JOIN decisions d ON d.rowid = page.rid
+ORDER BY page.decided_at DESC, page.record_id DESC
+"""
     return conn.execute(sql, params).fetchall()
 
 

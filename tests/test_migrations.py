@@ -23,6 +23,10 @@ def make_vault_at(version: int, home: Path) -> str:
     svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
     rid = svc.record_decision(make_share())
     conn = svc.vault.conn
+    if version < 3:
+        conn.execute("DROP INDEX events_hlc")
+        conn.execute("DROP INDEX decisions_order")
+        conn.execute("CREATE INDEX decisions_decided ON decisions (decided_at)")
     if version < 2:
         conn.execute("DROP TABLE contacts")
         conn.execute("DROP TABLE drafts")
