@@ -55,6 +55,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from app.files import atomic_write
+
 BENCH_DIR = Path(__file__).resolve().parent
 CACHE_DIR = BENCH_DIR / ".cache"
 RESULTS_PATH = BENCH_DIR / "results.json"
@@ -124,17 +126,7 @@ def merge_results(figures: dict[str, float | int], path: Path = RESULTS_PATH) ->
                 current = loaded
     current.update({k: _rounded(v) for k, v in figures.items()})
     text = json.dumps(dict(sorted(current.items())), indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, text.encode("utf-8"))
     return current
 
 
