@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import stat
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,15 +12,6 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from tests.conftest import make_share
 from ui import dialogs, export_pdf
-from ui.bridge import Bridge
-
-
-@pytest.fixture
-def bridge(qtbot, service) -> Iterator[Bridge]:
-    b = Bridge(service)
-    yield b
-    b.wait_idle()
-    b.shutdown()
 
 
 @pytest.fixture

@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from PySide6.QtWidgets import QComboBox
 
 from app.model import SEVEN_TESTS
 from tests.conftest import make_share
-from ui.bridge import Bridge
 from ui.decision_form import DecisionForm
-
-
-@pytest.fixture
-def bridge(qtbot, service) -> Iterator[Bridge]:
-    b = Bridge(service)
-    yield b
-    b.wait_idle()
-    b.shutdown()
 
 
 @pytest.fixture

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
-import pytest
 from PySide6.QtCore import QModelIndex, Qt
 
 from app import demo
 from app.model import SearchFilters
 from tests.conftest import make_share
-from ui.bridge import Bridge
 from ui.decisions_model import RECORD_ID_ROLE, SORT_ROLE, DecisionsModel, DecisionsProxy
-
-
-@pytest.fixture
-def bridge(qtbot, service) -> Iterator[Bridge]:
-    b = Bridge(service)
-    yield b
-    b.wait_idle()
-    b.shutdown()
 
 
 def _load(qtbot, model: DecisionsModel, filters: SearchFilters | None = None) -> None:
