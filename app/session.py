@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from app.paths import backup_dir, data_dir, ensure_data_dir, settings_path, vault_path
@@ -22,6 +24,38 @@ def unlock_delay(failures: int) -> float:
     if failures < 3:
         return 0.0
     return float(min(MAX_DELAY_SECONDS, 2 ** (failures - 3)))
+
+
+class TooSoon(Exception):
+    """Another attempt came before the delay after wrong passphrases had passed.
+
+    The passphrase was not tried, so this attempt does not count as a failure.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        whole = max(1, math.ceil(seconds))
+        super().__init__(
+            f"Too many wrong passphrases. You can try again in {whole} s.")
+
+
+def seconds_to_wait(settings: Settings, now: float) -> float:
+    """How long until the next attempt is allowed (0 when it is allowed now).
+
+    A clock that moved backwards since the last failure restarts the full delay.
+    """
+    delay = unlock_delay(settings.failed_unlocks)
+    if not delay:
+        return 0.0
+    elapsed = now - settings.last_failed_unlock
+    if elapsed < 0:
+        return delay
+    return max(0.0, delay - elapsed)
+
+
+def wait_before_unlock(base: Path | None = None, *,
+                       clock: Callable[[], float] = time.time) -> float:
+    return seconds_to_wait(Settings.load(settings_path(base or data_dir())), clock())
 
 
 def vault_exists(base: Path | None = None) -> bool:
@@ -58,25 +92,30 @@ def create_vault(display_name: str, passphrase: str, *, base: Path | None = None
     return _service(vault, Settings.load(settings_path(base)))
 
 
-def unlock(passphrase: str, *, base: Path | None = None, sleep: bool = True) -> Sharelog:
-    """Open the vault. After wrong passphrases each new attempt waits a growing delay.
+def unlock(passphrase: str, *, base: Path | None = None,
+           clock: Callable[[], float] = time.time) -> Sharelog:
+    """Open the vault. After wrong passphrases each new attempt must wait a growing delay.
 
-    The failure count is kept in settings so quitting does not reset the delay.
+    The count and the time of the last failure are kept in settings, so neither quitting
+    nor another front end resets the delay; an early attempt raises ``TooSoon`` without
+    trying the passphrase.
     """
     base = base or data_dir()
     settings = Settings.load(settings_path(base))
-    delay = unlock_delay(settings.failed_unlocks)
-    if delay and sleep:
-        time.sleep(delay)
+    wait = seconds_to_wait(settings, clock())
+    if wait > 0:
+        raise TooSoon(wait)
     try:
         vault = Vault.open(vault_path(base), passphrase, backup_dir=backup_dir(base))
     except WrongPassphrase:
         settings.failed_unlocks += 1
+        settings.last_failed_unlock = clock()
         settings.save(settings_path(base))
         log.info("unlock refused (%d in a row)", settings.failed_unlocks)
         raise
     if settings.failed_unlocks:
         settings.failed_unlocks = 0
+        settings.last_failed_unlock = 0.0
         settings.save(settings_path(base))
     log.info("vault unlocked")
     try:

@@ -38,6 +38,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("extra_holidays", list, [], "Extra non-working days (ISO dates) for due dates."),
     Setting("failed_unlocks", int, 0, "Wrong passphrases since the last unlock (for the delay).",
             0, 1_000_000),
+    Setting("last_failed_unlock", float, 0.0,
+            "When the last wrong passphrase was given (seconds since 1970; for the delay)."),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 
@@ -49,6 +51,7 @@ class Settings:
     theme: str = "system"
     extra_holidays: list[str] | None = None
     failed_unlocks: int = 0
+    last_failed_unlock: float = 0.0
 
     @classmethod
     def load(cls, path: Path | None = None) -> Settings:
@@ -75,6 +78,8 @@ class Settings:
 def _coerce(spec: Setting, value: Any) -> Any:
     if spec.type is list:
         return list(value) if isinstance(value, list) else list(spec.default)
+    if spec.type is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
     if not isinstance(value, spec.type) or isinstance(value, bool) != (spec.type is bool):
         return spec.default
     if isinstance(value, int) and not spec.in_range(value):

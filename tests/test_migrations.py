@@ -38,7 +38,7 @@ def make_vault_at(version: int, home: Path) -> str:
 @pytest.mark.parametrize("version", range(1, migrations.LATEST_VERSION))
 def test_upgrade_from_every_earlier_version(version: int, home: Path) -> None:
     rid = make_vault_at(version, home)
-    svc = session.unlock(PASSPHRASE, base=home, sleep=False)
+    svc = session.unlock(PASSPHRASE, base=home)
     conn = svc.vault.conn
     assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
     assert svc.get_decision(rid).record.reasons == make_share().reasons
@@ -61,7 +61,7 @@ def test_a_failing_step_rolls_back_and_leaves_the_old_version(
     make_vault_at(1, home)
     monkeypatch.setattr(migrations, "STEPS", [migrations.STEP_1, "CREATE TABLE broken (;"])
     with pytest.raises(Exception):  # noqa: B017 - any SQL error
-        session.unlock(PASSPHRASE, base=home, sleep=False)
+        session.unlock(PASSPHRASE, base=home)
     monkeypatch.undo()
     v = Vault.open(vault_path(home), PASSPHRASE, migrate=False)
     assert v.conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'contacts'"
@@ -75,4 +75,4 @@ def test_a_vault_from_a_newer_sharelog_is_refused_unchanged(home: Path) -> None:
     svc.vault.conn.execute(f"PRAGMA user_version = {migrations.LATEST_VERSION + 1}")
     svc.lock()
     with pytest.raises(VaultError, match="newer version"):
-        session.unlock(PASSPHRASE, base=home, sleep=False)
+        session.unlock(PASSPHRASE, base=home)

@@ -94,7 +94,7 @@ def test_wrong_passphrase_is_clear_leaves_file_untouched_and_stderr_quiet(home: 
         from app import session
         from db.vault import WrongPassphrase
         try:
-            session.unlock("not the passphrase at all", sleep=False)
+            session.unlock("not the passphrase at all")
         except WrongPassphrase as exc:
             print(exc)
         """,
@@ -104,19 +104,53 @@ def test_wrong_passphrase_is_clear_leaves_file_untouched_and_stderr_quiet(home: 
     assert out.strip() == "That passphrase doesn't open this vault."
     assert err == ""  # SQLCipher's own log lines are kept off stderr
     assert digest(path) == before
-    assert session.unlock(PASSPHRASE, base=home, sleep=False).decision_count() == 1
+    assert session.unlock(PASSPHRASE, base=home).decision_count() == 1
 
 
 def test_wrong_passphrases_grow_the_delay_and_success_resets_it(home: Path) -> None:
     session.create_vault("Sam", PASSPHRASE, base=home).lock()
+    now = [1_000_000.0]
+
+    def clock() -> float:
+        return now[0]
+
     delays = []
     for _ in range(6):
+        now[0] += 60  # each attempt after the previous delay has passed
         with pytest.raises(WrongPassphrase):
-            session.unlock("wrong wrong wrong", base=home, sleep=False)
-        delays.append(session.unlock_delay(session.failed_unlocks(home)))
-    assert delays[0] == 0 and delays == sorted(delays) and delays[-1] > delays[2] > 0
-    session.unlock(PASSPHRASE, base=home, sleep=False).lock()
+            session.unlock("wrong wrong wrong", base=home, clock=clock)
+        delays.append(session.wait_before_unlock(home, clock=clock))
+    assert delays[:2] == [0, 0] and delays == sorted(delays) and delays[-1] > delays[2] > 0
+    now[0] += 60
+    session.unlock(PASSPHRASE, base=home, clock=clock).lock()
     assert session.failed_unlocks(home) == 0
+
+
+def test_an_attempt_inside_the_delay_is_refused_without_trying_it(home: Path) -> None:
+    """The delay is enforced by the session, not only by the unlock screen's countdown."""
+    session.create_vault("Sam", PASSPHRASE, base=home).lock()
+    now = [1_000_000.0]
+    for _ in range(4):
+        with pytest.raises(WrongPassphrase):
+            session.unlock("wrong wrong wrong", base=home, clock=lambda: now[0])
+        now[0] += 30
+    # The 4th failure asks for 2 s. Even the right passphrase is not tried before then,
+    # and the refused attempt does not count as another failure.
+    now[0] -= 30
+    now[0] += 1.5
+    with pytest.raises(session.TooSoon) as refused:
+        session.unlock(PASSPHRASE, base=home, clock=lambda: now[0])
+    assert refused.value.seconds == pytest.approx(0.5)
+    assert str(refused.value) == "Too many wrong passphrases. You can try again in 1 s."
+    assert session.failed_unlocks(home) == 4
+    # A clock set back does not shorten the wait.
+    with pytest.raises(session.TooSoon) as back:
+        session.unlock(PASSPHRASE, base=home, clock=lambda: now[0] - 3600)
+    assert back.value.seconds == 2.0
+    now[0] += 0.5
+    session.unlock(PASSPHRASE, base=home, clock=lambda: now[0]).lock()
+    assert session.failed_unlocks(home) == 0
+    assert session.wait_before_unlock(home, clock=lambda: now[0]) == 0
 
 
 def test_foreign_and_damaged_files_get_a_distinct_error(home: Path) -> None:
@@ -127,12 +161,12 @@ def test_foreign_and_damaged_files_get_a_distinct_error(home: Path) -> None:
     plain.close()
     before = digest(path)
     with pytest.raises(VaultCorrupted):
-        session.unlock(PASSPHRASE, base=home, sleep=False)
+        session.unlock(PASSPHRASE, base=home)
     assert digest(path) == before
 
     path.write_bytes(b"\x01\x02")
     with pytest.raises(VaultCorrupted):
-        session.unlock(PASSPHRASE, base=home, sleep=False)
+        session.unlock(PASSPHRASE, base=home)
 
 
 def test_a_damaged_page_is_reported_not_misread(home: Path) -> None:
@@ -146,7 +180,7 @@ def test_a_damaged_page_is_reported_not_misread(home: Path) -> None:
     data[4096 + 100] ^= 0xFF  # inside page 2: its HMAC no longer matches
     path.write_bytes(bytes(data))
     with pytest.raises((VaultCorrupted, WrongPassphrase)):
-        v = session.unlock(PASSPHRASE, base=home, sleep=False)
+        v = session.unlock(PASSPHRASE, base=home)
         v.vault.conn.execute("SELECT count(*) FROM events").fetchall()
         v.vault.conn.execute("SELECT * FROM events").fetchall()
 
@@ -171,8 +205,8 @@ def test_change_passphrase(home: Path) -> None:
     assert svc.vault.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     svc.lock()
     with pytest.raises(WrongPassphrase):
-        session.unlock(PASSPHRASE, base=home, sleep=False)
-    again = session.unlock(NEW_PASSPHRASE, base=home, sleep=False)
+        session.unlock(PASSPHRASE, base=home)
+    again = session.unlock(NEW_PASSPHRASE, base=home)
     assert again.get_decision(rid).status == "active"
     assert again.decision_count() == 2
     assert again.verify_integrity().ok
@@ -180,7 +214,7 @@ def test_change_passphrase(home: Path) -> None:
 
 REKEY_CHILD = """
 from app import session
-svc = session.unlock({old!r}, sleep=False)
+svc = session.unlock({old!r})
 svc.change_passphrase({old!r}, {new!r}, progress=lambda stage: print(stage, flush=True))
 """
 
@@ -235,7 +269,7 @@ def test_a_saved_record_survives_sigkill_right_after_save(home: Path) -> None:
         import sys, time
         from app import session
         from tests.conftest import make_share
-        svc = session.unlock({PASSPHRASE!r}, sleep=False)
+        svc = session.unlock({PASSPHRASE!r})
         rid = svc.record_decision(make_share(reasons="durable marker reasons"))
         print(rid, flush=True)
         time.sleep(60)
@@ -247,7 +281,7 @@ def test_a_saved_record_survives_sigkill_right_after_save(home: Path) -> None:
     child.send_signal(signal.SIGKILL)
     child.wait(timeout=30)
     assert rid
-    svc = session.unlock(PASSPHRASE, base=home, sleep=False)
+    svc = session.unlock(PASSPHRASE, base=home)
     detail = svc.get_decision(rid)
     assert detail.record.reasons == "durable marker reasons"
     assert len(detail.followups) == 1

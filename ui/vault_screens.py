@@ -52,6 +52,7 @@ class Opened:
 class Refused:
     failures: int
     delay: float
+    message: str = str(WrongPassphrase())
 
 
 def probe(base: Path | None) -> VaultState:
@@ -61,10 +62,12 @@ def probe(base: Path | None) -> VaultState:
 
 def attempt_unlock(passphrase: str, base: Path | None) -> Opened | Refused:
     try:
-        service = session.unlock(passphrase, base=base, sleep=False)
+        service = session.unlock(passphrase, base=base)
     except WrongPassphrase:
         failures = session.failed_unlocks(base)
-        return Refused(failures, session.unlock_delay(failures))
+        return Refused(failures, session.wait_before_unlock(base))
+    except session.TooSoon as exc:
+        return Refused(session.failed_unlocks(base), exc.seconds, str(exc))
     return Opened(service, Settings.load(settings_path(base)))
 
 
@@ -302,7 +305,7 @@ class VaultScreen(QWidget):
         self.failures = state.failures
         if state.exists:
             self.show_unlock()
-            delay = session.unlock_delay(state.failures)
+            delay = session.seconds_to_wait(state.settings, time.time())
             if delay:
                 self._start_wait(delay)
         else:
@@ -344,7 +347,7 @@ class VaultScreen(QWidget):
             return
         self.failures = result.failures
         page.passphrase.selectAll()
-        page.message.setText(str(WrongPassphrase()))
+        page.message.setText(result.message)
         page.update_enabled()
         if result.delay:
             self._start_wait(result.delay)

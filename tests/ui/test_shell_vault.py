@@ -61,11 +61,12 @@ def test_wrong_passphrase_message_and_growing_delay(qtbot, home, service):
     attempt(2)
     assert screen.delay_left == 0 and page.button.isEnabled()
     attempt(3)
-    assert screen.delay_left == session.unlock_delay(3) == 1.0
+    assert session.unlock_delay(3) == 1.0
+    assert 0.5 < screen.delay_left <= 1.0  # what is left of it once the answer arrives
     assert not page.button.isEnabled()
     assert "try again in 1 s" in page.wait_label.text()
     attempt(4)  # waits for the 1 s delay to end first
-    assert screen.delay_left == 2.0
+    assert 1.5 < screen.delay_left <= 2.0
     assert not page.button.isEnabled()
     assert "try again in 2 s" in page.wait_label.text()
     assert session.failed_unlocks(home) == 4
@@ -81,7 +82,7 @@ def test_delay_survives_a_restart(qtbot, home, service):
     service.lock()
     for _ in range(3):
         try:
-            session.unlock("wrong wrong wrong", base=home, sleep=False)
+            session.unlock("wrong wrong wrong", base=home)
         except Exception:  # noqa: BLE001 - WrongPassphrase expected
             pass
     window = open_window(qtbot, home)
