@@ -46,7 +46,14 @@ from app.model import (
 from app.validation import Problem, ValidationError, require_reason, validate
 from app.workdays import ENGLAND_AND_WALES_BANK_HOLIDAYS, WorkingCalendar
 from db import store
-from db.vault import Connection, Vault, VaultLocked, damage_reported
+from db.vault import (
+    Connection,
+    Vault,
+    VaultLocked,
+    cancellable,
+    damage_reported,
+)
+from db.vault import QueryCancelled as QueryCancelled  # noqa: PLC0414 - re-exported for ui/
 
 log = logging.getLogger("sharelog.service")
 T = TypeVar("T")
@@ -285,33 +292,41 @@ class Sharelog:
             return out
         return self._locked(read)
 
-    def list_decisions(self, filters: SearchFilters | None = None) -> list[DecisionSummary]:
+    def list_decisions(self, filters: SearchFilters | None = None, *,
+                       cancelled: Callable[[], bool] | None = None) -> list[DecisionSummary]:
+        """Decisions matching ``filters``, newest first.
+
+        ``cancelled`` is polled while the query runs; once it returns true the query
+        stops and ``QueryCancelled`` is raised (a search overtaken by the next keystroke).
+        """
         f = filters or SearchFilters()
         today = self.today().isoformat()
 
         def read(conn: Connection) -> list[DecisionSummary]:
-            rows = store.list_decisions(
-                conn,
-                today=today,
-                fts_query=fts_query(f.text) if f.text else None,
-                date_from=f.date_from.isoformat() if f.date_from else None,
-                date_to=(f.date_to + dt.timedelta(days=1)).isoformat() if f.date_to else None,
-                direction=f.direction,
-                decision=f.decision,
-                consent=f.consent,
-                followup_state=f.followup_state,
-                include_withdrawn=f.include_withdrawn,
-                case_ref=f.subject_case_ref,
-                before=f.before,
-                limit=f.limit,
-            )
+            with cancellable(conn, cancelled):
+                rows = store.list_decisions(
+                    conn,
+                    today=today,
+                    fts_query=fts_query(f.text) if f.text else None,
+                    date_from=f.date_from.isoformat() if f.date_from else None,
+                    date_to=(f.date_to + dt.timedelta(days=1)).isoformat() if f.date_to else None,
+                    direction=f.direction,
+                    decision=f.decision,
+                    consent=f.consent,
+                    followup_state=f.followup_state,
+                    include_withdrawn=f.include_withdrawn,
+                    case_ref=f.subject_case_ref,
+                    before=f.before,
+                    limit=f.limit,
+                )
             return [_summary(r) for r in rows]
         return self._locked(read)
 
-    def search(self, text: str, filters: SearchFilters | None = None) -> list[DecisionSummary]:
+    def search(self, text: str, filters: SearchFilters | None = None, *,
+               cancelled: Callable[[], bool] | None = None) -> list[DecisionSummary]:
         f = filters or SearchFilters()
         f = SearchFilters(**{**f.__dict__, "text": text})
-        return self.list_decisions(f)
+        return self.list_decisions(f, cancelled=cancelled)
 
     def decision_count(self) -> int:
         return self._locked(store.decision_count)

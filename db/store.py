@@ -278,7 +278,12 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
         params["fstate"] = followup_state
     elif followup_state == "none":
         where.append("NOT EXISTS (SELECT 1 FROM followups f WHERE f.record_id = d.record_id)")
-    inner = "SELECT d.rowid AS rid, d.decided_at, d.record_id FROM decisions d"
+    # With a text query and a page limit, walk the narrow (decided_at, record_id) index
+    # newest first and stop at the page's last match: otherwise SQLite fetches every
+    # matching (wide) row to sort them, 400 ms for a common word on 100,000 decisions.
+    # Without a limit the whole match set is read anyway, and sorting it is cheaper.
+    indexed = " INDEXED BY decisions_order" if fts_query and limit is not None else ""
+    inner = f"SELECT d.rowid AS rid, d.decided_at, d.record_id FROM decisions d{indexed}"
     if where:
         inner += " WHERE " + " AND ".join(where)
     inner += " ORDER BY d.decided_at DESC, d.record_id DESC"

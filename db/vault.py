@@ -390,6 +390,32 @@ def damage_reported() -> Iterator[None]:
         raise
 
 
+class QueryCancelled(Exception):
+    """A read was abandoned because its caller no longer wanted the answer."""
+
+
+@contextlib.contextmanager
+def cancellable(conn: Connection, cancelled: Callable[[], bool] | None) -> Iterator[None]:
+    """Run reads that stop early (``QueryCancelled``) once ``cancelled()`` turns true.
+
+    Checked every few thousand SQLite steps through a progress handler, so a search
+    overtaken by the next keystroke frees the vault for it at once. For reads only:
+    an interrupted write would roll back.
+    """
+    if cancelled is None:
+        yield
+        return
+    conn.set_progress_handler(lambda: 1 if cancelled() else 0, 4000)
+    try:
+        yield
+    except DatabaseError as exc:
+        if "interrupted" in str(exc).lower() and cancelled():
+            raise QueryCancelled() from exc
+        raise
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
 def _is_empty(conn: Connection) -> bool:
     row = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     return bool(row[0] == 0)
@@ -411,6 +437,7 @@ def row_factory(cursor: Any, row: tuple[Any, ...]) -> dict[str, Any]:
 __all__ = [
     "Connection",
     "DatabaseError",
+    "QueryCancelled",
     "Vault",
     "VaultCorrupted",
     "VaultError",
@@ -419,6 +446,7 @@ __all__ = [
     "VaultMissing",
     "WeakPassphrase",
     "WrongPassphrase",
+    "cancellable",
     "check_passphrase_strength",
     "damage_reported",
     "passphrase_strength_score",

@@ -185,3 +185,38 @@ def test_drafts_live_in_the_vault(service: Sharelog) -> None:
     assert draft.body == {"reasons": "half typed, more"}
     service.record_decision(make_share(), draft_id=did)
     assert service.drafts() == []
+
+
+def test_pages_of_a_search_join_up_to_the_whole_result(service: Sharelog) -> None:
+    """The list shows a search a page at a time; the pages must be the whole answer, in order."""
+    from app.demo import seed
+
+    seed(service, 400, days_back=30)
+    for text in ("child", "school", "ho", "health visitor"):
+        everything = [s.record_id for s in service.search(text)]
+        assert len(everything) > 40, text
+        pages: list[str] = []
+        before = None
+        while True:
+            page = service.search(text, SearchFilters(limit=37, before=before))
+            pages.extend(s.record_id for s in page)
+            if len(page) < 37:
+                break
+            before = (page[-1].decided_at, page[-1].record_id)
+        assert pages == everything, text
+    # The same with a filter beside the text.
+    shares = [s.record_id for s in service.search("child", SearchFilters(decision="share"))]
+    first = service.search("child", SearchFilters(decision="share", limit=10))
+    assert [s.record_id for s in first] == shares[:10]
+
+
+def test_a_cancelled_search_stops_and_leaves_the_vault_working(service: Sharelog) -> None:
+    from app.demo import seed
+    from app.service import QueryCancelled
+
+    seed(service, 300, days_back=30)
+    with pytest.raises(QueryCancelled):
+        service.search("child", cancelled=lambda: True)
+    assert len(service.search("child", cancelled=lambda: False)) > 10
+    record_id = service.record_decision(make_share())
+    assert service.get_decision(record_id).record_id == record_id

@@ -30,6 +30,7 @@ from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.model import DecisionSummary, Direction, RecordStatus, SearchFilters
+from app.service import QueryCancelled
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -199,7 +200,11 @@ class DecisionsModel(QAbstractTableModel):
         # Runs on the vault worker: a query overtaken by a newer one is skipped.
         if gen != self._generation:
             return None
-        rows: list[DecisionSummary] = service.list_decisions(filters)
+        try:
+            rows: list[DecisionSummary] = service.list_decisions(
+                filters, cancelled=lambda: gen != self._generation)
+        except QueryCancelled:
+            return None
         return rows
 
     def _on_first_page(self, gen: int, rows: list[DecisionSummary] | None) -> None:
@@ -220,35 +225,24 @@ class DecisionsModel(QAbstractTableModel):
             self._request_next_page()
 
     def _request_next_page(self) -> None:
-        """Keyset paging: the rows after the last loaded one, found by day then key."""
+        """Keyset paging: the rows after the last loaded one, newest first."""
         if self._complete or self._paging or not self._rows or self._sort is not None:
             return
         last = self._rows[-1]
-        try:
-            day = dt.date.fromisoformat(last.decided_at[:10])
-        except ValueError:
-            self._load_all_sorted(self._generation, first=False)
-            return
-        same_day = 0
-        for r in reversed(self._rows):
-            if r.decided_at[:10] != last.decided_at[:10]:
-                break
-            same_day += 1
-        limit = self.next_page_size + same_day
-        filters = dataclasses.replace(self._filters, date_to=day, limit=limit)
+        limit = self.next_page_size
+        filters = dataclasses.replace(self._filters, before=(last.decided_at, last.record_id),
+                                      limit=limit)
         gen = self._generation
-        after = (last.decided_at, last.record_id)
         self._paging = True
         self.bridge.read(lambda s: self._query_if_current(s, gen, filters),
-                         lambda rows: self._on_next_page(gen, rows, limit, after),
+                         lambda rows: self._on_next_page(gen, rows, limit),
                          lambda exc: self._on_error(gen, exc))
 
-    def _on_next_page(self, gen: int, rows: list[DecisionSummary] | None, limit: int,
-                      after: tuple[str, str]) -> None:
+    def _on_next_page(self, gen: int, rows: list[DecisionSummary] | None, limit: int) -> None:
         if gen != self._generation or rows is None:
             return
         self._paging = False
-        self._rows.extend(r for r in rows if (r.decided_at, r.record_id) < after)
+        self._rows.extend(rows)
         self._complete = len(rows) < limit
         self.total_changed.emit(len(self._rows), self._complete)
         if self._want_more:
