@@ -5,7 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from PySide6.QtCore import QDate, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QDate,
+    QEvent,
+    QItemSelectionModel,
+    QModelIndex,
+    QObject,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -15,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyleOptionHeader,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -26,7 +36,36 @@ from ui.errors import user_message
 
 SEARCH_DELAY_MS = 150
 MIN_SEARCH_CHARS = 2
+MIN_NAME_CHARS = 14  # About and With never get narrower than this
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as "Any"
+
+
+class NewestFirstHeader(QHeaderView):
+    """A header whose arrow points the way the list runs: down for newest (largest) first.
+
+    Qt's styles draw an upward arrow for a descending sort; people read an arrow
+    pointing down as "from the top, going down": 14 Nov above 13 Nov.
+    """
+
+    _FLIPPED = {
+        QStyleOptionHeader.SortIndicator.SortUp: QStyleOptionHeader.SortIndicator.SortDown,
+        QStyleOptionHeader.SortIndicator.SortDown: QStyleOptionHeader.SortIndicator.SortUp,
+    }
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.setSectionsClickable(True)
+
+    def initStyleOptionForIndex(self, option: QStyleOptionHeader,  # noqa: N802 - Qt's name
+                                logicalIndex: int) -> None:  # noqa: N803
+        super().initStyleOptionForIndex(option, logicalIndex)
+        option.sortIndicator = self._FLIPPED.get(option.sortIndicator, option.sortIndicator)
+
+    def arrow_points_down(self, logical_index: int) -> bool:
+        """What the header draws for this section (for tests and accessibility checks)."""
+        option = QStyleOptionHeader()
+        self.initStyleOptionForIndex(option, logical_index)
+        return option.sortIndicator == QStyleOptionHeader.SortIndicator.SortDown
 
 
 class DecisionsPanel(QWidget):
@@ -83,19 +122,11 @@ class DecisionsPanel(QWidget):
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(
             self.table.fontMetrics().height() + 10)
+        self.table.setHorizontalHeader(NewestFirstHeader(self.table))
         self.table.setSortingEnabled(True)
         self.table.horizontalHeader().setSortIndicator(DecisionsModel.DATE,
                                                        Qt.SortOrder.DescendingOrder)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
-        header.setHighlightSections(False)
-        widths = {DecisionsModel.DATE: 130, DecisionsModel.SUBJECTS: 170,
-                  DecisionsModel.CASE_REFS: 80, DecisionsModel.DIRECTION: 120,
-                  DecisionsModel.DECISION: 100, DecisionsModel.CONSENT: 90,
-                  DecisionsModel.COUNTERPARTY: 200, DecisionsModel.FOLLOWUPS: 90}
-        for column, width in widths.items():
-            self.table.setColumnWidth(column, width)
+        self._size_columns()
 
         self.count_label = QLabel(self)
         self.count_label.setAccessibleName(self.tr("Number of decisions shown"))
@@ -150,6 +181,48 @@ class DecisionsPanel(QWidget):
         self._show_count(0, True)
 
     # -- building --------------------------------------------------------------
+    def _size_columns(self) -> None:
+        """Short columns as wide as their longest usual text; names share what is left.
+
+        About and With share the rest of the pane, so the list fits without a
+        horizontal scroll bar; their full text is in the tooltip. Below a readable
+        width for names they stop shrinking, and the list scrolls instead.
+        """
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        metrics = self.table.fontMetrics()
+        padding = 2 * metrics.averageCharWidth() + 8
+        samples = {
+            DecisionsModel.DATE: ["30 Nov 2026 23:59"],
+            DecisionsModel.CASE_REFS: ["C000000"],
+            DecisionsModel.DIRECTION: [self.tr("Request received")],
+            DecisionsModel.DECISION: [self.tr("Share in part"), self.tr("Do not share")],
+            DecisionsModel.CONSENT: [self.tr("Not sought"), self.tr("Agreement")],
+            DecisionsModel.FOLLOWUPS: [self.tr("2 overdue"), self.tr("Follow-ups")],
+            DecisionsModel.STATUS: [self.tr("Needs review")],
+        }
+        for column, texts in samples.items():
+            width = max(metrics.horizontalAdvance(t) for t in texts) + padding
+            self.table.setColumnWidth(column, width)
+        self._fixed_columns = tuple(samples)
+        self._min_name_width = metrics.averageCharWidth() * MIN_NAME_CHARS
+        self.table.viewport().installEventFilter(self)
+        self._share_name_columns()
+
+    def _share_name_columns(self) -> None:
+        fixed = sum(self.table.columnWidth(c) for c in self._fixed_columns)
+        free = self.table.viewport().width() - fixed
+        width = max(self._min_name_width, free // 2)
+        for column in (DecisionsModel.SUBJECTS, DecisionsModel.COUNTERPARTY):
+            self.table.setColumnWidth(column, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._share_name_columns()
+        return super().eventFilter(watched, event)
+
     def _date_box(self, name: str) -> QDateEdit:
         box = QDateEdit(self)
         box.setCalendarPopup(True)

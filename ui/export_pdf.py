@@ -5,27 +5,35 @@ Three parts, each testable on its own:
 - ``collect_records`` / ``collect_subject`` run on the vault worker (``bridge.read``)
   and return plain data;
 - ``render_pdf(path, data)`` lays the data out with QTextDocument and writes it
-  with QPdfWriter off the GUI thread (``bridge.task``), through an owner-only
-  temp file in the target folder, fsync, then an atomic replace;
+  with QPdfWriter off the GUI thread (``bridge.task``, then a QThread for Qt's
+  layout timers), through ``app.files.atomic_path``: an owner-only temp file in
+  the target folder, fsync, then an atomic replace;
 - ``export_records`` / ``export_subject`` are the UI: a plain warning that the
   PDF is not encrypted, a save dialog with a neutral file name, then the above.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import html
-import os
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QCoreApplication, QMarginsF, QObject, QStandardPaths, Qt, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMarginsF,
+    QObject,
+    QStandardPaths,
+    Qt,
+    QThread,
+    Signal,
+)
 from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
+from app.files import atomic_path
 from app.integrity import WHAT_WORDS
 from app.model import (
     ADVICE_FROM,
@@ -258,44 +266,67 @@ def build_html(data: dict[str, Any]) -> str:
 
 
 # -- writing (task pool) ------------------------------------------------------------
+class _LayoutThread(QThread):
+    """Runs one function on a thread Qt started, and keeps its result or error.
+
+    QTextDocument lays text out lazily and starts timers as it goes; a timer needs the
+    thread's Qt event dispatcher, which only threads Qt starts have. The bridge's task
+    pool runs plain Python threads, where each of those timers failed with a
+    "QBasicTimer can only be used with threads started with QThread" warning (dozens
+    a PDF). Nothing waits for the timers: the document is laid out in full to print.
+    """
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        super().__init__()
+        self._work = work
+        self.result: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.result = self._work()
+        except BaseException as exc:  # handed to the caller by run_on_qt_thread
+            self.error = exc
+
+
+def run_on_qt_thread(work: Callable[[], Any]) -> Any:
+    """``work()`` on a short-lived QThread; blocks the calling (background) thread."""
+    thread = _LayoutThread(work)
+    thread.start()
+    thread.wait()
+    if thread.error is not None:
+        raise thread.error
+    return thread.result
+
+
+def _write_pdf(path: Path, html_text: str) -> None:
+    document = QTextDocument()
+    document.setHtml(html_text)
+    writer = QPdfWriter(str(path))
+    writer.setTitle(_t("Sharelog export"))  # never a name: titles show in file managers
+    writer.setCreator("Sharelog")
+    writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
+                                     QPageLayout.Orientation.Portrait,
+                                     QMarginsF(15, 15, 15, 15),
+                                     QPageLayout.Unit.Millimeter))
+    writer.setResolution(300)
+    document.print_(writer)
+    del writer  # closes the file
+
+
 def render_pdf(path: Path | str, data: dict[str, Any]) -> Path:
-    """Write the PDF atomically with owner-only permissions. Safe off the GUI thread."""
+    """Write the PDF atomically with owner-only permissions.
+
+    Run it off the GUI thread (``bridge.task``): the layout itself runs on a QThread
+    of its own, and the file goes through ``app.files.atomic_path``.
+    """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=".sharelog-export-", suffix=".part",
-                                    dir=target.parent)
-    tmp = Path(tmp_name)
-    try:
-        os.fchmod(fd, 0o600)
-        os.close(fd)
-        document = QTextDocument()
-        document.setHtml(build_html(data))
-        writer = QPdfWriter(str(tmp))
-        writer.setTitle(_t("Sharelog export"))  # never a name: titles show in file managers
-        writer.setCreator("Sharelog")
-        writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
-                                         QPageLayout.Orientation.Portrait,
-                                         QMarginsF(15, 15, 15, 15),
-                                         QPageLayout.Unit.Millimeter))
-        writer.setResolution(300)
-        document.print_(writer)
-        del writer  # closes the file
-        os.chmod(tmp, 0o600)
-        with open(tmp, "rb+") as fh:
+    html_text = build_html(data)
+    with atomic_path(target, prefix=".sharelog-export-", suffix=".part") as tmp:
+        run_on_qt_thread(lambda: _write_pdf(tmp, html_text))
+        with open(tmp, "rb") as fh:
             if fh.read(4) != b"%PDF":
                 raise OSError("the PDF could not be written")
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):
-        dfd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
     return target
 
 

@@ -24,6 +24,7 @@ from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
 from ui.followups_model import FollowUpsModel
 
 REFRESH_ON = {FOLLOWUPS, DECISIONS}
+NAME_COLUMN_CHARS = 36  # "Yasmin Morgan (C482913)", "Dr R. Mensah, GP, Riverside…"
 
 
 class FollowUpsPanel(QWidget):
@@ -51,9 +52,7 @@ class FollowUpsPanel(QWidget):
         self.view.setUniformRowHeights(True)
         self.view.setAlternatingRowColors(True)
         self.view.setExpandsOnDoubleClick(False)
-        header = self.view.header()
-        header.setSectionResizeMode(FollowUpsModel.ACTION, QHeaderView.ResizeMode.Stretch)
-        header.setStretchLastSection(False)
+        self._size_columns()
         for group_row in range(self.model.rowCount()):
             self.view.setFirstColumnSpanned(group_row, QModelIndex(), True)
         self.view.expandAll()
@@ -83,6 +82,25 @@ class FollowUpsPanel(QWidget):
             selection.selectionChanged.connect(self._selection_changed)
         self._selection_changed(QItemSelection(), QItemSelection())
         bridge.changed.connect(self._on_changed)
+
+    def _size_columns(self) -> None:
+        """Whole dates and overdue counts; names readable; what to do takes the rest.
+
+        Due and Days overdue fit their text; Person and case, and With, start wide
+        enough for a name and its case or organisation (the whole text is in the
+        tooltip, and the columns can be dragged wider); What to do stretches.
+        """
+        header = self.view.header()
+        header.setStretchLastSection(False)
+        char = self.view.fontMetrics().averageCharWidth()
+        for column in (FollowUpsModel.DUE, FollowUpsModel.DAYS_OVERDUE):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        for column, chars in ((FollowUpsModel.SUBJECTS, NAME_COLUMN_CHARS),
+                              (FollowUpsModel.COUNTERPARTY, NAME_COLUMN_CHARS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.view.setColumnWidth(column, chars * char)
+        header.setSectionResizeMode(FollowUpsModel.ACTION, QHeaderView.ResizeMode.Stretch)
+        self.view.setTextElideMode(Qt.TextElideMode.ElideRight)
 
     def _button(self, text: str, slot: Any, layout: QHBoxLayout) -> QPushButton:
         button = QPushButton(text, self)

@@ -112,3 +112,15 @@ def test_declining_the_warning_writes_nothing(tmp_path, bridge, corrected, monke
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: asked.append(a) or ("", ""))
     assert export_pdf.export_records(None, bridge, [corrected]) is None
     assert asked == []
+
+
+def test_rendering_on_the_task_pool_prints_no_qt_timer_warnings(qtbot, qtlog, tmp_path, bridge,
+                                                               service, corrected) -> None:
+    """Laying out on a plain worker thread used to print dozens of QBasicTimer warnings."""
+    data = export_pdf.collect_records(service, [corrected] * 40)  # long enough to lay out lazily
+    done = []
+    bridge.task(lambda: export_pdf.render_pdf(tmp_path / "x.pdf", data), done.append,
+                done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=30_000)
+    assert done == [tmp_path / "x.pdf"]
+    assert [r.message for r in qtlog.records if "QBasicTimer" in r.message] == []

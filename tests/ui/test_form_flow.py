@@ -194,10 +194,10 @@ def test_choosing_a_contact_fills_role_and_organisation(qtbot, form, service):
     form.start_new("disclosure")
     form.cp_name.setFocus()
     qtbot.keyClicks(form.cp_name, "Dr")
-    qtbot.waitUntil(lambda: form._contact_model.rowCount() == 1, timeout=5_000)
-    index = form._contact_model.index(0, 0)
+    qtbot.waitUntil(lambda: form.suggestions.model.rowCount() == 1, timeout=5_000)
+    index = form.suggestions.model.index(0, 0)
     assert "Riverside Medical Centre" in index.data()
-    form._contact_chosen(index)
+    form.suggestions.choose(index)
     assert form.cp_name.text() == "Dr R. Mensah"
     assert form.cp_role.text() == "GP"
     assert form.cp_org.text() == "Riverside Medical Centre"

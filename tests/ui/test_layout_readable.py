@@ -1,0 +1,85 @@
+"""What a newcomer sees: labels not clipped, whole dates, names readable, honest arrows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
+
+from app.model import FollowUp
+from ui.decision_form import DecisionForm
+from ui.decisions_model import DecisionsModel
+from ui.decisions_panel import DecisionsPanel
+from ui.followups_model import FollowUpsModel
+from ui.followups_panel import FollowUpsPanel
+
+
+def test_no_form_label_is_clipped(qtbot, bridge) -> None:
+    form = DecisionForm(bridge)
+    qtbot.addWidget(form)
+    form.resize(1260, 700)
+    form.show()
+    qtbot.waitExposed(form)
+    form.start_new("disclosure")
+    labels = [form._rows[name][0].labelForField(form._rows[name][1]) for name in form._rows]
+    shown = [lb for lb in labels if isinstance(lb, QLabel) and lb.isVisibleTo(form)]
+    assert any(lb.text() == "Clear and legitimate purpose?" for lb in shown)
+    for label in shown:
+        needed = label.heightForWidth(label.width())
+        assert label.height() >= needed, f"{label.text()!r} is clipped"
+
+
+def test_followups_show_whole_dates_and_readable_names(qtbot, bridge) -> None:
+    panel = FollowUpsPanel(bridge)
+    qtbot.addWidget(panel)
+    panel.resize(1260, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    today = dt.date(2026, 11, 25)
+    fu = FollowUp(followup_id="f1", record_id="r1", owner_id="u", kind="confirm_receipt",
+                  title="Confirm the recipient received, understood and acted on the "
+                        "information",
+                  due_date=today - dt.timedelta(days=12), state="open", outcome=None,
+                  cancel_reason=None, subjects="Yasmin Morgan", case_refs="C318663",
+                  counterparty="Dr R. Mensah, GP, Riverside Medical Centre")
+    panel.model.set_followups({"overdue": [fu]}, today)
+    view = panel.view
+    index = panel.model.index_of("f1")
+    metrics = view.fontMetrics()
+
+    def room(column: int) -> int:
+        return view.visualRect(index.siblingAtColumn(column)).width()
+
+    due_text = index.siblingAtColumn(FollowUpsModel.DUE).data()
+    assert due_text == "2026-11-13"
+    assert room(FollowUpsModel.DUE) >= metrics.horizontalAdvance(due_text)
+    person = index.siblingAtColumn(FollowUpsModel.SUBJECTS).data()
+    assert person == "Yasmin Morgan (C318663)"
+    assert room(FollowUpsModel.SUBJECTS) >= metrics.horizontalAdvance(person)
+    assert room(FollowUpsModel.COUNTERPARTY) >= metrics.horizontalAdvance("Dr R. Mensah, GP")
+    with_ = index.siblingAtColumn(FollowUpsModel.COUNTERPARTY)
+    assert with_.data(Qt.ItemDataRole.ToolTipRole) == "Dr R. Mensah, GP, Riverside Medical Centre"
+
+
+def test_newest_first_shows_a_downward_arrow(qtbot, bridge) -> None:
+    panel = DecisionsPanel(bridge)
+    qtbot.addWidget(panel)
+    panel.resize(900, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    header = panel.table.horizontalHeader()
+    assert header.sortIndicatorSection() == DecisionsModel.DATE
+    assert header.sortIndicatorOrder() == Qt.SortOrder.DescendingOrder
+    assert header.arrow_points_down(DecisionsModel.DATE)
+    header.setSortIndicator(DecisionsModel.DATE, Qt.SortOrder.AscendingOrder)
+    assert not header.arrow_points_down(DecisionsModel.DATE)
+
+
+def test_decisions_fit_their_pane(qtbot, bridge) -> None:
+    panel = DecisionsPanel(bridge)
+    qtbot.addWidget(panel)
+    panel.resize(1100, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel.table.horizontalScrollBar().maximum() == 0, timeout=2_000)
