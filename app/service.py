@@ -512,20 +512,14 @@ def _decided_date(value: str) -> dt.date | None:
 
 
 def _summary(r: tuple[Any, ...]) -> DecisionSummary:
-    return DecisionSummary(
-        record_id=r[0], decided_at=r[1], direction=r[2], decision=r[3], consent=r[4],
-        subjects=r[5], case_refs=r[6], counterparty=r[7], status=r[8], version_count=int(r[9]),
-        open_followups=int(r[10]), overdue_followups=int(r[11]), owner_id=r[12],
-        has_conflict=len(json.loads(r[13])) > 1,
-    )
+    # heads is a JSON list of event ids (no commas inside): more than one is a conflict.
+    return DecisionSummary(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                           r[10], r[11], r[12], "," in r[13])
 
 
 def _followup(r: tuple[Any, ...]) -> FollowUp:
-    return FollowUp(
-        followup_id=r[0], record_id=r[1], owner_id=r[2], kind=r[3], title=r[4],
-        due_date=dt.date.fromisoformat(r[5]), state=r[6], outcome=r[7], cancel_reason=r[8],
-        subjects=r[9], case_refs=r[10], counterparty=r[11],
-    )
+    return FollowUp(r[0], r[1], r[2], r[3], r[4], dt.date.fromisoformat(r[5]), r[6], r[7],
+                    r[8], r[9], r[10], r[11])
 
 
 def ensure_unlocked(service: Sharelog | None) -> Sharelog:
