@@ -36,7 +36,7 @@ from ui.errors import user_message
 
 SEARCH_DELAY_MS = 150
 MIN_SEARCH_CHARS = 2
-MIN_NAME_CHARS = 14  # About and With never get narrower than this
+MIN_NAME_CHARS = 16  # About and With never get narrower than this; the list scrolls instead
 NO_DATE = QDate(2000, 1, 1)  # the minimum of the date boxes, shown as "Any"
 
 

@@ -3,7 +3,7 @@
     python -m ui.screenshots [--out docs/screenshots]
 
 Builds a vault in a temporary SHARELOG_HOME (a few hundred made-up records, two
-corrected, some follow-ups overdue), opens the real main window at 1280x800 and
+corrected, some follow-ups overdue), opens the real main window at 1440x900 and
 saves unlock.png, decisions.png, detail.png, form.png and followups.png.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 DEMO_PASSPHRASE = "demo passphrase for screenshots"
-WINDOW_SIZE = (1280, 800)
+WINDOW_SIZE = (1440, 900)
 
 
 def build_demo_vault(home: Path) -> str:

@@ -83,3 +83,18 @@ def test_decisions_fit_their_pane(qtbot, bridge) -> None:
     panel.show()
     qtbot.waitExposed(panel)
     qtbot.waitUntil(lambda: panel.table.horizontalScrollBar().maximum() == 0, timeout=2_000)
+
+
+def test_a_narrow_pane_scrolls_rather_than_squeezing_names(qtbot, bridge) -> None:
+    from ui.decisions_model import DecisionsModel
+    from ui.decisions_panel import MIN_NAME_CHARS
+
+    panel = DecisionsPanel(bridge)
+    qtbot.addWidget(panel)
+    panel.resize(700, 500)
+    panel.show()
+    qtbot.waitExposed(panel)
+    chars = panel.table.fontMetrics().averageCharWidth() * MIN_NAME_CHARS
+    for column in (DecisionsModel.SUBJECTS, DecisionsModel.COUNTERPARTY):
+        assert panel.table.columnWidth(column) >= chars
+    qtbot.waitUntil(lambda: panel.table.horizontalScrollBar().maximum() > 0, timeout=2_000)
