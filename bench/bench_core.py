@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from app.model import LIST_PAGE_ROWS
 from bench import common
 
 TARGETS = {
@@ -130,31 +131,40 @@ def _search_phrases(svc: Any, count: int) -> list[str]:
     return phrases
 
 
+SEARCH_PAGE_ROWS = LIST_PAGE_ROWS
+
+
 def _search(svc: Any, queries: int) -> dict[str, Any]:
+    """Three-word searches: the first page the list shows (its page size), and every match.
+
+    The decisions list asks for one page of newest-first results per keystroke and the
+    next page only when the person scrolls, so the first page is what they wait for.
+    """
     from app.model import SearchFilters
 
+    page = SearchFilters(limit=SEARCH_PAGE_ROWS)
     phrases = _search_phrases(svc, queries)
     for p in phrases[:5]:
-        svc.search(p)
-    times, rows = [], []
+        svc.search(p, page)
+    first, everything, rows = [], [], []
+    for p in phrases:
+        ms, _ = common.timed(lambda p=p: svc.search(p, page))
+        first.append(ms)
     for p in phrases:
         ms, result = common.timed(lambda p=p: svc.search(p))
-        times.append(ms)
+        everything.append(ms)
         rows.append(len(result))
-    limited = []
-    for p in phrases:
-        ms, _ = common.timed(lambda p=p: svc.search(p, SearchFilters(limit=100)))
-        limited.append(ms)
-    slowest = sorted(zip(times, rows, phrases, strict=True), reverse=True)[:3]
+    slowest = sorted(zip(first, rows, phrases, strict=True), reverse=True)[:3]
     for ms, r, p in slowest:
-        print(f"slow search: {p!r}: {ms:.0f} ms, {r:,} rows")
+        print(f"slow search (first page): {p!r}: {ms:.0f} ms, {r:,} matches")
     return {
-        "search_3word_p50_ms": common.p50(times),
-        "search_3word_p95_ms": common.p95(times),
+        "search_3word_p50_ms": common.p50(first),
+        "search_3word_p95_ms": common.p95(first),
+        "search_3word_page_rows": SEARCH_PAGE_ROWS,
         "search_3word_rows_p50": int(common.p50(rows)),
         "search_3word_rows_max": max(rows),
-        "search_3word_limit100_p50_ms": common.p50(limited),
-        "search_3word_limit100_p95_ms": common.p95(limited),
+        "search_3word_all_rows_p50_ms": common.p50(everything),
+        "search_3word_all_rows_p95_ms": common.p95(everything),
     }
 
 
@@ -221,8 +231,8 @@ def _report(f: dict[str, Any]) -> None:
         ("save p95 / raw p95", f["save_raw_p95_ratio"], "x", "<= 5x", met("save_raw_p95_ratio")),
         ("search, 3 words, p95", f["search_3word_p95_ms"], "ms", "<= 20 ms",
          met("search_3word_p95_ms")),
-        ("  rows returned (median)", f["search_3word_rows_p50"], "rows", "", None),
-        ("  same with limit=100, p95", f["search_3word_limit100_p95_ms"], "ms", "(proposal)",
+        ("  matches per search (median)", f["search_3word_rows_p50"], "rows", "", None),
+        ("  every match, not one page, p95", f["search_3word_all_rows_p95_ms"], "ms", "",
          None),
         ("my follow-ups due this week p95", f["followups_due_week_p95_ms"], "ms", "<= 10 ms",
          met("followups_due_week_p95_ms")),

@@ -29,7 +29,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.model import DecisionSummary, Direction, RecordStatus, SearchFilters
+from app.model import LIST_PAGE_ROWS, DecisionSummary, Direction, RecordStatus, SearchFilters
 from app.service import QueryCancelled
 
 Index = QModelIndex | QPersistentModelIndex
@@ -85,7 +85,7 @@ class DecisionsModel(QAbstractTableModel):
     loaded = Signal()
     load_failed = Signal(object)
 
-    def __init__(self, bridge: Any, parent: Any = None, *, page_size: int = 200,
+    def __init__(self, bridge: Any, parent: Any = None, *, page_size: int = LIST_PAGE_ROWS,
                  fetch_batch: int = 500) -> None:
         super().__init__(parent)
         self.bridge = bridge

@@ -30,7 +30,7 @@ from PySide6.QtCore import (
     QThread,
     Signal,
 )
-from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
+from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.files import atomic_path
@@ -200,10 +200,18 @@ def _text(value: str) -> str:
     return html.escape(value).replace("\n", "<br/>")
 
 
+BODY_STYLE = "font-family: sans-serif; font-size: 9pt;"
+
+
 def build_html(data: dict[str, Any]) -> str:
-    """The export as HTML (QTextDocument's subset): escaped, no external resources."""
-    out = ["<html><body style='font-family: sans-serif; font-size: 9pt;'>",
-           f"<h1>{_text(_t('Sharelog export'))}</h1>"]
+    """The export as one HTML page (QTextDocument's subset): escaped, no external resources."""
+    return f"<html><body style='{BODY_STYLE}'>" + "".join(html_parts(data)) + "</body></html>"
+
+
+def html_parts(data: dict[str, Any]) -> list[str]:
+    """The export's HTML body in pieces: the heading, then one piece per record."""
+    parts: list[str] = []
+    out = [f"<h1>{_text(_t('Sharelog export'))}</h1>"]
     intro = _t("Exported {when} by {who}. {count} record(s).").format(
         when=data["exported_at"].replace("T", " "), who=data["exported_by"],
         count=len(data["records"]))
@@ -214,7 +222,8 @@ def build_html(data: dict[str, Any]) -> str:
         "This file is not encrypted. Keep it only where it is protected, share it only "
         "securely, and delete it when it is no longer needed.")) + "</b></p>")
     for rec in data["records"]:
-        out.append("<hr/>")
+        parts.append("".join(out))
+        out = ["<hr/>"]
         title = _t("Record {id}").format(id=rec["record_id"])
         out.append(f"<h2>{_text(title)}</h2>")
         status = _t("Withdrawn") if rec["status"] == "withdrawn" else _t("Active")
@@ -261,8 +270,8 @@ def build_html(data: dict[str, Any]) -> str:
                         new=c["detail"].get("due_date", ""))
                 out.append(f"<li>{_text(line)}</li>")
             out.append("</ul>")
-    out.append("</body></html>")
-    return "".join(out)
+    parts.append("".join(out))
+    return parts
 
 
 # -- writing (task pool) ------------------------------------------------------------
@@ -299,9 +308,18 @@ def run_on_qt_thread(work: Callable[[], Any]) -> Any:
     return thread.result
 
 
-def _write_pdf(path: Path, html_text: str) -> None:
+def _write_pdf(path: Path, parts: list[str]) -> None:
+    # One piece at a time: PySide holds the GIL through each Qt call, and one setHtml of
+    # a 200-record export held it for 230 ms, stalling the UI thread's Python slots.
     document = QTextDocument()
-    document.setHtml(html_text)
+    document.setDefaultStyleSheet(f"body {{ {BODY_STYLE} }}")
+    font = document.defaultFont()
+    font.setFamily("sans-serif")
+    font.setPointSizeF(9)
+    document.setDefaultFont(font)
+    cursor = QTextCursor(document)
+    for part in parts:
+        cursor.insertHtml(part)
     writer = QPdfWriter(str(path))
     writer.setTitle(_t("Sharelog export"))  # never a name: titles show in file managers
     writer.setCreator("Sharelog")
@@ -321,9 +339,9 @@ def render_pdf(path: Path | str, data: dict[str, Any]) -> Path:
     of its own, and the file goes through ``app.files.atomic_path``.
     """
     target = Path(path)
-    html_text = build_html(data)
+    parts = html_parts(data)
     with atomic_path(target, prefix=".sharelog-export-", suffix=".part") as tmp:
-        run_on_qt_thread(lambda: _write_pdf(tmp, html_text))
+        run_on_qt_thread(lambda: _write_pdf(tmp, parts))
         with open(tmp, "rb") as fh:
             if fh.read(4) != b"%PDF":
                 raise OSError("the PDF could not be written")
