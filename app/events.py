@@ -8,6 +8,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -206,6 +207,23 @@ def verify_signature(public_key: bytes, signature: bytes, data: bytes) -> bool:
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+def signature_verifier(public_key: bytes) -> Callable[[bytes, bytes], bool]:
+    """``verify_signature`` for many signatures by one key: the key is loaded once."""
+    try:
+        key = Ed25519PublicKey.from_public_bytes(public_key)
+    except ValueError:
+        return lambda signature, data: False
+
+    def verify(signature: bytes, data: bytes) -> bool:
+        try:
+            key.verify(signature, data)
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+    return verify
 
 
 def make_event(

@@ -16,12 +16,18 @@ hash covers its whole envelope (the payload through its SHA-256). So:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.events import GENESIS_HASH, chain_link, envelope_bytes, verify_signature
+from app.events import (
+    ENVELOPE_TAG,
+    GENESIS_HASH,
+    chain_link,
+    envelope_bytes,
+    signature_verifier,
+    verify_signature,
+)
 from db import store
 from db.vault import Connection
 
@@ -113,68 +119,122 @@ def _as_bytes(value: Any) -> bytes:
     return b""
 
 
+# Length prefixes of the envelope's fields, by length (fields longer than this take the
+# general path, as does any row whose columns are not the bytes and integers they should be).
+_LENGTH_PREFIX = tuple(n.to_bytes(4, "big") for n in range(1024))
+_DIGEST_PREFIX = (32).to_bytes(4, "big")
+_CHAIN_TAG = b"sharelog-chain\x00"
+
+
 def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: IntegrityReport,
            *, every_signature: bool) -> None:
-    to_verify: list[tuple[_Row, bytes]] = []
-    prev: _Row | None = None
+    """One pass over every event in (device, device_seq) order.
 
-    def close_chain(tip: _Row | None) -> None:
-        if tip is not None and not every_signature and tip.digest == tip.hash:
-            public = keys.get(tip.device_id)
-            if public is not None:
-                to_verify.append((tip, public))
+    The loop is written flat, on local names, because it runs once per event: it builds
+    the envelope exactly as ``envelope_bytes`` does, but in one join. A row that does not
+    fit that shape (a column of the wrong type, an over-long field) goes through
+    ``_recompute`` instead, which handles anything.
+    """
+    problems = report.problems
+    signature_problems: list[IntegrityProblem] = []
+    sha256 = hashlib.sha256
+    join = b"".join
+    length = _LENGTH_PREFIX
+    tag, digest_prefix, chain_tag = ENVELOPE_TAG, _DIGEST_PREFIX, _CHAIN_TAG
+    checked = 0
+    signatures = 0
 
-    for raw in rows:
-        row = _recompute(raw)
-        report.events_checked += 1
-        if prev is None or row.device_id != prev.device_id:
-            close_chain(prev)
-            prev = None
-        expected_seq = prev.device_seq + 1 if prev else 1
-        expected_link = chain_link(prev.hash, prev.signature) if prev else GENESIS_HASH
-        problem = None
-        if row.device_seq != expected_seq:
-            problem = "removed" if row.device_seq > expected_seq else "reordered"
-        elif row.prev_hash != expected_link:
-            problem = "reordered"
-            if prev is not None:
+    # The previous event on the current chain (device), or none at a chain's start.
+    in_chain = False
+    raw_device: Any = object()
+    device = ""
+    public: bytes | None = None
+    verify: Callable[[bytes, bytes], bool] | None = None
+    prev_seq = 0
+    prev_record: Any = None
+    prev_link = GENESIS_HASH
+    tip: tuple[Any, int, bytes, bytes] | None = None  # record, seq, hash, signature if whole
+
+    def problem(record: Any, seq: int, what: str) -> IntegrityProblem:
+        return IntegrityProblem(_str(record), device, seq, what)
+
+    def close_chain() -> None:
+        nonlocal signatures
+        if tip is not None and not every_signature and verify is not None:
+            signatures += 1
+            if not verify(tip[3], tip[2]):
+                signature_problems.append(problem(tip[0], tip[1], "signature"))
+
+    for row in rows:
+        (_seq, event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
+         device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature) = row
+        checked += 1
+        try:
+            if type(device_seq) is not int or type(schema_version) is not int:
+                raise TypeError("not an integer")
+            seq_text = b"%d" % device_seq
+            version_text = b"%d" % schema_version
+            digest: bytes | None = sha256(join((
+                tag,
+                length[len(event_id)], event_id, length[len(entity)], entity,
+                length[len(kind)], kind, length[len(record_id)], record_id,
+                length[len(entity_id)], entity_id, length[len(team_id)], team_id,
+                length[len(author_id)], author_id, length[len(device_id)], device_id,
+                length[len(seq_text)], seq_text, length[len(hlc)], hlc,
+                length[len(parents)], parents, length[len(version_text)], version_text,
+                digest_prefix, sha256(payload).digest(), length[len(prev_hash)], prev_hash,
+            ))).digest()
+            link = sha256(join((chain_tag, hash_, signature))).digest()
+        except (TypeError, IndexError):
+            # Not the shape a stored event has: take the general path.
+            general = _recompute(row)
+            digest, device_seq = general.digest, general.device_seq
+            hash_, signature, prev_hash = general.hash, general.signature, general.prev_hash
+            link = chain_link(hash_, signature)
+
+        if device_id != raw_device:
+            name = _str(device_id) or "?"
+            raw_device = device_id
+            if not in_chain or name != device:
+                close_chain()
+                in_chain, tip = False, None
+                device = name
+                public = keys.get(name)
+                verify = None if public is None else signature_verifier(public)
+
+        if in_chain:
+            if device_seq != prev_seq + 1:
+                problems.append(problem(
+                    record_id, device_seq,
+                    "removed" if device_seq > prev_seq + 1 else "reordered"))
+            elif prev_hash != prev_link:
                 # The link to the previous change broke: it was changed or re-signed.
-                report.problems.append(
-                    IntegrityProblem(prev.record_id, prev.device_id, prev.device_seq, "altered"))
-        if problem:
-            report.problems.append(
-                IntegrityProblem(row.record_id, row.device_id, row.device_seq, problem))
-        if row.digest is None or row.digest != row.hash:
-            report.problems.append(
-                IntegrityProblem(row.record_id, row.device_id, row.device_seq, "altered"))
-        public = keys.get(row.device_id)
-        if public is None:
-            report.problems.append(
-                IntegrityProblem(row.record_id, row.device_id, row.device_seq, "unknown_device"))
-        elif every_signature and row.digest == row.hash:
-            to_verify.append((row, public))
-        prev = row
-    close_chain(prev)
-    _verify_signatures(to_verify, report)
+                problems.append(problem(prev_record, prev_seq, "altered"))
+                problems.append(problem(record_id, device_seq, "reordered"))
+        elif device_seq != 1:
+            problems.append(problem(
+                record_id, device_seq, "removed" if device_seq > 1 else "reordered"))
+        elif prev_hash != GENESIS_HASH:
+            problems.append(problem(record_id, device_seq, "reordered"))
 
+        whole = digest is not None and digest == hash_
+        if not whole:
+            problems.append(problem(record_id, device_seq, "altered"))
+        if verify is None:
+            problems.append(problem(record_id, device_seq, "unknown_device"))
+        elif every_signature and whole:
+            signatures += 1
+            if not verify(signature, hash_):
+                signature_problems.append(problem(record_id, device_seq, "signature"))
 
-def _verify_signatures(items: list[tuple[_Row, bytes]], report: IntegrityReport) -> None:
-    # cryptography releases the GIL while verifying, so two threads use two cores.
-    def check(item: tuple[_Row, bytes]) -> bool:
-        row, public = item
-        return verify_signature(public, row.signature, row.hash)
+        in_chain = True
+        prev_seq, prev_record, prev_link = device_seq, record_id, link
+        tip = (record_id, device_seq, hash_, signature) if whole else None
+    close_chain()
 
-    if len(items) > 256:
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            results: Iterator[bool] = pool.map(check, items, chunksize=512)
-            outcomes = list(results)
-    else:
-        outcomes = [check(i) for i in items]
-    for (row, _), good in zip(items, outcomes, strict=True):
-        report.signatures_checked += 1
-        if not good:
-            report.problems.append(
-                IntegrityProblem(row.record_id, row.device_id, row.device_seq, "signature"))
+    report.events_checked += checked
+    report.signatures_checked += signatures
+    problems.extend(signature_problems)
 
 
 def verify_all(conn: Connection, *, every_signature: bool = False) -> IntegrityReport:
