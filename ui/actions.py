@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import QMainWindow, QToolBar
+from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 
 
 class ShellActions(QObject):
@@ -31,14 +31,26 @@ class ShellActions(QObject):
                                       self.tr("List every keyboard shortcut"))
         self.shortcuts.setShortcuts([QKeySequence("F1"), QKeySequence("Ctrl+/")])
         self.about = self._action(self.tr("About Sharelog"), None, "")
+        preferences_tip = self.tr("Idle lock, follow-up days and colour scheme")
+        self.preferences = self._action(self.tr("Preferences…"),
+                                        QKeySequence.StandardKey.Preferences, preferences_tip)
+        if self.preferences.shortcut().isEmpty():  # Windows and most Linux desktops have none
+            self.preferences.setShortcut(QKeySequence("Ctrl+,"))
+            self._set_tip(self.preferences, preferences_tip)
+        self.change_passphrase = self._action(
+            self.tr("Change passphrase…"), None,
+            self.tr("Choose a new passphrase for this vault"))
         self.pages = QActionGroup(self)
         self.pages.addAction(self.decisions)
         self.pages.addAction(self.followups)
         self.decisions.setChecked(True)
         self.quit.setMenuRole(QAction.MenuRole.QuitRole)
         self.about.setMenuRole(QAction.MenuRole.AboutRole)
+        self.preferences.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.change_passphrase.setMenuRole(QAction.MenuRole.NoRole)
         self.vault_actions = [self.new_share, self.new_request_made, self.new_request_received,
-                              self.find, self.lock, self.decisions, self.followups]
+                              self.find, self.lock, self.decisions, self.followups,
+                              self.preferences, self.change_passphrase]
         self.toolbar: QToolBar | None = None
 
     def _action(self, text: str, shortcut: str | QKeySequence.StandardKey | None, tip: str,
@@ -47,12 +59,16 @@ class ShellActions(QObject):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self._set_tip(action, tip)
+        action.setCheckable(checkable)
+        return action
+
+    @staticmethod
+    def _set_tip(action: QAction, tip: str) -> None:
         if tip:
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             action.setStatusTip(tip)
             action.setToolTip(f"{tip} ({keys})" if keys else tip)
-        action.setCheckable(checkable)
-        return action
 
     def all(self) -> list[QAction]:
         return [*self.vault_actions, self.quit, self.shortcuts, self.about]
@@ -63,9 +79,13 @@ class ShellActions(QObject):
         file_menu.addActions([self.new_share, self.new_request_made, self.new_request_received])
         self.drafts_menu = file_menu.addMenu(self.tr("Resume a draft"))
         file_menu.addSeparator()
+        file_menu.addAction(self.change_passphrase)
+        file_menu.addSeparator()
         file_menu.addActions([self.lock, self.quit])
         edit_menu = bar.addMenu(self.tr("&Edit"))
         edit_menu.addAction(self.find)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.preferences)
         view_menu = bar.addMenu(self.tr("&View"))
         view_menu.addActions([self.decisions, self.followups])
         help_menu = bar.addMenu(self.tr("&Help"))
@@ -84,6 +104,7 @@ class ShellActions(QObject):
         toolbar.addActions([self.find, self.lock])
         window.addToolBar(toolbar)
         self.toolbar = toolbar
+        _name_toolbar_buttons(toolbar)
         # Actions reached only by shortcut still need to live in the window.
         window.addActions(self.all())
 
@@ -93,3 +114,18 @@ class ShellActions(QObject):
         self.drafts_menu.setEnabled(unlocked)
         if self.toolbar is not None:
             self.toolbar.setVisible(unlocked)
+
+
+def _name_toolbar_buttons(toolbar: QToolBar) -> None:
+    """Give each toolbar button its action's words as its accessible name, kept current
+    (the follow-ups button's text changes with the overdue count)."""
+    for action in toolbar.actions():
+        button = toolbar.widgetForAction(action)
+        if button is None or action.isSeparator():
+            continue
+
+        def rename(action: QAction = action, button: QWidget = button) -> None:
+            button.setAccessibleName(action.text().replace("&", ""))
+
+        rename()
+        action.changed.connect(rename)

@@ -20,11 +20,14 @@ from PySide6.QtWidgets import (
 )
 
 from app import __version__
+from app.settings import Settings
 from ui.actions import ShellActions
 from ui.bridge import DECISIONS, DRAFTS, FOLLOWUPS, Bridge
 from ui.decisions_panel import DecisionsPanel
 from ui.detail_pane import DetailPane
 from ui.idle import IdleWatcher
+from ui.passphrase_dialog import open_change_passphrase
+from ui.preferences import apply_theme, idle_timeout_ms, open_preferences
 from ui.resources import app_icon
 from ui.shortcuts import ShortcutsDialog
 from ui.tray import Tray
@@ -98,6 +101,8 @@ class MainWindow(QMainWindow):
         a.quit.triggered.connect(self.close)
         a.shortcuts.triggered.connect(self.show_shortcuts)
         a.about.triggered.connect(self.show_about)
+        a.preferences.triggered.connect(self.show_preferences)
+        a.change_passphrase.triggered.connect(self.show_change_passphrase)
         a.drafts_menu.aboutToShow.connect(self._fill_drafts_menu)
         self.vault_screen.opened.connect(self.on_opened)
         self.decisions.record_selected.connect(self.detail.show_record)
@@ -123,9 +128,10 @@ class MainWindow(QMainWindow):
     def on_opened(self, opened: Opened) -> None:
         self.bridge.set_service(opened.service)
         self.is_unlocked = True
-        minutes = max(1, int(opened.settings.idle_lock_minutes))
-        self.idle.set_timeout(self._fixed_idle_ms or minutes * 60 * 1000)
+        self.idle.set_timeout(self._fixed_idle_ms or idle_timeout_ms(opened.settings))
         self.idle.start()
+        if opened.settings.theme != "system":  # ui/app.py starts on the system scheme
+            apply_theme(opened.settings.theme)
         self.commands.set_unlocked(True)
         self.screens.setCurrentWidget(self.pages)
         self.show_decisions()
@@ -283,6 +289,27 @@ class MainWindow(QMainWindow):
                 menu.addAction(self.tr("No drafts")).setEnabled(False)
 
         self.bridge.read(lambda s: s.drafts(), fill, lambda _exc: menu.clear())
+
+    # -- preferences and passphrase ------------------------------------------------
+    def show_preferences(self) -> None:
+        if self.is_unlocked:
+            open_preferences(self, self.bridge, self.vault_screen.base, self.apply_preferences)
+
+    def apply_preferences(self, settings: Settings) -> None:
+        """Saved preferences take effect now: idle lock, colour scheme, new follow-ups."""
+        if self._fixed_idle_ms is None:  # tests fix the idle time; keep theirs
+            self.idle.set_timeout(idle_timeout_ms(settings))
+        apply_theme(settings.theme)
+        if self.is_unlocked:
+            days = settings.followup_working_days
+            # The service reads this when it dates a new follow-up; set it on the vault
+            # worker so it never changes under a save in progress.
+            self.bridge.write(lambda s: setattr(s, "followup_working_days", days),
+                              None, lambda _exc: None, changes=())
+
+    def show_change_passphrase(self) -> None:
+        if self.is_unlocked:
+            open_change_passphrase(self, self.bridge)
 
     # -- help ---------------------------------------------------------------------
     def show_shortcuts(self) -> None:
