@@ -43,6 +43,7 @@ from app.model import (
     followup_bucket,
     week_end,
 )
+from app.settings import describe as describe_setting
 from app.validation import Problem, ValidationError, require_reason, validate
 from app.workdays import ENGLAND_AND_WALES_BANK_HOLIDAYS, WorkingCalendar
 from db import store
@@ -327,6 +328,14 @@ class Sharelog:
         f = filters or SearchFilters()
         f = SearchFilters(**{**f.__dict__, "text": text})
         return self.list_decisions(f, cancelled=cancelled)
+
+    def set_followup_working_days(self, days: int) -> None:
+        """Working days from a decision to its default follow-up, for decisions saved from now."""
+        spec = describe_setting("followup_working_days")
+        if isinstance(days, bool) or not isinstance(days, int) or not spec.in_range(days):
+            raise ValueError("followup_working_days out of range")
+        with self._lock:
+            self.followup_working_days = days
 
     def decision_count(self) -> int:
         return self._locked(store.decision_count)

@@ -14,6 +14,13 @@ from app.service import Sharelog
 from app.settings import Settings
 from db.vault import Vault, VaultExists, WrongPassphrase
 
+# What the UI needs from the vault layer, offered here: ui/ never imports db/ itself.
+from db.vault import VaultError as VaultError  # noqa: PLC0414
+from db.vault import VaultLocked as VaultLocked  # noqa: PLC0414
+from db.vault import WeakPassphrase as WeakPassphrase  # noqa: PLC0414
+from db.vault import check_passphrase_strength as check_passphrase_strength  # noqa: PLC0414
+from db.vault import passphrase_strength_score as passphrase_strength_score  # noqa: PLC0414
+
 log = logging.getLogger("sharelog.session")
 
 # Wrong passphrases: no delay for the first two, then 1, 2, 4, 8… seconds, at most 30.

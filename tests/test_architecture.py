@@ -1,4 +1,4 @@
-"""The headless core stays headless: app/ and db/ never import Qt."""
+"""Layers: app/ and db/ never import Qt; ui/ reaches the vault only through app/."""
 
 from __future__ import annotations
 
@@ -24,6 +24,27 @@ def test_core_modules_import_no_qt_statically() -> None:
                 if any(n.split(".")[0] in {"PySide6", "PyQt5", "PyQt6", "shiboken6"}
                        for n in names):
                     offenders.append(str(path.relative_to(ROOT)))
+    assert offenders == []
+
+
+def _imported_modules(path: Path) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+        if isinstance(node, ast.Import):
+            names.extend(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def test_ui_never_imports_db() -> None:
+    """Only db/ speaks SQL to the vault, and the UI gets there through app/'s services."""
+    offenders = sorted(
+        f"{path.relative_to(ROOT)}: {name}"
+        for path in (ROOT / "ui").rglob("*.py")
+        for name in _imported_modules(path)
+        if name == "db" or name.startswith(("db.", "sqlcipher3"))
+    )
     assert offenders == []
 
 

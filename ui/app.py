@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from app import __version__
 from app.logs import setup_logging
+from app.paths import settings_path
+from app.settings import Settings
 from ui.resources import app_icon, stylesheet
 
 log = logging.getLogger("sharelog.ui")
@@ -51,18 +53,33 @@ def light_palette(app: QApplication) -> QPalette:
     return p
 
 
+_THEME = {"choice": "system"}
+
+
 def apply_colour_scheme(app: QApplication, theme: str = "system") -> None:
-    """Light or dark: follow the system unless the settings choose one."""
+    """Light or dark: follow the system unless the settings choose one.
+
+    Choosing "system" again drops an earlier explicit choice, and from then on the
+    palette follows the system's changes (the handler is connected once, in configure).
+    """
+    _THEME["choice"] = theme
     hints = QGuiApplication.styleHints()
     if theme == "dark":
         scheme = Qt.ColorScheme.Dark
     elif theme == "light":
         scheme = Qt.ColorScheme.Light
     else:
+        if hasattr(hints, "unsetColorScheme"):
+            hints.unsetColorScheme()
         scheme = hints.colorScheme()
     if theme in ("dark", "light") and hasattr(hints, "setColorScheme"):
         hints.setColorScheme(scheme)
     app.setPalette(dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(app))
+
+
+def _system_scheme_changed(app: QApplication) -> None:
+    if _THEME["choice"] == "system":
+        apply_colour_scheme(app, "system")
 
 
 def configure(app: QApplication, theme: str = "system") -> None:
@@ -73,9 +90,10 @@ def configure(app: QApplication, theme: str = "system") -> None:
     if "Fusion" in QStyleFactory.keys():
         app.setStyle("Fusion")
     apply_colour_scheme(app, theme)
-    if theme == "system":
+    if not app.property("sharelog_scheme_watch"):
+        app.setProperty("sharelog_scheme_watch", True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(
-            lambda _scheme: apply_colour_scheme(app, "system"))
+            lambda _scheme: _system_scheme_changed(app))
     app.setStyleSheet(stylesheet())
 
 
@@ -86,7 +104,8 @@ def run(argv: list[str]) -> int:
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = existing if isinstance(existing, QApplication) else QApplication(argv)
     setup_logging()
-    configure(app)
+    # The saved colour scheme from the first frame (preferences, never record content).
+    configure(app, Settings.load(settings_path()).theme)
     log.info("starting Sharelog %s", __version__)
     from ui.main_window import MainWindow
 

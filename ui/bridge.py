@@ -109,7 +109,7 @@ class Bridge(QObject):
             try:
                 if needs_service:
                     if service is None or service.is_locked:
-                        from db.vault import VaultLocked
+                        from app.session import VaultLocked
 
                         raise VaultLocked()
                     result = fn(service)
@@ -146,7 +146,7 @@ class Bridge(QObject):
 def _may_hold_content(error: BaseException) -> bool:
     """Our own errors have safe messages; anything else might echo record text."""
     from app.service import InvalidChange, NotFound
+    from app.session import VaultError
     from app.validation import ValidationError
-    from db.vault import VaultError
 
     return not isinstance(error, VaultError | ValidationError | NotFound | InvalidChange)

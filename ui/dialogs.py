@@ -171,8 +171,8 @@ def error_text(error: BaseException) -> str:
     from PySide6.QtCore import QCoreApplication
 
     from app.service import InvalidChange, NotFound
+    from app.session import VaultError
     from app.validation import ValidationError
-    from db.vault import VaultError
 
     if isinstance(error, ValidationError):
         return "\n".join(p.message for p in error.problems)

@@ -11,8 +11,8 @@ from PySide6.QtCore import QCoreApplication
 
 def is_safe_error(error: BaseException) -> bool:
     from app.service import InvalidChange, NotFound
+    from app.session import VaultError
     from app.validation import ValidationError
-    from db.vault import VaultError
 
     return isinstance(error, VaultError | ValidationError | NotFound | InvalidChange)
 

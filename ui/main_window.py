@@ -130,8 +130,7 @@ class MainWindow(QMainWindow):
         self.is_unlocked = True
         self.idle.set_timeout(self._fixed_idle_ms or idle_timeout_ms(opened.settings))
         self.idle.start()
-        if opened.settings.theme != "system":  # ui/app.py starts on the system scheme
-            apply_theme(opened.settings.theme)
+        apply_theme(opened.settings.theme)  # another front end may have changed it
         self.commands.set_unlocked(True)
         self.screens.setCurrentWidget(self.pages)
         self.show_decisions()
@@ -140,7 +139,17 @@ class MainWindow(QMainWindow):
             self.followups.refresh()
         self.refresh_counts(notify=True)
         self._overdue_timer.start()
+        self.bridge.read(lambda s: len(s.drafts()), self._remind_of_drafts, lambda _exc: None)
         self.unlocked.emit()
+
+    def _remind_of_drafts(self, count: int) -> None:
+        """Work left half-done (at a lock, a crash or Esc) is offered back, without content."""
+        if not count or not self.is_unlocked:
+            return
+        text = (self.tr("You have an unfinished draft: File > Resume a draft.") if count == 1
+                else self.tr("You have %1 unfinished drafts: File > Resume a draft.").replace(
+                    "%1", str(count)))
+        self.statusBar().showMessage(text, 30_000)
 
     def lock(self) -> None:
         """Clear every widget that showed record content, lock the vault, ask again."""
@@ -302,9 +311,8 @@ class MainWindow(QMainWindow):
         apply_theme(settings.theme)
         if self.is_unlocked:
             days = settings.followup_working_days
-            # The service reads this when it dates a new follow-up; set it on the vault
-            # worker so it never changes under a save in progress.
-            self.bridge.write(lambda s: setattr(s, "followup_working_days", days),
+            # On the vault worker, so it never changes under a save in progress.
+            self.bridge.write(lambda s: s.set_followup_working_days(days),
                               None, lambda _exc: None, changes=())
 
     def show_change_passphrase(self) -> None:

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QComboBox,
@@ -77,14 +76,10 @@ def idle_timeout_ms(settings: Settings) -> int:
 
 
 def apply_theme(theme: str) -> None:
-    """Apply a colour scheme now; "system" drops an earlier explicit choice first."""
+    """Apply a colour scheme now (see ``ui.app.apply_colour_scheme``)."""
     app = QApplication.instance()
-    if not isinstance(app, QApplication):
-        return
-    hints = QGuiApplication.styleHints()
-    if theme == "system" and hasattr(hints, "unsetColorScheme"):
-        hints.unsetColorScheme()
-    apply_colour_scheme(app, theme)
+    if isinstance(app, QApplication):
+        apply_colour_scheme(app, theme)
 
 
 def _spin_range(name: str) -> tuple[int, int]:

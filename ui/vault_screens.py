@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
 
 from app import session
 from app.paths import settings_path
+from app.session import WrongPassphrase, check_passphrase_strength, passphrase_strength_score
 from app.settings import Settings
-from db.vault import WrongPassphrase, check_passphrase_strength, passphrase_strength_score
 from ui.errors import user_message
 from ui.resources import app_icon, error_colour
 

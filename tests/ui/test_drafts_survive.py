@@ -29,6 +29,9 @@ def test_lock_keeps_what_was_typed_as_a_draft_and_clears_the_form(qtbot, home, s
     assert window.form.purpose.toPlainText() == ""
 
     unlock(qtbot, window)
+    qtbot.waitUntil(lambda: "unfinished draft" in window.statusBar().currentMessage(),
+                    timeout=5_000)
+    assert "school nurse" not in window.statusBar().currentMessage()
     drafts = window.bridge.service.drafts()
     assert [d.body["record"]["purpose"] for d in drafts] == [
         "Concern raised by the school nurse"]
