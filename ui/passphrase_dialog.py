@@ -27,28 +27,7 @@ from ui.errors import user_message
 from ui.resources import error_colour
 
 # The create page's strength rules and score, so both screens judge a passphrase alike.
-from ui.vault_screens import check_passphrase_strength, passphrase_strength_score
-
-
-def strength_words() -> list[str]:
-    tr = QCoreApplication.translate
-    return [tr("CreatePage", "Too weak"), tr("CreatePage", "Weak"), tr("CreatePage", "Fair"),
-            tr("CreatePage", "Good"), tr("CreatePage", "Strong")]
-
-
-def strength_advice(phrase: str) -> tuple[int, str, str]:
-    """(score 0-4, advice shown under the field, one word for the meter), as on the create page."""
-    problems = check_passphrase_strength(phrase)
-    score = passphrase_strength_score(phrase)
-    word = strength_words()[score]
-    tr = QCoreApplication.translate
-    if not phrase:
-        advice = tr("CreatePage", "At least 10 characters.")
-    elif problems:
-        advice = "\n".join(tr("vault", p) for p in problems)
-    else:
-        advice = tr("CreatePage", "Strength: %1").replace("%1", word)
-    return score, advice, word
+from ui.vault_screens import check_passphrase_strength, strength_advice
 
 
 class _Progress(QObject):

@@ -33,6 +33,27 @@ from ui.errors import user_message
 from ui.resources import app_icon, error_colour
 
 
+def strength_words() -> list[str]:
+    tr = QCoreApplication.translate
+    return [tr("CreatePage", "Too weak"), tr("CreatePage", "Weak"), tr("CreatePage", "Fair"),
+            tr("CreatePage", "Good"), tr("CreatePage", "Strong")]
+
+
+def strength_advice(phrase: str) -> tuple[int, str, str]:
+    """(score 0-4, advice shown under the field, one word for the meter), as on the create page."""
+    problems = check_passphrase_strength(phrase)
+    score = passphrase_strength_score(phrase)
+    word = strength_words()[score]
+    tr = QCoreApplication.translate
+    if not phrase:
+        advice = tr("CreatePage", "At least 10 characters.")
+    elif problems:
+        advice = "\n".join(tr("vault", p) for p in problems)
+    else:
+        advice = tr("CreatePage", "Strength: %1").replace("%1", word)
+    return score, advice, word
+
+
 @dataclass(frozen=True)
 class VaultState:
     exists: bool
@@ -227,18 +248,10 @@ class CreatePage(QWidget):
     def update_feedback(self) -> None:
         phrase = self.passphrase.text()
         problems = check_passphrase_strength(phrase)
-        score = passphrase_strength_score(phrase)
+        score, advice, word = strength_advice(phrase)
         self.strength.setValue(score)
-        words = [self.tr("Too weak"), self.tr("Weak"), self.tr("Fair"), self.tr("Good"),
-                 self.tr("Strong")]
-        if not phrase:
-            self.strength_label.setText(self.tr("At least 10 characters."))
-        elif problems:
-            self.strength_label.setText(
-                "\n".join(QCoreApplication.translate("vault", p) for p in problems))
-        else:
-            self.strength_label.setText(self.tr("Strength: %1").replace("%1", words[score]))
-        self.strength.setAccessibleDescription(words[score])
+        self.strength_label.setText(advice)
+        self.strength.setAccessibleDescription(word)
         matches = bool(phrase) and phrase == self.confirm.text()
         if self.confirm.text() and not matches:
             self.match_label.setText(self.tr("The two passphrases are different."))
