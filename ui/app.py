@@ -77,6 +77,11 @@ def apply_colour_scheme(app: QApplication, theme: str = "system") -> None:
     app.setPalette(dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(app))
 
 
+def current_theme() -> str:
+    """The colour scheme chosen last ("system", "light" or "dark")."""
+    return _THEME["choice"]
+
+
 def _system_scheme_changed(app: QApplication) -> None:
     if _THEME["choice"] == "system":
         apply_colour_scheme(app, "system")

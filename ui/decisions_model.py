@@ -86,7 +86,7 @@ class DecisionsModel(QAbstractTableModel):
     load_failed = Signal(object)
 
     def __init__(self, bridge: Any, parent: Any = None, *, page_size: int = LIST_PAGE_ROWS,
-                 fetch_batch: int = 500) -> None:
+                 fetch_batch: int = 250) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.page_size = page_size

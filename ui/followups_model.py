@@ -25,6 +25,10 @@ GROUPS = ("overdue", "today", "this_week", "later")
 Index = QModelIndex | QPersistentModelIndex
 
 
+# More row changes than this in one group are applied as one reset of the group.
+BULK_CHANGES = 50
+
+
 class FollowUpsModel(QAbstractItemModel):
     DUE, SUBJECTS, COUNTERPARTY, ACTION, DAYS_OVERDUE = range(5)
     COLUMN_COUNT = 5
@@ -181,6 +185,21 @@ class FollowUpsModel(QAbstractItemModel):
         rows = self._rows[group]
         count_before = len(rows)
         keep = {f.followup_id for f in wanted}
+        changes = len(keep.symmetric_difference(f.followup_id for f in rows))
+        if not rows or changes > BULK_CHANGES:
+            # The first fill, or a big change (a new day, a long backlog): one structural
+            # change for the whole group. Row by row, 1,300 follow-ups held the UI for 300 ms.
+            if rows:
+                self.beginRemoveRows(parent, 0, len(rows) - 1)
+                rows.clear()
+                self.endRemoveRows()
+            if wanted:
+                self.beginInsertRows(parent, 0, len(wanted) - 1)
+                rows.extend(wanted)
+                self.endInsertRows()
+            if len(rows) != count_before:
+                self.dataChanged.emit(parent, parent)
+            return
         for i in range(len(rows) - 1, -1, -1):
             if rows[i].followup_id not in keep:
                 self.beginRemoveRows(parent, i, i)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -93,8 +93,21 @@ class FollowUpsPanel(QWidget):
         header = self.view.header()
         header.setStretchLastSection(False)
         char = self.view.fontMetrics().averageCharWidth()
-        for column in (FollowUpsModel.DUE, FollowUpsModel.DAYS_OVERDUE):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        # Fixed widths measured from sample text, not ResizeToContents: that asks the model
+        # for up to 1,000 rows' text on every change, which held the UI thread for
+        # hundreds of ms with a long backlog.
+        metrics = self.view.fontMetrics()
+        bold = QFont(self.view.font())
+        bold.setBold(True)
+        padding = 2 * char + 8
+        due = max(self.view.indentation() + metrics.horizontalAdvance("2026-12-31"),
+                  QFontMetrics(bold).horizontalAdvance(self.tr("Due today") + " (9999)"),
+                  header.fontMetrics().horizontalAdvance(self.tr("Due")))
+        overdue = max(metrics.horizontalAdvance("9999"),
+                      header.fontMetrics().horizontalAdvance(self.tr("Days overdue")))
+        for column, width in ((FollowUpsModel.DUE, due), (FollowUpsModel.DAYS_OVERDUE, overdue)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+            self.view.setColumnWidth(column, width + padding)
         for column, chars in ((FollowUpsModel.SUBJECTS, NAME_COLUMN_CHARS),
                               (FollowUpsModel.COUNTERPARTY, NAME_COLUMN_CHARS)):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)

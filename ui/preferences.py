@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from app.paths import settings_path
 from app.settings import Settings, describe
-from ui.app import apply_colour_scheme
+from ui.app import apply_colour_scheme, current_theme
 from ui.errors import user_message
 from ui.resources import error_colour
 
@@ -78,7 +78,8 @@ def idle_timeout_ms(settings: Settings) -> int:
 def apply_theme(theme: str) -> None:
     """Apply a colour scheme now (see ``ui.app.apply_colour_scheme``)."""
     app = QApplication.instance()
-    if isinstance(app, QApplication):
+    # A new palette restyles every widget (a few hundred ms): only when it changes.
+    if isinstance(app, QApplication) and theme != current_theme():
         apply_colour_scheme(app, theme)
 
 
