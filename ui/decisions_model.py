@@ -411,6 +411,17 @@ class DecisionsModel(QAbstractTableModel):
     def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self.COLUMN_COUNT
 
+    def index(self, row: int, column: int,
+              parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
+        # Qt's own index() asks rowCount() and columnCount() (two calls into Python) for
+        # every cell a paint touches, through the proxy too; one call does it here.
+        if 0 <= row < self._shown and 0 <= column < self.COLUMN_COUNT and not parent.isValid():
+            return self.createIndex(row, column)
+        return QModelIndex()
+
+    # flags() is Qt's default (enabled, selectable, no children): not overridden, so the
+    # paint does not call into Python for it.
+
     def canFetchMore(self, parent: Index) -> bool:
         if parent.isValid():
             return False
@@ -434,11 +445,6 @@ class DecisionsModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self._headers.get(section)
         return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
     def record_id(self, row: int) -> str | None:
         return self._rows[row].record_id if 0 <= row < self._shown else None
