@@ -23,6 +23,15 @@ def make_vault_at(version: int, home: Path) -> str:
     svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
     rid = svc.record_decision(make_share())
     conn = svc.vault.conn
+    if version < 4:
+        conn.execute("CREATE VIRTUAL TABLE old_fts USING fts5 (record_id UNINDEXED, subjects, "
+                     "counterparties, information, reasons, "
+                     "tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3')")
+        conn.execute("INSERT INTO old_fts (rowid, record_id, subjects, counterparties, "
+                     "information, reasons) SELECT rowid, record_id, subjects, counterparties, "
+                     "information, reasons FROM decisions_fts")
+        conn.execute("DROP TABLE decisions_fts")
+        conn.execute("ALTER TABLE old_fts RENAME TO decisions_fts")
     if version < 3:
         conn.execute("DROP INDEX events_hlc")
         conn.execute("DROP INDEX decisions_order")
@@ -43,6 +52,12 @@ def test_upgrade_from_every_earlier_version(version: int, home: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
     assert svc.get_decision(rid).record.reasons == make_share().reasons
     assert svc.verify_integrity().ok
+    # Step 4 rebuilt the search index with longer prefixes; records are still found.
+    fts_sql = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'decisions_fts'").fetchone()[0]
+    assert "'2 3 4 5'" in fts_sql
+    assert [s.record_id for s in svc.search("alic")] == [rid]
+    assert [s.record_id for s in svc.search("riverside medical")] == [rid]
     # Step 2 learns the address book from records saved before it existed.
     assert svc.suggest_contacts("Dr R")[0]["organisation"] == "Riverside Medical Centre"
     # The vault was backed up, encrypted, before the migration ran.
