@@ -20,6 +20,32 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.resources import error_colour
+
+
+def buddy_label(parent: QWidget, text: str, buddy: QWidget) -> QLabel:
+    """A form label whose &-letter moves focus to ``buddy``."""
+    label = QLabel(text, parent)
+    label.setBuddy(buddy)
+    return label
+
+
+def error_label(parent: QWidget, name: str, *, hidden: bool = True) -> QLabel:
+    """A word-wrapped message in the error colour, shown beside its field."""
+    label = QLabel(parent)
+    label.setWordWrap(True)
+    label.setAccessibleName(name)
+    label.setStyleSheet(f"color: {error_colour().name()};")
+    if hidden:
+        label.hide()
+    return label
+
+
+def show_message(label: QLabel, text: str) -> None:
+    """Show ``text`` in ``label``; an empty text hides it."""
+    label.setText(text)
+    label.setVisible(bool(text))
+
 
 class ReasonDialog(QDialog):
     """Asks for a multi-line reason; OK stays disabled until something is written."""

@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.session import WrongPassphrase
+from ui.dialogs import buddy_label, error_label, show_message
 from ui.errors import user_message
-from ui.resources import error_colour
 
 # The create page's strength rules and score, so both screens judge a passphrase alike.
 from ui.vault_screens import check_passphrase_strength, strength_advice
@@ -64,9 +64,9 @@ class ChangePassphraseDialog(QDialog):
         self.new = self._password(self.tr("New passphrase"))
         self.new.setPlaceholderText(self.tr("A few unrelated words work well"))
         self.confirm = self._password(self.tr("New passphrase again"))
-        self.current_error = self._error_label(self.tr("Current passphrase problem"))
-        self.new_error = self._error_label(self.tr("New passphrase problem"))
-        self.confirm_error = self._error_label(self.tr("New passphrase again problem"))
+        self.current_error = error_label(self, self.tr("Current passphrase problem"))
+        self.new_error = error_label(self, self.tr("New passphrase problem"))
+        self.confirm_error = error_label(self, self.tr("New passphrase again problem"))
         self.strength = QProgressBar(self)
         self.strength.setRange(0, 4)
         self.strength.setTextVisible(False)
@@ -79,13 +79,13 @@ class ChangePassphraseDialog(QDialog):
         self.match_label.setAccessibleName(self.tr("Whether the passphrases match"))
 
         form = QFormLayout()
-        form.addRow(self._label(self.tr("&Current passphrase"), self.current), self.current)
+        form.addRow(buddy_label(self, self.tr("&Current passphrase"), self.current), self.current)
         form.addRow("", self.current_error)
-        form.addRow(self._label(self.tr("&New passphrase"), self.new), self.new)
+        form.addRow(buddy_label(self, self.tr("&New passphrase"), self.new), self.new)
         form.addRow("", self.strength)
         form.addRow("", self.strength_label)
         form.addRow("", self.new_error)
-        form.addRow(self._label(self.tr("New passphrase &again"), self.confirm), self.confirm)
+        form.addRow(buddy_label(self, self.tr("New passphrase &again"), self.confirm), self.confirm)
         form.addRow("", self.match_label)
         form.addRow("", self.confirm_error)
 
@@ -115,7 +115,7 @@ class ChangePassphraseDialog(QDialog):
         layout.addWidget(self.buttons)
         self._progress = _Progress()  # no parent: the worker's callback keeps it alive
         self._progress.stage.connect(self._on_stage)
-        self.current.textEdited.connect(lambda _t: self._show(self.current_error, ""))
+        self.current.textEdited.connect(lambda _t: show_message(self.current_error, ""))
         self.new.textChanged.connect(self.update_feedback)
         self.confirm.textChanged.connect(self.update_feedback)
         self.setTabOrder(self.current, self.new)
@@ -132,23 +132,8 @@ class ChangePassphraseDialog(QDialog):
         field.setAccessibleName(name)
         return field
 
-    def _label(self, text: str, buddy: QWidget) -> QLabel:
-        label = QLabel(text, self)
-        label.setBuddy(buddy)
-        return label
 
-    def _error_label(self, name: str) -> QLabel:
-        label = QLabel(self)
-        label.setWordWrap(True)
-        label.setAccessibleName(name)
-        label.setStyleSheet(f"color: {error_colour().name()};")
-        label.hide()
-        return label
 
-    @staticmethod
-    def _show(label: QLabel, text: str) -> None:
-        label.setText(text)
-        label.setVisible(bool(text))
 
     # -- feedback while typing -------------------------------------------------------
     def update_feedback(self) -> None:
@@ -158,13 +143,13 @@ class ChangePassphraseDialog(QDialog):
         self.strength.setAccessibleDescription(word)
         self.strength_label.setText(advice)
         if not check_passphrase_strength(phrase):
-            self._show(self.new_error, "")
+            show_message(self.new_error, "")
         matches = bool(phrase) and phrase == self.confirm.text()
         if self.confirm.text() and not matches:
             self.match_label.setText(self.tr("The two passphrases are different."))
         elif matches:
             self.match_label.setText(self.tr("The passphrases match."))
-            self._show(self.confirm_error, "")
+            show_message(self.confirm_error, "")
         else:
             self.match_label.clear()
 
@@ -191,11 +176,11 @@ class ChangePassphraseDialog(QDialog):
         if self.done_ok:
             self.accept()
             return
-        self._show(self.status, "")
+        show_message(self.status, "")
         found = self.problems()
         for field, label in ((self.current, self.current_error), (self.new, self.new_error),
                              (self.confirm, self.confirm_error)):
-            self._show(label, found.get(field, ""))
+            show_message(label, found.get(field, ""))
         if found:
             first = next(iter(found))
             first.setFocus()
@@ -224,7 +209,7 @@ class ChangePassphraseDialog(QDialog):
             "rekeying": self.tr("Re-encrypting your records with the new passphrase. "
                                 "Please keep Sharelog open."),
         }
-        self._show(self.status, texts.get(stage, self.tr("Finishing…")))
+        show_message(self.status, texts.get(stage, self.tr("Finishing…")))
 
     def _on_changed(self, _result: object) -> None:
         self._set_busy(False)
@@ -237,7 +222,7 @@ class ChangePassphraseDialog(QDialog):
         self.cancel_button.setAccessibleName(self.tr("Close"))
         self.cancel_button.setDefault(True)
         self.cancel_button.setFocus()
-        self._show(self.status, self.tr(
+        show_message(self.status, self.tr(
             "Your passphrase has been changed. Use the new one the next time you unlock "
             "Sharelog."))
         self.changed.emit()
@@ -246,12 +231,12 @@ class ChangePassphraseDialog(QDialog):
         self._set_busy(False)
         if isinstance(exc, WrongPassphrase):
             # The same words the unlock screen uses; nothing was changed.
-            self._show(self.status, "")
-            self._show(self.current_error, user_message(exc))
+            show_message(self.status, "")
+            show_message(self.current_error, user_message(exc))
             self.current.setFocus()
             self.current.selectAll()
             return
-        self._show(self.status, user_message(exc) + "\n" + self.tr(
+        show_message(self.status, user_message(exc) + "\n" + self.tr(
             "Your passphrase has not been changed."))
 
     def _clear_fields(self) -> None:

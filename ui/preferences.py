@@ -29,8 +29,8 @@ from PySide6.QtWidgets import (
 from app.paths import settings_path
 from app.settings import Settings, describe
 from ui.app import apply_colour_scheme, current_theme
+from ui.dialogs import buddy_label, error_label, show_message
 from ui.errors import user_message
-from ui.resources import error_colour
 
 THEMES = ("system", "light", "dark")
 RANGED = ("idle_lock_minutes", "followup_working_days")
@@ -121,24 +121,24 @@ class PreferencesDialog(QDialog):
             self.theme.addItem(label, value)
         self.theme.setCurrentIndex(max(0, self.theme.findData(settings.theme)))
         self.theme.setAccessibleName(self.tr("Colour scheme"))
-        self.idle_error = self._error_label(self.tr("Idle lock problem"))
-        self.followup_error = self._error_label(self.tr("Follow-up days problem"))
-        self.message = self._error_label(self.tr("Preferences message"))
+        self.idle_error = error_label(self, self.tr("Idle lock problem"))
+        self.followup_error = error_label(self, self.tr("Follow-up days problem"))
+        self.message = error_label(self, self.tr("Preferences message"))
         self.errors = {"idle_lock_minutes": self.idle_error,
                        "followup_working_days": self.followup_error}
         self.spins = {"idle_lock_minutes": self.idle_minutes,
                       "followup_working_days": self.followup_days}
 
         form = QFormLayout()
-        form.addRow(self._label(self.tr("&Lock after"), self.idle_minutes), self.idle_minutes)
+        form.addRow(buddy_label(self, self.tr("&Lock after"), self.idle_minutes), self.idle_minutes)
         form.addRow("", self.idle_error)
         followup_note = QLabel(self.tr("Applies to decisions recorded from now on."), self)
         followup_note.setWordWrap(True)
-        form.addRow(self._label(self.tr("&Follow-ups due after"), self.followup_days),
+        form.addRow(buddy_label(self, self.tr("&Follow-ups due after"), self.followup_days),
                     self.followup_days)
         form.addRow("", followup_note)
         form.addRow("", self.followup_error)
-        form.addRow(self._label(self.tr("&Colour scheme"), self.theme), self.theme)
+        form.addRow(buddy_label(self, self.tr("&Colour scheme"), self.theme), self.theme)
 
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
@@ -166,29 +166,15 @@ class PreferencesDialog(QDialog):
         spin.setCorrectionMode(QSpinBox.CorrectionMode.CorrectToPreviousValue)
         return spin
 
-    def _label(self, text: str, buddy: QWidget) -> QLabel:
-        label = QLabel(text, self)
-        label.setBuddy(buddy)
-        return label
 
-    def _error_label(self, name: str) -> QLabel:
-        label = QLabel(self)
-        label.setWordWrap(True)
-        label.setAccessibleName(name)
-        label.setStyleSheet(f"color: {error_colour().name()};")
-        label.hide()
-        return label
 
-    def _show_error(self, label: QLabel, text: str) -> None:
-        label.setText(text)
-        label.setVisible(bool(text))
 
     def _check_ranges(self) -> list[str]:
         """Say beside each box whose text is out of range; OK stays off until it is fixed."""
         bad = self.out_of_range()
         for name, label in self.errors.items():
             low, high = _spin_range(name)
-            self._show_error(label, self.tr("Choose a whole number from %1 to %2.")
+            show_message(label, self.tr("Choose a whole number from %1 to %2.")
                              .replace("%1", str(low)).replace("%2", str(high))
                              if name in bad else "")
         self.ok_button.setEnabled(not bad and not self.saving)
@@ -209,7 +195,7 @@ class PreferencesDialog(QDialog):
     def accept(self) -> None:
         if self.saving:
             return
-        self._show_error(self.message, "")
+        show_message(self.message, "")
         bad = self._check_ranges()
         if bad:
             self.spins[bad[0]].setFocus()
@@ -240,7 +226,7 @@ class PreferencesDialog(QDialog):
 
     def _on_error(self, exc: BaseException) -> None:
         self._set_saving(False)
-        self._show_error(self.message, user_message(exc))
+        show_message(self.message, user_message(exc))
 
 
 def open_preferences(parent: QWidget, bridge: Any, base: Path | None,

@@ -29,8 +29,9 @@ from app import session
 from app.paths import settings_path
 from app.session import WrongPassphrase, check_passphrase_strength, passphrase_strength_score
 from app.settings import Settings
+from ui.dialogs import error_label
 from ui.errors import user_message
-from ui.resources import app_icon, error_colour
+from ui.resources import app_icon
 
 
 def strength_words() -> list[str]:
@@ -139,13 +140,6 @@ def _centred(card: QWidget, parent: QWidget) -> QWidget:
     return page
 
 
-def _message_label(parent: QWidget, name: str) -> QLabel:
-    label = QLabel(parent)
-    label.setWordWrap(True)
-    label.setAccessibleName(name)
-    label.setStyleSheet(f"color: {error_colour().name()};")
-    return label
-
 
 class UnlockPage(QWidget):
     submitted = Signal(str)
@@ -162,7 +156,7 @@ class UnlockPage(QWidget):
         self.button = QPushButton(self.tr("Unlock"), card)
         self.button.setAccessibleName(self.tr("Unlock"))
         self.button.setDefault(True)
-        self.message = _message_label(card, self.tr("Unlock message"))
+        self.message = error_label(card, self.tr("Unlock message"), hidden=False)
         self.wait_label = QLabel(card)
         self.wait_label.setAccessibleName(self.tr("Time before you can try again"))
         card.body.addWidget(self.passphrase)
@@ -222,7 +216,7 @@ class CreatePage(QWidget):
         self.button = QPushButton(self.tr("Create vault"), card)
         self.button.setAccessibleName(self.tr("Create vault"))
         self.button.setDefault(True)
-        self.message = _message_label(card, self.tr("Set-up message"))
+        self.message = error_label(card, self.tr("Set-up message"), hidden=False)
         form = QFormLayout()
         form.addRow(self.tr("Your name"), self.name)
         form.addRow(self.tr("Passphrase"), self.passphrase)
