@@ -78,14 +78,21 @@ def apply_event(conn: Connection, event: Event) -> None:
         )
         if event.kind == "decision.correct":
             record = DecisionRecord.from_dict(body["record"])
-            row.update(_decision_columns(record))
+            columns = _decision_columns(record)
+            row.update(columns)
             store.decision_upsert(conn, row)
             store.fts_replace(conn, event.record_id, *_fts_fields(record))
+            store.followups_set_display(conn, event.record_id, columns["subjects_text"],
+                                        columns["case_refs"], columns["counterparty_text"])
         else:
             row["status"] = RecordStatus.WITHDRAWN.value
             store.decision_upsert(conn, row)
         return
     if event.kind == "followup.create":
+        display = store.decision_display(conn, event.record_id)
+        if display is None:
+            raise ProjectionError("a follow-up arrived for a record this vault does not hold")
+        subjects_text, case_refs, counterparty_text = display
         store.followup_insert(
             conn,
             {
@@ -101,6 +108,9 @@ def apply_event(conn: Connection, event: Event) -> None:
                 "cancel_reason": None,
                 "created_at": at,
                 "updated_at": at,
+                "subjects_text": subjects_text,
+                "case_refs": case_refs,
+                "counterparty_text": counterparty_text,
             },
         )
         return

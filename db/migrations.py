@@ -168,7 +168,18 @@ DROP TABLE decisions_fts;
 ALTER TABLE decisions_fts_new RENAME TO decisions_fts;
 """
 
-STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4]
+STEP_5 = """
+-- "My follow-ups" shows whom each follow-up is about and with whom: that text is kept
+-- on the follow-up (and updated with a correction), so the list needs no join.
+ALTER TABLE followups ADD COLUMN subjects_text TEXT NOT NULL DEFAULT '';
+ALTER TABLE followups ADD COLUMN case_refs TEXT NOT NULL DEFAULT '';
+ALTER TABLE followups ADD COLUMN counterparty_text TEXT NOT NULL DEFAULT '';
+UPDATE followups SET (subjects_text, case_refs, counterparty_text) = (
+    SELECT d.subjects_text, d.case_refs, d.counterparty_text
+    FROM decisions d WHERE d.record_id = followups.record_id);
+"""
+
+STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5]
 LATEST_VERSION = len(STEPS)
 
 

@@ -199,9 +199,24 @@ def followup_get_row(conn: Connection, followup_id: str) -> dict[str, Any] | Non
 
 FOLLOWUP_SELECT = (
     "SELECT f.followup_id, f.record_id, f.owner_id, f.kind, f.title, f.due_date, f.state, "
-    "f.outcome, f.cancel_reason, d.subjects_text, d.case_refs, d.counterparty_text "
-    "FROM followups f JOIN decisions d ON d.record_id = f.record_id "
+    "f.outcome, f.cancel_reason, f.subjects_text, f.case_refs, f.counterparty_text "
+    "FROM followups f "
 )
+
+
+def decision_display(conn: Connection, record_id: str) -> tuple[str, str, str] | None:
+    """(subjects_text, case_refs, counterparty_text) of a decision, as its follow-ups show."""
+    row = conn.execute(
+        "SELECT subjects_text, case_refs, counterparty_text FROM decisions WHERE record_id = ?",
+        (record_id,)).fetchone()
+    return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+
+def followups_set_display(conn: Connection, record_id: str, subjects_text: str,
+                          case_refs: str, counterparty_text: str) -> None:
+    conn.execute(
+        "UPDATE followups SET subjects_text = ?, case_refs = ?, counterparty_text = ? "
+        "WHERE record_id = ?", (subjects_text, case_refs, counterparty_text, record_id))
 
 
 def followups_for_owner(conn: Connection, owner_id: str, *, states: tuple[str, ...],

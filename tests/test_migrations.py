@@ -23,6 +23,9 @@ def make_vault_at(version: int, home: Path) -> str:
     svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
     rid = svc.record_decision(make_share())
     conn = svc.vault.conn
+    if version < 5:
+        for column in ("subjects_text", "case_refs", "counterparty_text"):
+            conn.execute(f"ALTER TABLE followups DROP COLUMN {column}")
     if version < 4:
         conn.execute("CREATE VIRTUAL TABLE old_fts USING fts5 (record_id UNINDEXED, subjects, "
                      "counterparties, information, reasons, "
@@ -52,6 +55,9 @@ def test_upgrade_from_every_earlier_version(version: int, home: Path) -> None:
     assert conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
     assert svc.get_decision(rid).record.reasons == make_share().reasons
     assert svc.verify_integrity().ok
+    # Step 5 copied whom each follow-up is about onto it.
+    assert [(f.subjects, f.counterparty) for f in svc.my_followups()] == [
+        ("Alice Example", "Dr R. Mensah, GP, Riverside Medical Centre")]
     # Step 4 rebuilt the search index with longer prefixes; records are still found.
     fts_sql = conn.execute(
         "SELECT sql FROM sqlite_master WHERE name = 'decisions_fts'").fetchone()[0]

@@ -220,3 +220,20 @@ def test_a_cancelled_search_stops_and_leaves_the_vault_working(service: Sharelog
     assert len(service.search("child", cancelled=lambda: False)) > 10
     record_id = service.record_decision(make_share())
     assert service.get_decision(record_id).record_id == record_id
+
+
+def test_my_followups_show_who_after_a_correction(service: Sharelog) -> None:
+    record_id = service.record_decision(make_share())
+    [before] = service.my_followups()
+    assert (before.subjects, before.case_refs) == ("Alice Example", "C100200")
+    corrected = make_share(
+        subjects=[Subject(name="Alicia Example", case_ref="C100201")],
+        counterparty=Counterparty(name="K. Osei", organisation="Hillview Primary School"))
+    service.correct_decision(record_id, corrected, "Wrong child and recipient recorded.")
+    [after] = service.my_followups()
+    assert after.followup_id == before.followup_id
+    assert (after.subjects, after.case_refs, after.counterparty) == (
+        "Alicia Example", "C100201", "K. Osei, Hillview Primary School")
+    # A rebuild from the events gives the same.
+    service.rebuild_projection()
+    assert service.my_followups() == [after]
