@@ -105,6 +105,7 @@ class Event:
 
 
 ENVELOPE_TAG = b"sharelog-event-v1\x00"
+CHAIN_TAG = b"sharelog-chain\x00"
 
 
 def envelope_bytes(
@@ -153,7 +154,7 @@ def chain_link(previous_hash: bytes, previous_signature: bytes) -> bytes:
     verifying the hashes along a chain and the signature at its tip proves
     every event on it.
     """
-    return hashlib.sha256(b"sharelog-chain\x00" + previous_hash + previous_signature).digest()
+    return hashlib.sha256(CHAIN_TAG + previous_hash + previous_signature).digest()
 
 
 def event_hash(event: Event) -> bytes:

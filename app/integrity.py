@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from app.events import (
+    CHAIN_TAG,
     ENVELOPE_TAG,
     GENESIS_HASH,
     chain_link,
@@ -123,7 +124,6 @@ def _as_bytes(value: Any) -> bytes:
 # general path, as does any row whose columns are not the bytes and integers they should be).
 _LENGTH_PREFIX = tuple(n.to_bytes(4, "big") for n in range(1024))
 _DIGEST_PREFIX = (32).to_bytes(4, "big")
-_CHAIN_TAG = b"sharelog-chain\x00"
 
 
 def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: IntegrityReport,
@@ -140,7 +140,7 @@ def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: Inte
     sha256 = hashlib.sha256
     join = b"".join
     length = _LENGTH_PREFIX
-    tag, digest_prefix, chain_tag = ENVELOPE_TAG, _DIGEST_PREFIX, _CHAIN_TAG
+    tag, digest_prefix, chain_tag = ENVELOPE_TAG, _DIGEST_PREFIX, CHAIN_TAG
     checked = 0
     signatures = 0
 

@@ -12,12 +12,13 @@ from pathlib import Path
 from app.paths import backup_dir, data_dir, ensure_data_dir, settings_path, vault_path
 from app.service import Sharelog
 from app.settings import Settings
-from db.vault import Vault, VaultExists, WrongPassphrase
+from db.vault import Vault, VaultExists
 
 # What the UI needs from the vault layer, offered here: ui/ never imports db/ itself.
 from db.vault import VaultError as VaultError  # noqa: PLC0414
 from db.vault import VaultLocked as VaultLocked  # noqa: PLC0414
 from db.vault import WeakPassphrase as WeakPassphrase  # noqa: PLC0414
+from db.vault import WrongPassphrase as WrongPassphrase  # noqa: PLC0414
 from db.vault import check_passphrase_strength as check_passphrase_strength  # noqa: PLC0414
 from db.vault import passphrase_strength_score as passphrase_strength_score  # noqa: PLC0414
 

@@ -250,6 +250,7 @@ def overdue_count(conn: Connection, owner_id: str, today: str) -> int:
 # A text search with at most this many matches sorts them; with more, it walks the index.
 FEW_MATCHES = 1000
 
+
 def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
                    date_from: str | None, date_to: str | None, direction: str | None,
                    decision: str | None, consent: str | None, followup_state: str | None,
@@ -263,23 +264,23 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
     where: list[str] = []
     params: dict[str, Any] = {"today": today}
     walk_index = False
-    if fts_query and limit is not None:
-        # A page of a text search. Few matches: fetch them and sort (a few ms). Many:
-        # walk the narrow (decided_at, record_id) index newest first and stop at the
-        # page's last match; sorting 20,000 wide rows instead took 400 ms.
-        found = conn.execute(
-            "SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH ? LIMIT ?",
-            (fts_query, FEW_MATCHES + 1)).fetchall()
-        if len(found) <= FEW_MATCHES:
+    if fts_query:
+        found = None
+        if limit is not None:
+            # A page of a text search. Few matches: fetch them and sort (a few ms). Many:
+            # walk the narrow (decided_at, record_id) index newest first and stop at the
+            # page's last match; sorting 20,000 wide rows instead took 400 ms.
+            found = conn.execute(
+                "SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH ? LIMIT ?",
+                (fts_query, FEW_MATCHES + 1)).fetchall()
+            walk_index = len(found) > FEW_MATCHES
+        if found is not None and not walk_index:
             where.append("d.rowid IN (SELECT value FROM json_each(:ids))")
             params["ids"] = json.dumps([r[0] for r in found])
         else:
-            walk_index = True
-    if fts_query and "ids" not in params:
-        where.append(
-            "d.rowid IN (SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH :q)"
-        )
-        params["q"] = fts_query
+            where.append(
+                "d.rowid IN (SELECT rowid FROM decisions_fts WHERE decisions_fts MATCH :q)")
+            params["q"] = fts_query
     if date_from:
         where.append("d.decided_at >= :date_from")
         params["date_from"] = date_from

@@ -92,11 +92,11 @@ class FollowUpsPanel(QWidget):
         """
         header = self.view.header()
         header.setStretchLastSection(False)
-        char = self.view.fontMetrics().averageCharWidth()
         # Fixed widths measured from sample text, not ResizeToContents: that asks the model
         # for up to 1,000 rows' text on every change, which held the UI thread for
         # hundreds of ms with a long backlog.
         metrics = self.view.fontMetrics()
+        char = metrics.averageCharWidth()
         bold = QFont(self.view.font())
         bold.setBold(True)
         padding = 2 * char + 8

@@ -140,7 +140,6 @@ def _centred(card: QWidget, parent: QWidget) -> QWidget:
     return page
 
 
-
 class UnlockPage(QWidget):
     submitted = Signal(str)
 
