@@ -49,6 +49,7 @@ class Bridge(QObject):
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="task")
         self._tokens = itertools.count(1)
         self._pending: dict[int, tuple[Callback | None, Callback | None, frozenset[str]]] = {}
+        self._closed = False
         self._finished.connect(self._on_finished)
 
     # -- public API ------------------------------------------------------
@@ -81,11 +82,24 @@ class Bridge(QObject):
         self._submit(self._vault_worker, do_lock, on_done, None, frozenset(), needs_service=False)
 
     def shutdown(self) -> None:
+        """Lock, finish queued vault work, and refuse anything after.
+
+        Results still queued for the UI thread are dropped: the views they were
+        meant for are going away, and acting on them would start new work.
+        """
+        if self._closed:
+            return
+        self._closed = True
         service, self.service = self.service, None
         if service is not None:
             self._vault_worker.submit(service.lock)
         self._vault_worker.shutdown(wait=True)
         self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pending.clear()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Block until queued vault work has run (tests and shutdown only)."""
@@ -100,6 +114,9 @@ class Bridge(QObject):
                 on_done: Callback | None, on_error: Callback | None,
                 changes: frozenset[str], *, needs_service: bool) -> int:
         token = next(self._tokens)
+        if self._closed:
+            log.debug("work refused: the bridge is shut down")
+            return token
         self._pending[token] = (on_done, on_error, changes)
         if len(self._pending) == 1:
             self.busy_changed.emit(True)
@@ -126,6 +143,8 @@ class Bridge(QObject):
 
     @Slot(int, object, object)
     def _on_finished(self, token: int, result: Any, error: BaseException | None) -> None:
+        if self._closed:
+            return
         on_done, on_error, changes = self._pending.pop(token, (None, None, frozenset()))
         if not self._pending:
             self.busy_changed.emit(False)
