@@ -73,12 +73,12 @@ def test_idle_lock_clears_content(qtbot, home, service):
 
 def test_input_postpones_idle_lock(qtbot, home, service):
     _seed(service, 3)
-    window = open_window(qtbot, home, idle_ms=600)
+    window = open_window(qtbot, home, idle_ms=1_500)
     unlock(qtbot, window)
-    for _ in range(4):
-        qtbot.wait(250)
+    for _ in range(6):
+        qtbot.wait(400)
         QTest.mouseMove(window.decisions.table.viewport())
         QTest.keyClick(window.decisions.table, Qt.Key.Key_Down)
-    assert window.is_unlocked  # 1 s passed, but never 600 ms without input
+    assert window.is_unlocked  # 2.4 s passed, but never 1.5 s without input
     qtbot.waitUntil(lambda: not window.is_unlocked, timeout=5_000)
     window.close()
