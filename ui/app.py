@@ -75,6 +75,7 @@ def apply_colour_scheme(app: QApplication, theme: str = "system") -> None:
     if theme in ("dark", "light") and hasattr(hints, "setColorScheme"):
         hints.setColorScheme(scheme)
     app.setPalette(dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(app))
+    app.setStyleSheet(stylesheet())  # re-polishes every widget in the new colours
 
 
 def current_theme() -> str:
@@ -99,7 +100,6 @@ def configure(app: QApplication, theme: str = "system") -> None:
         app.setProperty("sharelog_scheme_watch", True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(
             lambda _scheme: _system_scheme_changed(app))
-    app.setStyleSheet(stylesheet())
 
 
 def run(argv: list[str]) -> int:

@@ -15,10 +15,10 @@ from PySide6.QtCore import (
     QTimer,
     Signal,
 )
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateEdit,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from app.model import SearchFilters
 from ui.decisions_model import RECORD_ID_ROLE, DecisionsModel, DecisionsProxy
 from ui.errors import user_message
+from ui.inputs import DateBox
 
 SEARCH_DELAY_MS = 150
 MIN_SEARCH_CHARS = 2
@@ -159,6 +160,11 @@ class DecisionsPanel(QWidget):
         self._debounce.timeout.connect(self.run_query)
         self.search.textChanged.connect(self._debounce.start)
         self.search.returnPressed.connect(self._search_now)
+        # Esc clears what was typed; Down goes to the results (both only from the box).
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search, self._clear_search,
+                  context=Qt.ShortcutContext.WidgetShortcut)
+        QShortcut(QKeySequence(Qt.Key.Key_Down), self.search, self._to_results,
+                  context=Qt.ShortcutContext.WidgetShortcut)
         for box in (self.date_from, self.date_to):
             box.dateChanged.connect(self.run_query)
         for combo in (self.direction, self.decision, self.consent, self.followup):
@@ -166,6 +172,7 @@ class DecisionsPanel(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
         self.model.total_changed.connect(self._show_count)
         self.model.loaded.connect(self._apply_pending_selection)
+        self.model.loaded.connect(self._explain_empty)
         self.model.modelReset.connect(self._on_reset)
         self.model.load_failed.connect(
             lambda exc: self.hint_label.setText(user_message(exc)))
@@ -223,8 +230,8 @@ class DecisionsPanel(QWidget):
             self._share_name_columns()
         return super().eventFilter(watched, event)
 
-    def _date_box(self, name: str) -> QDateEdit:
-        box = QDateEdit(self)
+    def _date_box(self, name: str) -> DateBox:
+        box = DateBox(self)
         box.setCalendarPopup(True)
         box.setMinimumDate(NO_DATE)
         box.setSpecialValueText(self.tr("Any date"))
@@ -268,6 +275,34 @@ class DecisionsPanel(QWidget):
 
     def _search_now(self) -> None:
         self.run_query()
+
+    def _clear_search(self) -> None:
+        if self.search.text():
+            self.search.clear()
+            self.run_query()
+        else:
+            self._to_results()
+
+    def _to_results(self) -> None:
+        self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if not self.table.selectionModel().currentIndex().isValid() and self.proxy.rowCount():
+            self.table.selectionModel().setCurrentIndex(
+                self.proxy.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+
+    def _explain_empty(self) -> None:
+        """An empty list says why, and the detail pane stops showing a record not in it."""
+        if self.model.rowCount() or not self.model.is_complete or self.bridge.service is None:
+            return
+        if self.current_filters() != SearchFilters():
+            self.hint_label.setText(self.tr(
+                "No decisions match. Press Esc to clear the search, or Clear filters."))
+        else:
+            self.hint_label.setText(self.tr(
+                "No decisions yet. Record one with New share or New request above."))
+        if self._last_selected:
+            self._last_selected = ""
+            self.record_selected.emit("")
 
     def reload(self) -> None:
         """First load after unlocking."""

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app import model as m
 from ui.decisions_model import format_when
 from ui.errors import user_message
+from ui.resources import muted_colour
 
 LOAD_DELAY_MS = 60
 
@@ -55,11 +56,18 @@ def _section(title: str, rows: list[tuple[str, str]]) -> str:
     return f"<tr><td colspan='2' class='h'>{_esc(title)}</td></tr>{cells}"
 
 
-STYLE = ("<style>td.h { font-weight: bold; font-size: large; padding-top: 12px; "
-         "padding-bottom: 2px; } "
-         "td.k { color: palette(placeholder-text); vertical-align: top; padding-right: 12px; } "
-         "td { vertical-align: top; } p.v { margin-top: 12px; margin-bottom: 0px; } "
-         "p.d { margin-top: 2px; margin-bottom: 0px; }</style>")
+def style() -> str:
+    """The panes' style, in the colours of the scheme now in force.
+
+    Rich text cannot follow the palette by itself (``palette()`` in its CSS resolves
+    to no colour), so the labels' colour is written in when the HTML is made.
+    """
+    return ("<style>td.h { font-weight: bold; font-size: large; padding-top: 12px; "
+            "padding-bottom: 2px; } "
+            f"td.k {{ color: {muted_colour().name()}; vertical-align: top; "
+            "padding-right: 12px; } "
+            "td { vertical-align: top; } p.v { margin-top: 12px; margin-bottom: 0px; } "
+            "p.d { margin-top: 2px; margin-bottom: 0px; }</style>")
 
 
 def subject_html(s: m.Subject) -> str:
@@ -142,7 +150,7 @@ def record_html(record: m.DecisionRecord) -> str:
             (_t("What was withheld"), _esc(record.third_party_protection)),
         ]),
     ]
-    return (STYLE + "<table cellspacing='0' cellpadding='3' width='100%'>"
+    return (style() + "<table cellspacing='0' cellpadding='3' width='100%'>"
             + "".join(sections) + "</table>")
 
 
@@ -191,12 +199,12 @@ def versions_html(versions: list[m.Version]) -> str:
             lines.append(f"<p class='d'>{_esc(_t('Changed: %1').replace('%1', ', '.join(changed)))}"
                          "</p>")
         blocks.append("".join(lines))
-    return STYLE + "".join(reversed(blocks))
+    return style() + "".join(reversed(blocks))
 
 
 def followups_html(followups: list[m.FollowUp], today: dt.date) -> str:
     if not followups:
-        return STYLE + f"<p>{_esc(_t('This decision has no follow-ups.'))}</p>"
+        return style() + f"<p>{_esc(_t('This decision has no follow-ups.'))}</p>"
     rows = []
     for fu in followups:
         state = _t(m.BUCKET_LABELS.get(fu.bucket(today), fu.state))
@@ -206,7 +214,7 @@ def followups_html(followups: list[m.FollowUp], today: dt.date) -> str:
             f"</td><td><b>{_esc(state)}</b></td><td>{_esc(note)}</td></tr>")
     head = "".join(f"<th align='left'>{_esc(h)}</th>" for h in (
         _t("Follow-up"), _t("Due"), _t("State"), _t("Outcome")))
-    return (STYLE + "<table cellspacing='0' cellpadding='5' width='100%'>"
+    return (style() + "<table cellspacing='0' cellpadding='5' width='100%'>"
             f"<tr>{head}</tr>{''.join(rows)}</table>")
 
 

@@ -10,7 +10,6 @@ import datetime as dt
 
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import (
-    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -20,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.resources import error_colour
+from ui.inputs import DateBox
+from ui.resources import mark
 
 
 def buddy_label(parent: QWidget, text: str, buddy: QWidget) -> QLabel:
@@ -35,7 +35,7 @@ def error_label(parent: QWidget, name: str, *, hidden: bool = True) -> QLabel:
     label = QLabel(parent)
     label.setWordWrap(True)
     label.setAccessibleName(name)
-    label.setStyleSheet(f"color: {error_colour().name()};")
+    mark(label, "error")
     if hidden:
         label.hide()
     return label
@@ -106,7 +106,7 @@ class DateAndReasonDialog(QDialog):
         label = QLabel(prompt, self)
         label.setWordWrap(True)
         layout.addWidget(label)
-        self.date_edit = QDateEdit(self)
+        self.date_edit = DateBox(self)
         self.date_edit.setCalendarPopup(True)
         self.date_edit.setDisplayFormat("yyyy-MM-dd")
         self.date_edit.setAccessibleName(prompt)

@@ -17,9 +17,11 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QBrush, QFont
 
 from app.model import BUCKET_LABELS, FollowUp
+from ui.decisions_model import format_when
+from ui.resources import error_colour
 
 GROUPS = ("overdue", "today", "this_week", "later")
 Index = QModelIndex | QPersistentModelIndex
@@ -140,14 +142,14 @@ class FollowUpsModel(QAbstractItemModel):
             return self._sort_key(fu, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == self.DAYS_OVERDUE \
                 and self.days_overdue(fu):
-            return QBrush(QColor("#b00020"))
+            return QBrush(error_colour())  # readable on light and dark alike
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.DAYS_OVERDUE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
     def _display(self, fu: FollowUp, column: int) -> str:
         if column == self.DUE:
-            return fu.due_date.isoformat()
+            return format_when(fu.due_date.isoformat())  # as dates read everywhere else
         if column == self.SUBJECTS:
             if fu.subjects and fu.case_refs:
                 return f"{fu.subjects} ({fu.case_refs})"

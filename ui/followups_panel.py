@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from app.model import FollowUp
 from ui import dialogs
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
+from ui.decisions_model import format_when
 from ui.followups_model import FollowUpsModel
 
 REFRESH_ON = {FOLLOWUPS, DECISIONS}
@@ -100,7 +101,8 @@ class FollowUpsPanel(QWidget):
         bold = QFont(self.view.font())
         bold.setBold(True)
         padding = 2 * char + 8
-        due = max(self.view.indentation() + metrics.horizontalAdvance("2026-12-31"),
+        due = max(self.view.indentation() + max(metrics.horizontalAdvance(
+                      format_when(f"2026-{m:02d}-28")) for m in range(1, 13)),
                   QFontMetrics(bold).horizontalAdvance(self.tr("Due today") + " (9999)"),
                   header.fontMetrics().horizontalAdvance(self.tr("Due")))
         overdue = max(metrics.horizontalAdvance("9999"),

@@ -64,7 +64,7 @@ class FormAnswers(FormSections):
 
     # -- the rules ---------------------------------------------------------------------
     def _ground_applies(self, consent: str, decision: str) -> bool:
-        return (consent != Consent.GIVEN.value and decision != Decision.NOT_SHARE.value
+        return (_not_given(consent) and decision != Decision.NOT_SHARE.value
                 and self._direction != Direction.REQUEST_MADE.value)
 
     def _applicable(self, answers: dict[str, Any]) -> dict[str, bool]:
@@ -72,7 +72,7 @@ class FormAnswers(FormSections):
         consent = answers["consent"]
         decision = answers["decision"]
         sharing = decision != Decision.NOT_SHARE.value
-        not_given = consent != Consent.GIVEN.value
+        not_given = _not_given(consent)
         return {
             "decision": answers["clear_purpose"],
             "consent_reason": not_given,
@@ -247,3 +247,8 @@ class FormAnswers(FormSections):
     def _show_banner(self, text: str) -> None:
         self.banner.setText(text)
         self.banner.setVisible(bool(text))
+
+
+def _not_given(consent: str) -> bool:
+    """Refused or not sought; unanswered ("") asks nothing more until it is answered."""
+    return consent not in (Consent.GIVEN.value, "")

@@ -183,8 +183,9 @@ class FormSections(QWidget):
             "all the same."), self)
 
         self.consent_box, form = section(tr("4. Consent"), self)
+        # Starts unanswered: consent is never recorded because nobody changed a default.
         self.consent = self._choice_row(form, "consent", tr("Did the person or family agree?"),
-                                        CONSENT_LABELS, choose=False)
+                                        CONSENT_LABELS)
         self.consent_reason = self._choice_row(
             form, "consent_reason", tr("Why consent was not given or sought"), CONSENT_REASONS)
         self.lawful_basis = self._choice_row(

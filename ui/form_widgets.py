@@ -29,9 +29,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.inputs import guard_wheel
+from ui.resources import mark
+
 ISO_MINUTES = "yyyy-MM-ddTHH:mm"
-ERROR_STYLE = "color: #b00020;"
-NOTE_STYLE = "color: palette(mid); font-style: italic;"
 LABEL_CHARS = 28  # the label column, in average characters: the same in every section
 
 
@@ -58,7 +59,7 @@ class Field(QWidget):
 def message_label(name: str, parent: QWidget) -> QLabel:
     """A hidden red message that wraps; shown when there is something to say."""
     label = QLabel(parent)
-    label.setStyleSheet(ERROR_STYLE)
+    mark(label, "error")
     label.setWordWrap(True)
     label.setVisible(False)
     label.setAccessibleName(name)
@@ -72,6 +73,7 @@ class DateTimeField(QDateTimeEdit):
         super().__init__(parent)
         self.setDisplayFormat("yyyy-MM-dd HH:mm")
         self.setCalendarPopup(True)
+        guard_wheel(self)
 
     def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002, N802 - Qt's names
         return QAbstractSpinBox.focusNextPrevChild(self, next)
@@ -103,7 +105,7 @@ def section(title: str, parent: QWidget) -> tuple[QGroupBox, QFormLayout]:
 def note(form: QFormLayout, text: str, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setWordWrap(True)
-    label.setStyleSheet(NOTE_STYLE)
+    mark(label, "note")
     form.addRow(label)
     return label
 
@@ -111,6 +113,7 @@ def note(form: QFormLayout, text: str, parent: QWidget) -> QLabel:
 def choice_box(parent: QWidget, choices: Mapping[Any, str], *, placeholder: str | None,
                tr: Callable[[str], str]) -> QComboBox:
     combo = QComboBox(parent)
+    guard_wheel(combo)
     if placeholder is not None:
         combo.addItem(placeholder, "")
     for key, label in choices.items():

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.settings import Settings
 from ui.actions import ShellActions
-from ui.bridge import DECISIONS, DRAFTS, FOLLOWUPS, Bridge
+from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
 from ui.decisions_panel import DecisionsPanel
 from ui.detail_pane import DetailPane
 from ui.idle import IdleWatcher
@@ -114,6 +114,8 @@ class MainWindow(QMainWindow):
             self.followups.overdue_count_changed.connect(self.set_overdue)
         if hasattr(self.form, "saved"):
             self.form.saved.connect(self.on_form_saved)
+            self.form.draft_saved.connect(
+                lambda _draft: self.statusBar().showMessage(self.tr("Draft saved."), 3000))
             self.form.closed.connect(self.show_decisions)
         if self.tray is not None:
             self.tray.show_requested.connect(self._raise)
@@ -235,6 +237,7 @@ class MainWindow(QMainWindow):
         self.decisions.select_record(record_id)
 
     def on_form_saved(self, record_id: str) -> None:
+        self.statusBar().showMessage(self.tr("Decision saved."), 5000)
         self.open_record(record_id)
 
     def _raise(self) -> None:
@@ -250,8 +253,6 @@ class MainWindow(QMainWindow):
             self.decisions.refresh()
             self.detail.reload()
         self.refresh_counts()
-        if DRAFTS in kinds:
-            self.statusBar().showMessage(self.tr("Draft saved."), 3000)
 
     def refresh_counts(self, notify: bool = False) -> None:
         if not self.is_unlocked:
@@ -310,6 +311,7 @@ class MainWindow(QMainWindow):
             self.idle.set_timeout(idle_timeout_ms(settings))
         apply_theme(settings.theme)
         if self.is_unlocked:
+            self.detail.reload()  # its text carries the scheme's colours
             days = settings.followup_working_days
             # On the vault worker, so it never changes under a save in progress.
             self.bridge.write(lambda s: s.set_followup_working_days(days),

@@ -82,7 +82,7 @@ def test_model_columns_and_days_overdue() -> None:
     assert model.data(group) == "Overdue (1)"
     assert model.data(group, FollowUpsModel.GroupRole) == "overdue"
     row = model.index(0, 0, group)
-    assert model.data(row) == TODAY.replace(day=22).isoformat()
+    assert model.data(row) == f"22 {TODAY:%b %Y}"  # dates read as in the decisions list
     assert model.data(row.siblingAtColumn(FollowUpsModel.SUBJECTS)) == "Alice (C1)"
     assert model.data(row.siblingAtColumn(FollowUpsModel.COUNTERPARTY)) == "Dr R. Mensah, GP"
     assert model.data(row.siblingAtColumn(FollowUpsModel.DAYS_OVERDUE)) == "3"

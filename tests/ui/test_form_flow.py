@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox
 
 from app.model import SEVEN_TESTS
@@ -32,6 +33,7 @@ def fill_basic(form: DecisionForm, *, decision: str = "share") -> None:
     form.subject_editors[0].name.setText("Alice Example")
     form.subject_editors[0].case_ref.setText("C100200")
     form.reasons.setPlainText("Needed to protect the child.")
+    choose(form.consent, "given")
     choose(form.decision, decision)
     form.cp_name.setText("Dr R. Mensah")
     form.cp_org.setText("Riverside Medical Centre")
@@ -236,3 +238,50 @@ def test_bad_date_of_birth_is_shown_beside_it_and_focused(qtbot, form, service):
     assert editor.dob.hasFocus()
     form.bridge.wait_idle()
     assert service.list_decisions() == []
+
+
+def test_consent_starts_unanswered_and_must_be_answered(qtbot, form, service):
+    form.start_new("disclosure")
+    assert form.consent.currentData() == ""  # no answer is assumed for the practitioner
+    fill_basic(form)
+    choose(form.consent, "")
+    # Nothing follows from an unanswered question: no reason or lawful basis asked yet.
+    assert not visible(form, "consent_reason") and not visible(form, "lawful_basis")
+
+    form.save()
+
+    assert "Say whether the person or family agreed" in error_text(form, "consent")
+    form.bridge.wait_idle()
+    assert service.list_decisions() == []
+
+
+def _wheel(widget, steps: int) -> None:
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+    from PySide6.QtWidgets import QApplication
+
+    centre = QPointF(widget.width() / 2, widget.height() / 2)
+    event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre)), QPoint(),
+                        QPoint(0, -120 * steps), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(widget, event)
+
+
+def test_mouse_wheel_scrolls_the_form_not_the_answer_under_it(qtbot, form):
+    form.start_new("disclosure")
+    fill_basic(form)
+    choose(form.consent, "not_sought")
+    choose(form.lawful_basis, "public_task")
+    form.reasons.setFocus()
+    bar = form.scroll_area.verticalScrollBar()
+    bar.setValue(0)
+    before = bar.value()
+
+    _wheel(form.lawful_basis, 3)
+
+    assert form.lawful_basis.currentData() == "public_task"  # unchanged, unseen or not
+    assert bar.value() > before  # the page moved instead
+    # Once the practitioner picks the box (click or Tab), the wheel changes it as usual.
+    form.lawful_basis.setFocus()
+    _wheel(form.lawful_basis, 1)
+    assert form.lawful_basis.currentData() != "public_task"

@@ -66,7 +66,8 @@ def test_record_a_share_by_keyboard_alone(qtbot, form, service) -> None:
     keys.tab_to(form.subject_editors[0].case_ref)
     keys.type("C100200")
     keys.tab_to(form.consent)
-    keys.press(Qt.Key.Key_Down, times=2)  # given -> refused -> not sought
+    assert form.consent.currentData() == ""  # never answered for the practitioner
+    keys.press(Qt.Key.Key_Down, times=3)  # (choose) -> given -> refused -> not sought
     assert form.consent.currentData() == "not_sought"
     keys.press(Qt.Key.Key_Tab)
     assert keys.focus is form.consent_reason  # it appeared right after the answer
@@ -121,6 +122,7 @@ def test_ctrl_return_saves_too(qtbot, form, service) -> None:
     keys = Keyboard(qtbot)
     form.start_new("disclosure")
     form.decision.setCurrentIndex(form.decision.findData("not_share"))
+    form.consent.setCurrentIndex(form.consent.findData("given"))
     form.purpose.setPlainText("Enquiry")
     form.information.setPlainText("School attendance")
     form.subject_editors[0].case_ref.setText("C1")

@@ -52,7 +52,7 @@ def test_followups_show_whole_dates_and_readable_names(qtbot, bridge) -> None:
         return view.visualRect(index.siblingAtColumn(column)).width()
 
     due_text = index.siblingAtColumn(FollowUpsModel.DUE).data()
-    assert due_text == "2026-11-13"
+    assert due_text == "13 Nov 2026"
     assert room(FollowUpsModel.DUE) >= metrics.horizontalAdvance(due_text)
     person = index.siblingAtColumn(FollowUpsModel.SUBJECTS).data()
     assert person == "Yasmin Morgan (C318663)"

@@ -13,7 +13,7 @@ from app.paths import settings_path
 from app.settings import Settings
 from tests.conftest import make_share
 from tests.ui.shell_support import open_window, unlock
-from ui.app import dark_palette
+from ui.app import configure, dark_palette
 from ui.preferences import Preferences, PreferencesDialog, apply_theme, save_preferences
 
 MINUTE_MS = 60 * 1000
@@ -22,12 +22,13 @@ MINUTE_MS = 60 * 1000
 @pytest.fixture
 def palette_kept(qapp):  # type: ignore[no-untyped-def]
     """A test that changes the colour scheme gives the next test the palette it found."""
-    saved = qapp.palette()
+    saved, sheet = qapp.palette(), qapp.styleSheet()
     yield
     hints = QGuiApplication.styleHints()
     if hasattr(hints, "unsetColorScheme"):
         hints.unsetColorScheme()
     qapp.setPalette(saved)
+    qapp.setStyleSheet(sheet)
 
 
 def _open(qtbot, home, service, **kwargs):
@@ -170,6 +171,7 @@ def test_save_refuses_values_outside_each_settings_range(home, prefs):
 
 def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, service,
                                                               palette_kept):
+    configure(QApplication.instance(), "light")  # as ui.app.run does: palette and style sheet
     window = _open(qtbot, home, service)
     dialog = _preferences(qtbot, window)
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
@@ -177,6 +179,12 @@ def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, servi
     window_colour = QApplication.instance().palette().color(dark_palette().ColorRole.Window)
     assert window_colour == dark_palette().color(dark_palette().ColorRole.Window)
     assert Settings.load(settings_path(home)).theme == "dark"
+    # What the eye sees: the list and the toolbar changed too, not only the window.
+    qtbot.wait(50)
+    assert _lightness_range(window.decisions.table.viewport())[0] < 80
+    toolbar = window.commands.toolbar
+    darkest, brightest = _lightness_range(toolbar.widgetForAction(window.commands.lock))
+    assert darkest < 80 and brightest > 180  # light words on a dark button
 
     # ui/app.py starts every run on the system scheme; unlocking applies the saved one.
     apply_theme("system")
@@ -185,6 +193,13 @@ def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, servi
     window_colour = QApplication.instance().palette().color(dark_palette().ColorRole.Window)
     assert window_colour == dark_palette().color(dark_palette().ColorRole.Window)
     window.close()
+
+
+def _lightness_range(widget) -> tuple[int, int]:
+    image = widget.grab().toImage()
+    values = [image.pixelColor(x, y).lightness()
+              for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)]
+    return min(values), max(values)
 
 
 def test_a_fixed_idle_time_is_kept(qtbot, home, service):

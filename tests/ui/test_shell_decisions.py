@@ -171,3 +171,62 @@ def test_shortcuts_dialog_lists_every_shortcut(qtbot, home):
     assert listed["New request made…"] == "Ctrl+Shift+N"
     assert listed["Decisions"] == "Ctrl+1" and listed["My follow-ups"] == "Ctrl+2"
     window.close()
+
+
+def test_search_box_keys_and_an_empty_result(qtbot, home, service):
+    _ids, special, _refused = _seed(service)
+    service.lock()
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    panel, model, detail = window.decisions, window.decisions.model, window.detail
+    wait_for_rows(qtbot, window, 42)
+    window.activateWindow()
+    panel.select_record(special)
+    qtbot.waitUntil(lambda: detail.record_id == special and detail.title.text() != "")
+
+    # A search that finds nothing says so, and the detail pane no longer shows a record
+    # that is not in the list.
+    window.commands.find.trigger()
+    qtbot.keyClicks(panel.search, "Nobodyhere")
+    qtbot.waitUntil(lambda: model.filters.text == "Nobodyhere" and not model.is_loading,
+                    timeout=5_000)
+    assert model.rowCount() == 0
+    assert "No decisions match" in panel.hint_label.text()
+    qtbot.waitUntil(lambda: detail.record_id == "" and detail.title.text() == "")
+
+    # Esc clears what was typed (Help > Keyboard shortcuts says so) and the list is back.
+    qtbot.keyClick(panel.search, Qt.Key.Key_Escape)
+    assert panel.search.text() == ""
+    wait_for_rows(qtbot, window, 42)
+    assert panel.hint_label.text() == ""
+
+    # Down goes from the search box to the results.
+    qtbot.keyClicks(panel.search, "Zebedee")
+    qtbot.waitUntil(lambda: model.rowCount() == 1 and not model.is_loading, timeout=5_000)
+    qtbot.keyClick(panel.search, Qt.Key.Key_Down)
+    assert panel.table.hasFocus()
+    qtbot.waitUntil(lambda: detail.record_id == special)
+
+    # Tab passes through the date filters like any other field.
+    panel.date_from.setFocus()
+    qtbot.keyClick(panel.date_from, Qt.Key.Key_Tab)
+    assert panel.date_to.hasFocus()
+    qtbot.keyClick(panel.date_to, Qt.Key.Key_Tab)
+    assert panel.direction.hasFocus()
+    window.close()
+
+
+def test_saving_from_the_window_says_so_and_shows_the_record(qtbot, home, service):
+    from tests.ui.test_form_flow import fill_basic
+
+    service.lock()
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    window.new_decision("disclosure")
+    fill_basic(window.form)
+    window.form.save()
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Decision saved.",
+                    timeout=10_000)
+    wait_for_rows(qtbot, window, 1)
+    qtbot.waitUntil(lambda: window.detail.title.text().startswith("Share"), timeout=5_000)
+    window.close()
