@@ -138,11 +138,13 @@ class DecisionForm(FormAnswers):
 
         self.bridge.read(find, loaded, self._load_failed)
 
-    def clear(self) -> None:
+    def clear(self) -> str | None:
         """Wipe every field (called on lock, before the vault locks); unsaved work is kept
-        as a draft first."""
+        as a draft first. Returns the id of the draft that holds the work, if any."""
         self._keep_unsaved_work()
+        kept = self._draft_id
         self._wipe()
+        return kept
 
     def _keep_unsaved_work(self) -> None:
         if self._dirty:

@@ -46,6 +46,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.bridge = bridge or Bridge(parent=self)
         self._fixed_idle_ms = idle_ms
+        self._reopen_draft: str | None = None
         self.is_unlocked = False
         self.overdue = 0
         self.setWindowTitle(self.tr("Sharelog"))  # never anything about a person
@@ -137,6 +138,9 @@ class MainWindow(QMainWindow):
         self.screens.setCurrentWidget(self.pages)
         self.show_decisions()
         self.decisions.reload()
+        reopen, self._reopen_draft = self._reopen_draft, None
+        if reopen:
+            self.resume_draft(reopen)
         if hasattr(self.followups, "refresh"):
             self.followups.refresh()
         self.refresh_counts(notify=True)
@@ -148,6 +152,12 @@ class MainWindow(QMainWindow):
         """Work left half-done (at a lock, a crash or Esc) is offered back, without content."""
         if not count or not self.is_unlocked:
             return
+        if self.pages.currentWidget() is self.form and getattr(self.form, "draft_id", None):
+            count -= 1  # the one open again in the form
+            if not count:
+                self.statusBar().showMessage(
+                    self.tr("Your unfinished work is back in the form."), 10_000)
+                return
         text = (self.tr("You have an unfinished draft: File > Resume a draft.") if count == 1
                 else self.tr("You have %1 unfinished drafts: File > Resume a draft.").replace(
                     "%1", str(count)))
@@ -165,9 +175,12 @@ class MainWindow(QMainWindow):
                 widget.reject()
         self.decisions.clear()
         self.detail.clear()
-        for panel in (self.form, self.followups):
-            if hasattr(panel, "clear"):
-                panel.clear()
+        form_open = self.pages.currentWidget() is self.form
+        kept = self.form.clear() if hasattr(self.form, "clear") else None
+        # Work open in the form comes back there after unlock, not only in File > Resume.
+        self._reopen_draft = kept if form_open else None
+        if hasattr(self.followups, "clear"):
+            self.followups.clear()
         self.bridge.lock()
         self.set_overdue(0)
         self.sync_label.clear()

@@ -29,12 +29,26 @@ def test_lock_keeps_what_was_typed_as_a_draft_and_clears_the_form(qtbot, home, s
     assert window.form.purpose.toPlainText() == ""
 
     unlock(qtbot, window)
-    qtbot.waitUntil(lambda: "unfinished draft" in window.statusBar().currentMessage(),
+    # The form was open at the lock, so the work is back in it.
+    qtbot.waitUntil(lambda: window.pages.currentWidget() is window.form
+                    and window.form.purpose.toPlainText() == "Concern raised by the school nurse",
+                    timeout=10_000)
+    qtbot.waitUntil(lambda: "back in the form" in window.statusBar().currentMessage(),
                     timeout=5_000)
-    assert "school nurse" not in window.statusBar().currentMessage()
     drafts = window.bridge.service.drafts()
     assert [d.body["record"]["purpose"] for d in drafts] == [
         "Concern raised by the school nurse"]
+
+    # Left for the list, then locked: the draft waits under File > Resume a draft.
+    window.show_decisions()
+    window.lock()
+    qtbot.waitUntil(lambda: window.bridge.service is None)
+    unlock(qtbot, window)
+    qtbot.waitUntil(lambda: "unfinished draft" in window.statusBar().currentMessage(),
+                    timeout=5_000)
+    assert "school nurse" not in window.statusBar().currentMessage()
+    assert window.pages.currentWidget() is not window.form
+    assert len(window.bridge.service.drafts()) == 1
     # The draft is offered under File > Resume a draft and opens where it was left.
     menu = window.commands.drafts_menu
     menu.aboutToShow.emit()
