@@ -81,7 +81,7 @@ class Bridge(QObject):
 
         self._submit(self._vault_worker, do_lock, on_done, None, frozenset(), needs_service=False)
 
-    def shutdown(self) -> None:
+    def shutdown(self, *, wait_tasks: bool = False) -> None:
         """Lock, finish queued vault work, and refuse anything after.
 
         Results still queued for the UI thread are dropped: the views they were
@@ -94,7 +94,9 @@ class Bridge(QObject):
         if service is not None:
             self._vault_worker.submit(service.lock)
         self._vault_worker.shutdown(wait=True)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # A running task (an export, a key derivation) is not waited for at quit,
+        # unless asked (tests): its result is dropped either way.
+        self._pool.shutdown(wait=wait_tasks, cancel_futures=True)
         self._pending.clear()
 
     @property

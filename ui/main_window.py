@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(self.idle)
         if self.tray is not None:
             self.tray.hide()
+        self.vault_screen.stop_waiting()
         self.bridge.shutdown()
 
     # -- navigation ------------------------------------------------------------

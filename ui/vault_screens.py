@@ -301,6 +301,10 @@ class VaultScreen(QWidget):
         self.stack.setCurrentWidget(self.loading_page)
         self.bridge.task(lambda: probe(self.base), self._on_probe, self._on_error)
 
+    def stop_waiting(self) -> None:
+        """The window is closing: no countdown runs on after it."""
+        self._tick.stop()
+
     def show_unlock(self, message: str = "") -> None:
         self.unlock_page.reset()
         self.unlock_page.message.setText(message)

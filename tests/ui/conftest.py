@@ -15,4 +15,4 @@ def bridge(qtbot, service) -> Iterator[Bridge]:  # type: ignore[no-untyped-def]
     b = Bridge(service)
     yield b
     b.wait_idle()
-    b.shutdown()
+    b.shutdown(wait_tasks=True)

@@ -80,13 +80,17 @@ def test_stale_search_results_are_dropped(qtbot, home, service):
     unlock(qtbot, window)
     wait_for_rows(qtbot, window, 42)
     panel = window.decisions
+    shown: list[int] = []
+    panel.model.results_shown.connect(shown.append)
     panel.search.setText("Zebedee")
     first = panel.run_query()
     panel.search.setText("Orla")
     second = panel.run_query()
     assert second > first
-    qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and not panel.model.is_loading)
-    qtbot.wait(200)
+    window.bridge.wait_idle()
+    qtbot.waitUntil(lambda: not panel.model.is_loading)
+    assert shown == [second]  # the overtaken query's rows never reached the list
+    assert panel.model.rowCount() == 1
     assert panel.model.index(0, DecisionsModel.SUBJECTS).data() == "Orla Refused"
     window.close()
 
@@ -152,8 +156,7 @@ def test_correct_opens_the_form_in_correction_mode(qtbot, home, service):
     qtbot.waitUntil(window.detail.correct_button.isEnabled)
     qtbot.mouseClick(window.detail.correct_button, Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget() is window.form
-    if hasattr(window.form, "is_correction"):
-        qtbot.waitUntil(lambda: window.form.is_correction)
+    qtbot.waitUntil(lambda: window.form.is_correction)
     window.close()
 
 
@@ -170,6 +173,9 @@ def test_shortcuts_dialog_lists_every_shortcut(qtbot, home):
     assert listed["Lock"] == "Ctrl+L"
     assert listed["New request made…"] == "Ctrl+Shift+N"
     assert listed["Decisions"] == "Ctrl+1" and listed["My follow-ups"] == "Ctrl+2"
+    # The vault check on the task pool has answered before the window closes.
+    qtbot.waitUntil(lambda: window.vault_screen.stack.currentWidget()
+                    is window.vault_screen.create_page)
     window.close()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from app import session
+from app.settings import Settings, settings_path
 from tests.conftest import PASSPHRASE
 from tests.ui.shell_support import open_window, unlock
 
@@ -85,10 +86,14 @@ def test_delay_survives_a_restart(qtbot, home, service):
             session.unlock("wrong wrong wrong", base=home)
         except Exception:  # noqa: BLE001 - WrongPassphrase expected
             pass
+    # As if two more had failed: a 4 s wait, so a slow start cannot outlast it.
+    settings = Settings.load(settings_path(home))
+    settings.failed_unlocks = 5
+    settings.save(settings_path(home))
     window = open_window(qtbot, home)
     page = window.vault_screen.unlock_page
     qtbot.waitUntil(lambda: window.vault_screen.stack.currentWidget() is page)
     assert not page.button.isEnabled()
     assert "try again" in page.wait_label.text()
-    qtbot.waitUntil(page.button.isEnabled, timeout=5_000)
+    qtbot.waitUntil(page.button.isEnabled, timeout=10_000)
     window.close()
