@@ -109,7 +109,7 @@ class DecisionsModel(QAbstractTableModel):
             self.CASE_REFS: _t("Case ref"),
             self.DIRECTION: _t("Type"),
             self.DECISION: _t("Decision"),
-            self.CONSENT: _t("Agreement"),
+            self.CONSENT: _t("Consent"),
             self.COUNTERPARTY: _t("With"),
             self.FOLLOWUPS: _t("Follow-ups"),
             self.STATUS: _t("Status"),

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QStyleOptionHeader,
     QTableView,
     QVBoxLayout,
@@ -98,10 +99,10 @@ class DecisionsPanel(QWidget):
         self.decision = self._combo(self.tr("Decision"), [
             (self.tr("Any decision"), None), (self.tr("Share"), "share"),
             (self.tr("Share in part"), "share_partial"), (self.tr("Do not share"), "not_share")])
-        self.consent = self._combo(self.tr("Agreement"), [
-            (self.tr("Any agreement"), None), (self.tr("Agreement given"), "given"),
-            (self.tr("Agreement refused"), "refused"),
-            (self.tr("Agreement not sought"), "not_sought")])
+        self.consent = self._combo(self.tr("Consent"), [
+            (self.tr("Any consent"), None), (self.tr("Consent given"), "given"),
+            (self.tr("Consent refused"), "refused"),
+            (self.tr("Consent not sought"), "not_sought")])
         self.followup = self._combo(self.tr("Follow-ups"), [
             (self.tr("Any follow-up"), None), (self.tr("Follow-up open"), "open"),
             (self.tr("Follow-up overdue"), "overdue"), (self.tr("Follow-up done"), "done"),
@@ -206,7 +207,7 @@ class DecisionsPanel(QWidget):
             DecisionsModel.CASE_REFS: ["C000000"],
             DecisionsModel.DIRECTION: [self.tr("Request received")],
             DecisionsModel.DECISION: [self.tr("Share in part"), self.tr("Do not share")],
-            DecisionsModel.CONSENT: [self.tr("Not sought"), self.tr("Agreement")],
+            DecisionsModel.CONSENT: [self.tr("Not sought"), self.tr("Consent")],
             DecisionsModel.FOLLOWUPS: [self.tr("2 overdue"), self.tr("Follow-ups")],
             DecisionsModel.STATUS: [self.tr("Needs review")],
         }
@@ -215,6 +216,13 @@ class DecisionsPanel(QWidget):
             self.table.setColumnWidth(column, width)
         self._fixed_columns = tuple(samples)
         self._min_name_width = metrics.averageCharWidth() * MIN_NAME_CHARS
+        # At its narrowest the list still shows every column whole, without scrolling.
+        scrollbar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        vheader = self.table.verticalHeader()
+        self.table.setMinimumWidth(
+            sum(self.table.columnWidth(c) for c in self._fixed_columns)
+            + 2 * self._min_name_width + 2 * self.table.frameWidth() + scrollbar
+            + (vheader.width() if vheader.isVisible() else 0) + 2)
         self.table.viewport().installEventFilter(self)
         self._share_name_columns()
 

@@ -119,8 +119,8 @@ def record_html(record: m.DecisionRecord) -> str:
             (_t("Decided"), _esc(format_when(record.decided_at))),
             (_t("Reasons"), _esc(record.reasons)),
         ]),
-        _section(_t("Agreement"), [
-            (_t("Agreement"), _esc(_word(m.CONSENT_LABELS, record.consent))),
+        _section(_t("Consent"), [
+            (_t("Consent"), _esc(_word(m.CONSENT_LABELS, record.consent))),
             (_t("Why not"), _esc(_word(m.CONSENT_REASONS, record.consent_reason))),
             (_t("Grounds to share without it"),
              _esc(_word(m.WITHOUT_CONSENT_GROUNDS, record.without_consent_ground))),
@@ -160,8 +160,8 @@ FIELD_WORDS = {
     "confidential": "Confidential", "information": "Information", "categories": "Categories",
     "special_category": "Special category", "fact_or_opinion": "Fact or opinion",
     "purpose": "Purpose", "decision": "Decision", "decided_at": "Decided",
-    "reasons": "Reasons", "consent": "Agreement", "consent_reason": "Why no agreement",
-    "without_consent_ground": "Grounds without agreement", "lawful_basis": "Article 6",
+    "reasons": "Reasons", "consent": "Consent", "consent_reason": "Why no consent",
+    "without_consent_ground": "Ground without consent", "lawful_basis": "Article 6",
     "art9_condition": "Article 9", "statutory_gateway": "Statutory gateway",
     "seven_tests": "Seven tests", "method": "Method", "shared_at": "When shared",
     "person_informed": "Person informed", "person_informed_reason": "Why not informed",
@@ -352,9 +352,11 @@ class DetailPane(QWidget):
             .replace("%2", versions[0].author_name if versions else "")
             .replace("%3", str(corrections)))
         if report.ok:
-            self.integrity.setText("✓ " + self.tr("Verified: this record's %1 change(s) are "
-                                                  "intact; nothing altered, removed or reordered.")
-                                   .replace("%1", str(report.events_checked)))
+            self.integrity.setText("✓ " + (
+                self.tr("Verified: this record has not been altered since it was saved.")
+                if report.events_checked == 1 else
+                self.tr("Verified: none of this record's %1 saved changes has been altered, "
+                        "removed or reordered.").replace("%1", str(report.events_checked))))
         else:
             self.integrity.setText("⚠ " + self.tr("Integrity problem: this record's history "
                                                   "does not check out. Tell your administrator."))

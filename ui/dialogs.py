@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QDate, Qt
+from PySide6.QtCore import QCoreApplication, QDate, Qt
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -51,12 +51,13 @@ class ReasonDialog(QDialog):
     """Asks for a multi-line reason; OK stays disabled until something is written."""
 
     def __init__(self, parent: QWidget | None, title: str, prompt: str, *,
-                 required: bool = True, ok_text: str | None = None) -> None:
+                 required: bool = True, ok_text: str | None = None, about: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setAccessibleName(title)
         self._required = required
         layout = QVBoxLayout(self)
+        add_about(layout, about, self)
         self.prompt_label = QLabel(prompt, self)
         self.prompt_label.setWordWrap(True)
         layout.addWidget(self.prompt_label)
@@ -71,8 +72,7 @@ class ReasonDialog(QDialog):
         if ok_text:
             self.ok_button.setText(ok_text)
         self.ok_button.setAccessibleName(self.ok_button.text())
-        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
-        cancel.setAccessibleName(cancel.text())
+        _back_button(self.buttons)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -98,11 +98,13 @@ class DateAndReasonDialog(QDialog):
 
     def __init__(self, parent: QWidget | None, title: str, prompt: str, *,
                  current: dt.date | None = None, earliest: dt.date | None = None,
-                 reason_prompt: str | None = None) -> None:
+                 reason_prompt: str | None = None, ok_text: str | None = None,
+                 about: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setAccessibleName(title)
         layout = QVBoxLayout(self)
+        add_about(layout, about, self)
         label = QLabel(prompt, self)
         label.setWordWrap(True)
         layout.addWidget(label)
@@ -126,8 +128,11 @@ class DateAndReasonDialog(QDialog):
         layout.addWidget(self.text)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        for button in self.buttons.buttons():
-            button.setAccessibleName(button.text())
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if ok_text:
+            self.ok_button.setText(ok_text)
+        self.ok_button.setAccessibleName(self.ok_button.text())
+        _back_button(self.buttons)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
@@ -141,10 +146,29 @@ class DateAndReasonDialog(QDialog):
         return self.text.toPlainText().strip()
 
 
+def add_about(layout: QVBoxLayout, about: str, parent: QWidget) -> None:
+    """What the dialog acts on, in bold above its question (never in the title)."""
+    if about:
+        label = QLabel(about, parent)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setWordWrap(True)
+        font = label.font()
+        font.setBold(True)
+        label.setFont(font)
+        layout.addWidget(label)
+
+
+def _back_button(buttons: QDialogButtonBox) -> None:
+    """'Back' rather than 'Cancel', which reads as the action beside 'Cancel follow-up'."""
+    back = buttons.button(QDialogButtonBox.StandardButton.Cancel)
+    back.setText(QCoreApplication.translate("dialogs", "Back"))
+    back.setAccessibleName(back.text())
+
+
 def ask_reason(parent: QWidget | None, title: str, prompt: str, *,
-               ok_text: str | None = None) -> str | None:
+               ok_text: str | None = None, about: str = "") -> str | None:
     """A required multi-line reason, or None when the person cancels."""
-    dialog = ReasonDialog(parent, title, prompt, ok_text=ok_text)
+    dialog = ReasonDialog(parent, title, prompt, ok_text=ok_text, about=about)
     try:
         if dialog.exec() == QDialog.DialogCode.Accepted and dialog.reason():
             return dialog.reason()
@@ -155,10 +179,11 @@ def ask_reason(parent: QWidget | None, title: str, prompt: str, *,
 
 def ask_date_and_reason(parent: QWidget | None, title: str, prompt: str, *,
                         current: dt.date | None = None, earliest: dt.date | None = None,
-                        reason_prompt: str | None = None) -> tuple[dt.date, str] | None:
+                        reason_prompt: str | None = None, ok_text: str | None = None,
+                        about: str = "") -> tuple[dt.date, str] | None:
     """A new date and an optional reason, or None when the person cancels."""
     dialog = DateAndReasonDialog(parent, title, prompt, current=current, earliest=earliest,
-                                 reason_prompt=reason_prompt)
+                                 reason_prompt=reason_prompt, ok_text=ok_text, about=about)
     try:
         if dialog.exec() == QDialog.DialogCode.Accepted:
             return dialog.date(), dialog.reason()

@@ -409,7 +409,9 @@ def _ask_path(parent: QWidget | None) -> Path | None:
             ok_text=_t("Continue")):
         return None
     folder = QStandardPaths.writableLocation(
-        QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+        QStandardPaths.StandardLocation.DocumentsLocation)
+    if not folder or not Path(folder).is_dir():  # never the program's own folder
+        folder = str(Path.home())
     chosen, _filter = QFileDialog.getSaveFileName(
         parent, _t("Save the PDF export"), str(Path(folder) / default_file_name()),
         _t("PDF files (*.pdf)"))

@@ -147,6 +147,12 @@ class FollowUpsModel(QAbstractItemModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
 
+    def describe(self, fu: FollowUp) -> str:
+        """One line naming a follow-up, for the dialogs that act on it."""
+        parts = [self._display(fu, c) for c in (self.ACTION, self.SUBJECTS, self.COUNTERPARTY)]
+        due = self.tr("due %1").replace("%1", self._display(fu, self.DUE))
+        return " · ".join([p for p in parts if p] + [due])
+
     def _display(self, fu: FollowUp, column: int) -> str:
         if column == self.DUE:
             return format_when(fu.due_date.isoformat())  # as dates read everywhere else

@@ -179,7 +179,7 @@ class FollowUpsPanel(QWidget):
             self, self.tr("Mark the follow-up done"),
             self.tr("What happened? Say whether the recipient received, understood and "
                     "acted on the information (the outcome is required)."),
-            ok_text=self.tr("Mark done"))
+            ok_text=self.tr("Mark done"), about=self.model.describe(fu))
         if outcome is None:
             return
         fid = fu.followup_id
@@ -192,7 +192,7 @@ class FollowUpsPanel(QWidget):
         reason = dialogs.ask_reason(
             self, self.tr("Cancel the follow-up"),
             self.tr("Why is this follow-up no longer needed? (a reason is required)"),
-            ok_text=self.tr("Cancel follow-up"))
+            ok_text=self.tr("Cancel follow-up"), about=self.model.describe(fu))
         if reason is None:
             return
         fid = fu.followup_id
@@ -205,13 +205,15 @@ class FollowUpsPanel(QWidget):
         answer = dialogs.ask_date_and_reason(
             self, self.tr("Reschedule the follow-up"), self.tr("New due date"),
             current=max(fu.due_date, self._today), earliest=self._today,
-            reason_prompt=self.tr("Why the new date? (optional)"))
+            reason_prompt=self.tr("Why the new date? (optional)"),
+            ok_text=self.tr("Reschedule"), about=self.model.describe(fu))
         if answer is None:
             return
         due, reason = answer
         fid = fu.followup_id
         self._write(lambda s: s.reschedule_followup(fid, due, reason),
-                    self.tr("Rescheduled to {date}.").format(date=due.isoformat()))
+                    self.tr("Rescheduled to {date}.").format(
+                        date=format_when(due.isoformat())))
 
     def _write(self, fn: Any, done_message: str) -> None:
         self.bridge.write(fn, lambda _r: self._show_message(done_message), self._failed,

@@ -37,6 +37,8 @@ NOT_APPLICABLE: dict[str, Any] = {"seven_tests": {}}
 class FormAnswers(FormSections):
     """Turns the widgets into a ``DecisionRecord`` and back; shows what applies."""
 
+    _decision_before_purpose: str | None = None  # see _update_visibility
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._correcting: str | None = None
@@ -113,6 +115,7 @@ class FormAnswers(FormSections):
         )
 
     def _load(self, record: DecisionRecord) -> None:
+        self._decision_before_purpose = None
         self._loading = True
         try:
             self._direction = record.direction
@@ -132,6 +135,7 @@ class FormAnswers(FormSections):
 
     def _reset_answers(self) -> None:
         """Every answer back to a new record's (the times to now)."""
+        self._decision_before_purpose = None
         for name, editor in self._answers.items():
             clear_answer(editor, checked=getattr(DEFAULTS, name) is True)
         for box in (*self.category_boxes.values(), *self.test_boxes.values()):
@@ -149,8 +153,15 @@ class FormAnswers(FormSections):
     # -- what is shown -------------------------------------------------------------------
     def _update_visibility(self) -> None:
         answers = self._current_answers()
-        if answers["decision"] != self.decision.currentData():
+        shown = self.decision.currentData()
+        if answers["decision"] != shown:
+            # No clear purpose: not to share. The answer given is restored if the box
+            # is ticked again, so unticking it by mistake changes nothing for good.
+            self._decision_before_purpose = shown
             set_choice(self.decision, Decision.NOT_SHARE.value)
+        elif answers["clear_purpose"] and self._decision_before_purpose:
+            set_choice(self.decision, self._decision_before_purpose)
+            self._decision_before_purpose = None
         self.correction_box.setVisible(self._correcting is not None)
         self.purpose_note.setVisible(not answers["clear_purpose"])
         self.identifies_note.setVisible(not answers["identifies_person"])

@@ -109,11 +109,11 @@ class PreferencesDialog(QDialog):
         self.setAccessibleName(title)
 
         self.idle_minutes = self._spin("idle_lock_minutes", settings.idle_lock_minutes,
-                                       self.tr(" idle minutes"),
+                                       (self.tr(" idle minute"), self.tr(" idle minutes")),
                                        self.tr("Lock after this many idle minutes"))
         self.followup_days = self._spin("followup_working_days",
                                         settings.followup_working_days,
-                                        self.tr(" working days"),
+                                        (self.tr(" working day"), self.tr(" working days")),
                                         self.tr("Follow-ups due after this many working days"))
         self.theme = QComboBox(self)
         for label, value in ((self.tr("Follow the system"), "system"),
@@ -156,12 +156,20 @@ class PreferencesDialog(QDialog):
             spin.lineEdit().textChanged.connect(self._check_ranges)
         self.idle_minutes.setFocus()
 
-    def _spin(self, name: str, value: int, suffix: str, accessible: str) -> QSpinBox:
+    def _spin(self, name: str, value: int, suffixes: tuple[str, str],
+              accessible: str) -> QSpinBox:
+        """A number box whose unit reads right for one and for many."""
         spin = QSpinBox(self)
         low, high = _spin_range(name)
         spin.setRange(low, high)
         spin.setValue(value)
-        spin.setSuffix(suffix)
+        one, many = suffixes
+
+        def unit(n: int) -> None:
+            spin.setSuffix(one if n == 1 else many)
+
+        unit(value)
+        spin.valueChanged.connect(unit)
         spin.setAccessibleName(accessible)
         spin.setCorrectionMode(QSpinBox.CorrectionMode.CorrectToPreviousValue)
         return spin

@@ -133,11 +133,25 @@ def test_mark_done_with_outcome_moves_it_out_of_open(qtbot, panel, seeded, servi
 
 def test_cancel_needs_a_reason(qtbot, panel, seeded, service, monkeypatch) -> None:
     bridge = panel.bridge
-    monkeypatch.setattr(dialogs, "ask_reason", lambda *a, **k: None)  # the person cancelled
+    asked: list[str] = []
+
+    def back(*_a, about: str = "", **_k):  # the person pressed Back
+        asked.append(about)
+
+    monkeypatch.setattr(dialogs, "ask_reason", back)
     panel.select(seeded["today"])
     panel.cancel()
     bridge.wait_idle()
     assert seeded["today"] in {f.followup_id for f in service.my_followups()}
+    # The dialog names the follow-up it would cancel.
+    assert "Child C2 (C2)" in asked[0] and "due " in asked[0]
+
+    reason_dialog = dialogs.ReasonDialog(None, "Cancel the follow-up", "Why?",
+                                         ok_text="Cancel follow-up", about=asked[0])
+    qtbot.addWidget(reason_dialog)
+    # Its two buttons cannot be mistaken for each other.
+    assert sorted(b.text() for b in reason_dialog.buttons.buttons()) == [
+        "Back", "Cancel follow-up"]
 
     monkeypatch.setattr(dialogs, "ask_reason", lambda *a, **k: "Case closed by the court.")
     with qtbot.waitSignal(bridge.changed, timeout=10_000):

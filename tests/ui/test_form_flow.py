@@ -285,3 +285,15 @@ def test_mouse_wheel_scrolls_the_form_not_the_answer_under_it(qtbot, form):
     form.lawful_basis.setFocus()
     _wheel(form.lawful_basis, 1)
     assert form.lawful_basis.currentData() != "public_task"
+
+
+def test_unticking_clear_purpose_by_mistake_is_undone_by_ticking_it_again(qtbot, form):
+    form.start_new("disclosure")
+    choose(form.decision, "share_partial")
+    form.clear_purpose.setChecked(False)
+    assert not visible(form, "decision")  # without a clear purpose: not to share
+    assert form.record().decision == "not_share"
+    assert form.purpose_note.isVisibleTo(form)
+    form.clear_purpose.setChecked(True)
+    assert visible(form, "decision")
+    assert form.decision.currentData() == "share_partial"  # the answer given comes back
