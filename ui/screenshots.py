@@ -174,6 +174,15 @@ def main(argv: list[str] | None = None) -> int:
     else:
         missing.append("followups.png (My follow-ups is not in this build)")
 
+    from ui.app import apply_colour_scheme
+
+    apply_colour_scheme(app, "dark")  # Edit > Preferences > Colour scheme > Dark
+    window.show_decisions()
+    window.detail.reload()
+    settle(800)
+    window.grab().save(str(out / "decisions-dark.png"))
+    saved.append("decisions-dark.png")
+
     window.close()
     print("saved:", ", ".join(saved), "in", out)
     for note in missing:
