@@ -171,11 +171,51 @@ FIELD_WORDS = {
 }
 
 
-def changed_fields(before: m.DecisionRecord | None, after: m.DecisionRecord | None) -> list[str]:
+_CHOICE_WORDS: dict[str, dict[Any, str]] = {
+    "direction": m.DIRECTION_LABELS, "fact_or_opinion": m.FACT_OPINION,
+    "decision": m.DECISION_LABELS, "consent": m.CONSENT_LABELS,
+    "consent_reason": m.CONSENT_REASONS, "without_consent_ground": m.WITHOUT_CONSENT_GROUNDS,
+    "lawful_basis": m.ART6_BASES, "art9_condition": m.ART9_CONDITIONS,
+    "statutory_gateway": m.STATUTORY_GATEWAYS, "method": m.METHODS,
+    "person_informed": m.PERSON_INFORMED, "advice_from": m.ADVICE_FROM,
+}
+_LONGEST_VALUE = 80  # characters of a changed value shown in the history
+
+
+def value_words(record: m.DecisionRecord, key: str) -> str:
+    """One field of a record as a short line of words (for the history's changes)."""
+    value: Any = getattr(record, key, "")
+    if key == "subjects":
+        text = "; ".join(s.name or s.case_ref for s in value)
+    elif key == "counterparty":
+        text = value.display
+    elif key == "categories":
+        text = ", ".join(_word(m.CATEGORIES, c) for c in value)
+    elif key == "seven_tests":
+        text = _t("%1 of %2 confirmed").replace(
+            "%1", str(sum(1 for k in m.SEVEN_TESTS if value.get(k)))).replace(
+            "%2", str(len(m.SEVEN_TESTS)))
+    elif isinstance(value, bool):
+        text = _yes_no(value)
+    elif key in ("decided_at", "shared_at"):
+        text = format_when(value)
+    elif key in _CHOICE_WORDS:
+        text = _word(_CHOICE_WORDS[key], value)
+    else:
+        text = " ".join(str(value).split())
+    if len(text) > _LONGEST_VALUE:
+        text = text[:_LONGEST_VALUE - 1].rstrip() + "…"
+    return text or _t("(none)")
+
+
+def changes(before: m.DecisionRecord | None,
+            after: m.DecisionRecord | None) -> list[tuple[str, str, str]]:
+    """(field, old words, new words) for every field a correction changed."""
     if before is None or after is None:
         return []
     old, new = before.to_dict(), after.to_dict()
-    return [_t(FIELD_WORDS.get(k, k)) for k in new if old.get(k) != new.get(k)]
+    return [(_t(FIELD_WORDS.get(k, k)), value_words(before, k), value_words(after, k))
+            for k in new if old.get(k) != new.get(k)]
 
 
 def versions_html(versions: list[m.Version]) -> str:
@@ -185,7 +225,7 @@ def versions_html(versions: list[m.Version]) -> str:
     blocks = []
     previous: m.DecisionRecord | None = None
     for v in versions:
-        changed = changed_fields(previous, v.record)
+        changed = changes(previous, v.record)
         if v.record is not None:
             previous = v.record
         heading = _t("Version %1 · %2").replace("%1", str(v.number)).replace(
@@ -195,9 +235,9 @@ def versions_html(versions: list[m.Version]) -> str:
         lines = [f"<p class='v'><b>{_esc(heading)}</b></p>", f"<p class='d'>{_esc(who)}</p>"]
         if v.reason:
             lines.append(f"<p class='d'>{_esc(_t('Reason:'))} <i>{_esc(v.reason)}</i></p>")
-        if changed:
-            lines.append(f"<p class='d'>{_esc(_t('Changed: %1').replace('%1', ', '.join(changed)))}"
-                         "</p>")
+        for field, old, new in changed:
+            lines.append(f"<p class='d'>{_esc(_t('Changed %1:').replace('%1', field))} "
+                         f"{_esc(old)} → {_esc(new)}</p>")
         blocks.append("".join(lines))
     return style() + "".join(reversed(blocks))
 

@@ -117,7 +117,10 @@ def test_detail_shows_versions_after_correction(qtbot, home, service):
     history = detail.history_view.toPlainText()
     assert "Recorded" in history and "Corrected" in history
     assert "The first reasons missed the injuries." in history
-    assert "Sam Worker" in history and "Changed: Reasons" in history
+    assert "Sam Worker" in history
+    # What changed, from what to what, in words.
+    assert "Changed Reasons: Sharing is needed to protect the child" in history
+    assert "→ Corrected reasons: the GP must know of the injuries." in history
     assert detail.tabs.tabText(1) == "History (2)"
     detail.tabs.setCurrentIndex(2)
     assert "Confirm the recipient received" in detail.followups_view.toPlainText()
