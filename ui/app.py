@@ -74,8 +74,14 @@ def apply_colour_scheme(app: QApplication, theme: str = "system") -> None:
         scheme = hints.colorScheme()
     if theme in ("dark", "light") and hasattr(hints, "setColorScheme"):
         hints.setColorScheme(scheme)
-    app.setPalette(dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(app))
-    app.setStyleSheet(stylesheet())  # re-polishes every widget in the new colours
+    palette = dark_palette() if scheme == Qt.ColorScheme.Dark else light_palette(app)
+    # Both re-polish every widget (a few hundred ms on the UI thread): only on a change,
+    # so "system" after "light" on a light system costs nothing.
+    if palette != app.palette():
+        app.setPalette(palette)
+    sheet = stylesheet()  # its colours follow the palette just set
+    if sheet != app.styleSheet():
+        app.setStyleSheet(sheet)
 
 
 def current_theme() -> str:

@@ -90,8 +90,8 @@ class DecisionsPanel(QWidget):
         self.search.setAccessibleDescription(
             self.tr("Results update as you type. Every word must match."))
 
-        self.date_from = self._date_box(self.tr("Decided from"))
-        self.date_to = self._date_box(self.tr("Decided up to"))
+        self.date_from = self._date_box(self.tr("Decided from"), self.tr("From any date"))
+        self.date_to = self._date_box(self.tr("Decided up to"), self.tr("Up to any date"))
         self.direction = self._combo(self.tr("Type"), [
             (self.tr("Any type"), None), (self.tr("Shared out"), "disclosure"),
             (self.tr("Request received"), "request_received"),
@@ -238,11 +238,11 @@ class DecisionsPanel(QWidget):
             self._share_name_columns()
         return super().eventFilter(watched, event)
 
-    def _date_box(self, name: str) -> DateBox:
+    def _date_box(self, name: str, unset: str) -> DateBox:
         box = DateBox(self)
         box.setCalendarPopup(True)
         box.setMinimumDate(NO_DATE)
-        box.setSpecialValueText(self.tr("Any date"))
+        box.setSpecialValueText(unset)  # each box says which end of the range it is
         box.setDate(NO_DATE)
         box.setDisplayFormat("d MMM yyyy")
         box.setAccessibleName(name)
@@ -335,11 +335,9 @@ class DecisionsPanel(QWidget):
 
     def clear(self) -> None:
         """On lock: empty the list and the search box."""
-        self._debounce.stop()
         self._pending_select = None
-        self.search.blockSignals(True)
-        self.search.clear()
-        self.search.blockSignals(False)
+        self.search.clear()  # with its signals, so its clear button hides too
+        self._debounce.stop()
         self.hint_label.clear()
         self.model.clear()
         self._last_selected = ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QToolButton
 
 from app import demo
 from tests.ui.shell_support import open_window, unlock, wait_for_rows
@@ -57,9 +58,13 @@ def test_ctrl_l_locks_and_clears(qtbot, home, service):
     window.bridge.wait_idle()
     qtbot.wait(50)
     _assert_no_record_content(window)
-    # Unlocking again shows the list again.
+    # Unlocking again shows the list again, under an empty search box with no clear button.
     unlock(qtbot, window)
     wait_for_rows(qtbot, window)
+    search = window.decisions.search
+    qtbot.wait(300)  # the button fades out
+    assert not [b for b in search.findChildren(QToolButton)
+                if b.isVisibleTo(search) and (b.property("opacity") or 0) > 0]
     window.close()
 
 
