@@ -105,6 +105,8 @@ class Bridge(QObject):
 
     def wait_idle(self, timeout: float = 10.0) -> None:
         """Block until queued vault work has run (tests and shutdown only)."""
+        if self._closed:
+            return  # shutdown already waited for it
         self._vault_worker.submit(lambda: None).result(timeout=timeout)
 
     @property

@@ -142,7 +142,8 @@ class DecisionForm(FormAnswers):
         """Wipe every field (called on lock, before the vault locks); unsaved work is kept
         as a draft first. Returns the id of the draft that holds the work, if any."""
         self._keep_unsaved_work()
-        kept = self._draft_id
+        # A save in flight deletes its draft when it lands: nothing to reopen then.
+        kept = None if self._saving else self._draft_id
         self._wipe()
         return kept
 

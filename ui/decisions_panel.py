@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
-    QStyle,
     QStyleOptionHeader,
     QTableView,
     QVBoxLayout,
@@ -137,10 +136,10 @@ class DecisionsPanel(QWidget):
 
         filters = QHBoxLayout()
         filters.setSpacing(6)
-        for widget in (self.date_from, self.date_to, self.direction, self.decision,
-                       self.consent, self.followup):
+        for widget in (self.date_from, self.date_to):
             filters.addWidget(widget)
-        filters.addStretch(1)
+        for combo in (self.direction, self.decision, self.consent, self.followup):
+            filters.addWidget(combo, 1)  # they share the room; narrow, they shorten their text
         filters.addWidget(self.clear_filters)
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -216,13 +215,6 @@ class DecisionsPanel(QWidget):
             self.table.setColumnWidth(column, width)
         self._fixed_columns = tuple(samples)
         self._min_name_width = metrics.averageCharWidth() * MIN_NAME_CHARS
-        # At its narrowest the list still shows every column whole, without scrolling.
-        scrollbar = self.table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        vheader = self.table.verticalHeader()
-        self.table.setMinimumWidth(
-            sum(self.table.columnWidth(c) for c in self._fixed_columns)
-            + 2 * self._min_name_width + 2 * self.table.frameWidth() + scrollbar
-            + (vheader.width() if vheader.isVisible() else 0) + 2)
         self.table.viewport().installEventFilter(self)
         self._share_name_columns()
 
@@ -251,6 +243,10 @@ class DecisionsPanel(QWidget):
 
     def _combo(self, name: str, choices: list[tuple[str, str | None]]) -> QComboBox:
         combo = QComboBox(self)
+        # On a narrow window a filter shows the start of its choice, not the whole row.
+        combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(6)
         for text, value in choices:
             combo.addItem(text, value)
         combo.setAccessibleName(name)
@@ -300,14 +296,16 @@ class DecisionsPanel(QWidget):
 
     def _explain_empty(self) -> None:
         """An empty list says why, and the detail pane stops showing a record not in it."""
-        if self.model.rowCount() or not self.model.is_complete or self.bridge.service is None:
+        no_match = self.tr("No decisions match. Press Esc to clear the search, or Clear filters.")
+        none_yet = self.tr("No decisions yet. Record one with New share or New request above.")
+        if self.model.rowCount():
+            if self.hint_label.text() in (no_match, none_yet):  # a refresh brought rows
+                self.hint_label.clear()
             return
-        if self.current_filters() != SearchFilters():
-            self.hint_label.setText(self.tr(
-                "No decisions match. Press Esc to clear the search, or Clear filters."))
-        else:
-            self.hint_label.setText(self.tr(
-                "No decisions yet. Record one with New share or New request above."))
+        if not self.model.is_complete or self.bridge.service is None:
+            return
+        self.hint_label.setText(no_match if self.current_filters() != SearchFilters()
+                                else none_yet)
         if self._last_selected:
             self._last_selected = ""
             self.record_selected.emit("")

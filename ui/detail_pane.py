@@ -236,8 +236,11 @@ def versions_html(versions: list[m.Version]) -> str:
         if v.reason:
             lines.append(f"<p class='d'>{_esc(_t('Reason:'))} <i>{_esc(v.reason)}</i></p>")
         for field, old, new in changed:
-            lines.append(f"<p class='d'>{_esc(_t('Changed %1:').replace('%1', field))} "
-                         f"{_esc(old)} → {_esc(new)}</p>")
+            if old == new:  # a detail the short words leave out (a date of birth, a contact)
+                lines.append(f"<p class='d'>{_esc(_t('Changed %1.').replace('%1', field))}</p>")
+            else:
+                lines.append(f"<p class='d'>{_esc(_t('Changed %1:').replace('%1', field))} "
+                             f"{_esc(old)} → {_esc(new)}</p>")
         blocks.append("".join(lines))
     return style() + "".join(reversed(blocks))
 

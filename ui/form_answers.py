@@ -157,7 +157,8 @@ class FormAnswers(FormSections):
         if answers["decision"] != shown:
             # No clear purpose: not to share. The answer given is restored if the box
             # is ticked again, so unticking it by mistake changes nothing for good.
-            self._decision_before_purpose = shown
+            # (Not while a record is loaded: the box then shows no one's answer.)
+            self._decision_before_purpose = None if self._loading else shown
             set_choice(self.decision, Decision.NOT_SHARE.value)
         elif answers["clear_purpose"] and self._decision_before_purpose:
             set_choice(self.decision, self._decision_before_purpose)

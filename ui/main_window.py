@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -193,6 +193,14 @@ class MainWindow(QMainWindow):
             self.tray.set_overdue(0, locked=True)
         self.locked.emit()
 
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        # A new colour scheme (Preferences, or the system's when following it): the
+        # detail pane's text carries colours, so it is made again.
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange) \
+                and self.is_unlocked:
+            self.detail.reload()
+        super().changeEvent(event)
+
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
         self.shutdown()
         super().closeEvent(event)
@@ -325,7 +333,6 @@ class MainWindow(QMainWindow):
             self.idle.set_timeout(idle_timeout_ms(settings))
         apply_theme(settings.theme)
         if self.is_unlocked:
-            self.detail.reload()  # its text carries the scheme's colours
             days = settings.followup_working_days
             # On the vault worker, so it never changes under a save in progress.
             self.bridge.write(lambda s: s.set_followup_working_days(days),

@@ -297,3 +297,8 @@ def test_unticking_clear_purpose_by_mistake_is_undone_by_ticking_it_again(qtbot,
     form.clear_purpose.setChecked(True)
     assert visible(form, "decision")
     assert form.decision.currentData() == "share_partial"  # the answer given comes back
+
+    # A record opened without a clear purpose has no other answer to bring back.
+    form._load(make_share(clear_purpose=False, decision="not_share", method=""))
+    form.clear_purpose.setChecked(True)
+    assert form.decision.currentData() == "not_share"

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QSpinBox
 from app.paths import settings_path
 from app.settings import Settings
 from tests.conftest import make_share
-from tests.ui.shell_support import open_window, unlock
+from tests.ui.shell_support import open_window, unlock, wait_for_rows
 from ui.app import configure, dark_palette
 from ui.preferences import Preferences, PreferencesDialog, apply_theme, save_preferences
 
@@ -22,8 +22,11 @@ MINUTE_MS = 60 * 1000
 @pytest.fixture
 def palette_kept(qapp):  # type: ignore[no-untyped-def]
     """A test that changes the colour scheme gives the next test the palette it found."""
-    saved, sheet = qapp.palette(), qapp.styleSheet()
+    from ui import app as ui_app
+
+    saved, sheet, choice = qapp.palette(), qapp.styleSheet(), ui_app.current_theme()
     yield
+    ui_app._THEME["choice"] = choice
     hints = QGuiApplication.styleHints()
     if hasattr(hints, "unsetColorScheme"):
         hints.unsetColorScheme()
@@ -171,7 +174,11 @@ def test_save_refuses_values_outside_each_settings_range(home, prefs):
 def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, service,
                                                               palette_kept):
     configure(QApplication.instance(), "light")  # as ui.app.run does: palette and style sheet
+    rid = service.record_decision(make_share())
     window = _open(qtbot, home, service)
+    wait_for_rows(qtbot, window, 1)
+    window.decisions.select_record(rid)
+    qtbot.waitUntil(lambda: "#5f6368" in window.detail.record_view.toHtml())  # light labels
     dialog = _preferences(qtbot, window)
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     _press(qtbot, dialog, dialog.ok_button)
@@ -184,6 +191,8 @@ def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, servi
     toolbar = window.commands.toolbar
     darkest, brightest = _lightness_range(toolbar.widgetForAction(window.commands.lock))
     assert darkest < 80 and brightest > 180  # light words on a dark button
+    # The record shown is written again in the dark scheme's label colour.
+    qtbot.waitUntil(lambda: "#9aa0a6" in window.detail.record_view.toHtml(), timeout=5_000)
 
     # ui/app.py starts every run on the system scheme; unlocking applies the saved one.
     apply_theme("system")

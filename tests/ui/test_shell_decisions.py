@@ -231,11 +231,14 @@ def test_saving_from_the_window_says_so_and_shows_the_record(qtbot, home, servic
     service.lock()
     window = open_window(qtbot, home)
     unlock(qtbot, window)
+    hint = window.decisions.hint_label
+    qtbot.waitUntil(lambda: "No decisions yet" in hint.text(), timeout=5_000)
     window.new_decision("disclosure")
     fill_basic(window.form)
     window.form.save()
     qtbot.waitUntil(lambda: window.statusBar().currentMessage() == "Decision saved.",
                     timeout=10_000)
     wait_for_rows(qtbot, window, 1)
+    qtbot.waitUntil(lambda: hint.text() == "")  # the list is no longer empty
     qtbot.waitUntil(lambda: window.detail.title.text().startswith("Share"), timeout=5_000)
     window.close()
