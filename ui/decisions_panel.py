@@ -235,6 +235,9 @@ class DecisionsPanel(QWidget):
         box.setCalendarPopup(True)
         box.setMinimumDate(NO_DATE)
         box.setSpecialValueText(unset)  # each box says which end of the range it is
+        # Qt sizes a date box by its date format; make room for the words too.
+        box.setMinimumWidth(max(box.sizeHint().width(),
+                                box.fontMetrics().horizontalAdvance(unset + "  ") + 36))
         box.setDate(NO_DATE)
         box.setDisplayFormat("d MMM yyyy")
         box.setAccessibleName(name)

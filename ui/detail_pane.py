@@ -97,7 +97,7 @@ def record_html(record: m.DecisionRecord) -> str:
         _section(_t("About"), [(_t("Person") if len(record.subjects) < 2 else _t("People"),
                                 "<br>".join(subject_html(s) for s in record.subjects))]),
         _section(_t("With"), [
-            (_t("Person and organisation"), _esc(cp.display)),
+            (_t("Who"), _esc(cp.display)),
             (_t("Contact"), _esc(cp.contact)),
         ]),
         _section(_t("Type"), [(_t("Type"), _esc(_word(m.DIRECTION_LABELS, record.direction)))]),
