@@ -227,7 +227,9 @@ def followups_for_owner(conn: Connection, owner_id: str, *, states: tuple[str, .
     if due_before is not None:
         sql += " AND f.due_date <= ?"
         params.append(due_before)
-    sql += " ORDER BY f.due_date, f.followup_id"
+    # Ties in creation order (rowid): the index (owner_id, state, due_date) already ends
+    # in rowid, so one state's rows need no sorting (a temporary B-tree cost ~2 ms).
+    sql += " ORDER BY f.due_date, f.rowid"
     return conn.execute(sql, params).fetchall()
 
 
