@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QStyleOptionHeader,
     QTableView,
     QVBoxLayout,
@@ -217,6 +218,14 @@ class DecisionsPanel(QWidget):
         self._min_name_width = metrics.averageCharWidth() * MIN_NAME_CHARS
         self.table.viewport().installEventFilter(self)
         self._share_name_columns()
+
+    def wanted_width(self) -> int:
+        """The panel's width that shows every column whole, names at their minimum."""
+        table = self.table
+        scrollbar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        columns = (sum(table.columnWidth(c) for c in self._fixed_columns)
+                   + 2 * self._min_name_width)
+        return columns + scrollbar + 2 * table.frameWidth() + 4
 
     def _share_name_columns(self) -> None:
         fixed = sum(self.table.columnWidth(c) for c in self._fixed_columns)

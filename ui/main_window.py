@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -36,6 +37,20 @@ from ui.vault_screens import Opened, VaultScreen
 OVERDUE_CHECK_MS = 15 * 60 * 1000
 
 
+DETAIL_MIN_WIDTH = 360  # px the detail pane keeps when the list takes more than 2/3
+
+
+class _ListSplitter(QSplitter):
+    """The list beside the detail pane; tells the window when its width changes."""
+
+    def __init__(self, on_resize: Callable[[], None], parent: QWidget) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self._on_resize = on_resize
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._on_resize()
+
 class MainWindow(QMainWindow):
     locked = Signal()
     unlocked = Signal()
@@ -58,13 +73,17 @@ class MainWindow(QMainWindow):
         self.vault_screen = VaultScreen(self.bridge, base, self)
         self.decisions = DecisionsPanel(self.bridge, self)
         self.detail = DetailPane(self.bridge, self)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self._splitter_by_user = False
+        self.splitter = _ListSplitter(self._fit_splitter, self)
         self.splitter.addWidget(self.decisions)
         self.splitter.addWidget(self.detail)
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([960, 480])
         self.splitter.setChildrenCollapsible(False)
+        # Until the person drags the divider, the list gets room for all its columns
+        # when the window allows it (see _fit_splitter).
+        self.splitter.splitterMoved.connect(self._divider_dragged)
         self.followups = _followups_panel(self.bridge, self)
         self.form = _decision_form(self.bridge, self)
         self.splitter.setContentsMargins(8, 6, 8, 0)
@@ -192,6 +211,21 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.set_overdue(0, locked=True)
         self.locked.emit()
+
+    def _divider_dragged(self, *_: object) -> None:
+        self._splitter_by_user = True
+
+    def _fit_splitter(self) -> None:
+        """Two thirds for the list, more if its columns need it, while the detail pane
+        keeps DETAIL_MIN_WIDTH; on a narrower window the list scrolls sideways."""
+        if self._splitter_by_user:
+            return
+        total = sum(self.splitter.sizes())
+        if total <= 0:
+            return
+        wanted = max(total * 2 // 3, self.decisions.wanted_width())
+        wanted = max(min(wanted, total - DETAIL_MIN_WIDTH), total // 2)
+        self.splitter.setSizes([wanted, total - wanted])
 
     def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
         # A new colour scheme (Preferences, or the system's when following it): the

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from app.model import FollowUp
+from tests.conftest import make_share
 from ui.decision_form import DecisionForm
 from ui.decisions_model import DecisionsModel
 from ui.decisions_panel import DecisionsPanel
@@ -112,4 +113,28 @@ def test_the_window_fits_a_small_laptop_screen(qtbot, home) -> None:
     qtbot.wait(50)
     # 1366 x 768 at 125 % scaling leaves 1093 logical pixels.
     assert window.width() <= 1093
+    window.close()
+
+
+def test_on_a_1280_wide_window_the_list_shows_every_column(qtbot, home, service) -> None:
+    from tests.ui.shell_support import open_window, unlock, wait_for_rows
+    from ui.main_window import DETAIL_MIN_WIDTH
+
+    service.record_decision(make_share())
+    service.lock()
+    window = open_window(qtbot, home)  # 1280 x 800
+    unlock(qtbot, window)
+    wait_for_rows(qtbot, window, 1)
+    table = window.decisions.table
+    qtbot.waitUntil(lambda: table.horizontalHeader().length() <= table.viewport().width(),
+                    timeout=2_000)
+    assert window.detail.width() >= DETAIL_MIN_WIDTH - 1
+    # A divider the person drags stays where they put it.
+    fitted = window.splitter.sizes()[0]
+    window.splitter.moveSplitter(fitted - 100, 1)
+    dragged = window.splitter.sizes()[0]
+    assert dragged < fitted - 50
+    window.resize(1300, 800)
+    qtbot.wait(50)
+    assert abs(window.splitter.sizes()[0] - dragged) < 40  # not fitted again
     window.close()
