@@ -27,7 +27,8 @@ from ui.bridge import CONTACTS, DECISIONS, DRAFTS, FOLLOWUPS, Bridge
 from ui.dialogs import error_text
 from ui.form_answers import FormAnswers
 from ui.form_people import ContactSuggestions, SubjectEditor
-from ui.form_widgets import DateTimeField, Field
+from ui.form_widgets import Field
+from ui.inputs import DateTimeField
 
 __all__ = ["DateTimeField", "DecisionForm", "Field", "SubjectEditor"]
 

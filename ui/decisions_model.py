@@ -26,11 +26,12 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QPalette
+from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import QApplication
 
 from app.model import LIST_PAGE_ROWS, DecisionSummary, Direction, RecordStatus, SearchFilters
 from app.service import QueryCancelled
+from ui.resources import error_colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -531,10 +532,9 @@ class DecisionsModel(QAbstractTableModel):
         palette = QApplication.palette() if QApplication.instance() else QPalette()
         key = palette.cacheKey()
         if self._brush_cache is None or self._brush_cache[0] != key:
-            dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
             self._brush_cache = (key, (
                 QBrush(palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)),
-                QBrush(QColor("#ff8a80" if dark else "#b3261e"))))
+                QBrush(error_colour())))
         return self._brush_cache[1]
 
 

@@ -43,7 +43,6 @@ from app.model import (
 )
 from ui.form_people import SubjectEditor, SubjectList
 from ui.form_widgets import (
-    DateTimeField,
     Field,
     check_grid,
     choice_box,
@@ -53,6 +52,7 @@ from ui.form_widgets import (
     section,
     text_box,
 )
+from ui.inputs import DateTimeField
 
 EditorT = TypeVar("EditorT", bound=QWidget)
 

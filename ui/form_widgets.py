@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QDateTime, SignalInstance
 from PySide6.QtWidgets import (
-    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDateTimeEdit,
@@ -64,19 +63,6 @@ def message_label(name: str, parent: QWidget) -> QLabel:
     label.setVisible(False)
     label.setAccessibleName(name)
     return label
-
-
-class DateTimeField(QDateTimeEdit):
-    """A date-time box that Tab leaves at once (arrow keys still move between its parts)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.setCalendarPopup(True)
-        guard_wheel(self)
-
-    def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002, N802 - Qt's names
-        return QAbstractSpinBox.focusNextPrevChild(self, next)
 
 
 def form_label(text: str, parent: QWidget) -> QLabel:

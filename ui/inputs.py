@@ -1,7 +1,8 @@
 """Input widgets that behave the way a keyboard and a scrolling mouse expect.
 
-- ``DateBox``: Tab leaves it at once. Qt's date boxes use Tab to step between day,
-  month and year, and a box showing special text ("Any date") never lets go.
+- ``DateBox`` and ``DateTimeField``: Tab leaves them at once. Qt's date boxes use
+  Tab to step between day, month and year, and a box showing special text
+  ("Any date") never lets go.
   The arrow keys still move between the parts.
 - ``guard_wheel``: the mouse wheel over a drop-down or date box that does not have
   the keyboard focus scrolls the page instead of changing the answer unseen.
@@ -9,13 +10,33 @@
 
 from __future__ import annotations
 
+import functools
+
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt
-from PySide6.QtWidgets import QAbstractScrollArea, QAbstractSpinBox, QDateEdit, QWidget
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QDateEdit,
+    QDateTimeEdit,
+    QWidget,
+)
 
 
 class DateBox(QDateEdit):
     def focusNextPrevChild(self, next: bool) -> bool:  # noqa: A002, N802 - Qt's names
         return QAbstractSpinBox.focusNextPrevChild(self, next)
+
+
+class DateTimeField(QDateTimeEdit):
+    """The form's date and time box: Tab leaves it, the wheel needs the focus."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setDisplayFormat("yyyy-MM-dd HH:mm")
+        self.setCalendarPopup(True)
+        guard_wheel(self)
+
+    focusNextPrevChild = DateBox.focusNextPrevChild  # noqa: N815 - Qt's name
 
 
 class _WheelGuard(QObject):
@@ -32,12 +53,12 @@ class _WheelGuard(QObject):
         return False
 
 
-_guard: list[_WheelGuard] = []
+@functools.cache
+def _wheel_guard() -> _WheelGuard:
+    return _WheelGuard()  # one for every box, made once a QApplication exists
 
 
 def guard_wheel(widget: QWidget) -> None:
     """Only a focused ``widget`` answers the wheel; a click or Tab gives it the focus."""
-    if not _guard:
-        _guard.append(_WheelGuard())
     widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-    widget.installEventFilter(_guard[0])
+    widget.installEventFilter(_wheel_guard())
