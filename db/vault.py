@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,10 @@ from db.vault_errors import (
     translated,
     vault_errors,
 )
+
+# A passphrase change needs room for a second copy of the vault (its rollback journal).
+REKEY_ROOM = 1.0
+REKEY_MARGIN = 2 * 1024 * 1024
 
 # Kept for callers of the earlier names.
 _connect_raw = connect_raw
@@ -306,6 +311,7 @@ class Vault:
         new_key = derive_key(new_passphrase, salt, NFC)
         old_entry = (self._form, keycheck.tag(self.key))
         new_entry = (NFC, keycheck.tag(new_key))
+        self._check_room_for_rekey()
         conn = self.conn
         try:
             with self.reported(REKEYING):
@@ -317,17 +323,43 @@ class Vault:
                 report("rekeying")
                 try:
                     conn.execute(f"PRAGMA rekey = {raw_key_literal(new_key, None)}")
-                    self._key = bytearray(new_key)
-                    self._form = NFC
-                    report("rekeyed")
-                finally:
-                    conn.execute("PRAGMA journal_mode = WAL").fetchall()
+                except BaseException:
+                    self._reconnect_after_failed_rekey()
+                    raise
+                self._key = bytearray(new_key)
+                self._form = NFC
+                report("rekeyed")
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
         except BaseException:
-            if self._form != NFC or self.key != new_key:
+            if self._key is not None and self.key != new_key:
                 keycheck.save_quietly(self.path, salt, [old_entry])
             raise
         keycheck.save_quietly(self.path, salt, [new_entry])
         report("done")
+
+    def _check_room_for_rekey(self) -> None:
+        """The rekey journals every page before rewriting it: refuse it up front when the
+        disk cannot hold a second copy of the vault (and a margin)."""
+        files = VaultFiles(self.path)
+        size = sum(p.stat().st_size for p in (self.path, files.wal) if p.exists())
+        if shutil.disk_usage(self.path.parent).free < size * REKEY_ROOM + REKEY_MARGIN:
+            raise DiskFull(REKEYING)
+
+    def _reconnect_after_failed_rekey(self) -> None:
+        """SQLCipher keeps the new key for writes after a rekey fails: one more write on
+        that connection (even the switch back to WAL) would put a page under the new key
+        among pages under the old. The rollback kept every page as it was, so the
+        connection is dropped unused and the vault opened again under the old key."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        try:
+            fresh = connect_raw(self.path, self.key, None)
+            apply_pragmas(fresh)
+        except (DatabaseError, OSError):
+            self.lock()  # unlock again once there is room; the file is intact
+            return
+        self._conn = fresh
 
     # -- backups -------------------------------------------------------
     def backup_before_migration(self, backup_dir: Path | None) -> Path:

@@ -261,7 +261,8 @@ def translated(exc: BaseException, doing: str, where: Path | None = None,
         return VaultUnreadable(writing=True)
     if code in (SQLITE_IOERR, SQLITE_CANTOPEN):
         return DiskFull(doing) if _nearly_full(where) else VaultIOError(doing)
-    return VaultRefused()
+    # SQLCipher reports a rekey that ran out of room as a plain error.
+    return DiskFull(doing) if _nearly_full(where) else VaultRefused()
 
 
 @contextlib.contextmanager
