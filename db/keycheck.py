@@ -80,6 +80,13 @@ def save(vault_path: Path, salt: bytes, keys: Sequence[tuple[str, bytes]]) -> No
     atomic_write(path_for(vault_path), json.dumps(body, indent=1).encode("utf-8"))
 
 
+def forget(vault_path: Path) -> None:
+    """Drop the key check, for a vault file replaced by another one (a restored copy keyed
+    with an earlier passphrase): the next open then works as for a vault without one and
+    writes a new check, instead of calling the copy damaged."""
+    path_for(vault_path).unlink(missing_ok=True)
+
+
 def save_quietly(vault_path: Path, salt: bytes, keys: Sequence[tuple[str, bytes]]) -> bool:
     """Write it if the disk allows; a vault opens without one, so a failure only waits
     for the next successful open."""

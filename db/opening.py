@@ -223,8 +223,10 @@ class Unlocked:
     salt: bytes
 
 
-def unlock(path: Path, passphrase: str) -> Unlocked:
+def unlock(path: Path, passphrase: str, *, remember: bool = True) -> Unlocked:
     """Find the vault's key from ``passphrase`` and open it, or say why not.
+
+    ``remember`` writes (or refreshes) the key check; off when only inspecting a copy.
 
     Normally one scrypt: the key check's salt and form, checked against its tag. Only
     when the file's salt differs from the key check's (page 1 damaged, or another
@@ -258,7 +260,7 @@ def unlock(path: Path, passphrase: str) -> Unlocked:
                 # The key check's salt opens it: the file's own copy of the salt is damaged.
                 conn.close()
                 raise VaultDamaged([1])
-            if check is None or not known or len(check.keys) > 1:
+            if remember and (check is None or not known or len(check.keys) > 1):
                 keycheck.save_quietly(path, salt, [(form, keycheck.tag(key))])
             return Unlocked(conn, key, form, salt)
     raise WrongPassphrase()

@@ -172,7 +172,8 @@ class Vault:
         inspect(path)
         claim = VaultClaim(path).acquire()
         try:
-            opened = unlock(path, passphrase)
+            # Inspecting a copy (migrate=False) writes nothing beside it.
+            opened = unlock(path, passphrase, remember=migrate)
             vault = cls(path, opened.conn, opened.key, claim=claim, form=opened.form,
                         salt=opened.salt)
             vault._finish_open(backup_dir, migrate)

@@ -102,3 +102,21 @@ def test_a_vault_without_a_key_check_opens_gets_one_and_then_tells_damage(
     assert (keycheck.path_for(path).stat().st_mode & 0o777) == 0o600
     flip(path, 3)  # the salt itself: the key check's copy still derives the right key
     assert _damage_is_said(base).pages == (1,)
+
+
+def test_a_vault_replaced_by_a_copy_under_an_earlier_passphrase_is_not_called_damaged(
+        seeded: Path, tmp_path: Path) -> None:
+    """A restored backup keyed with the passphrase before a change: once the restore
+    forgets the key check, the earlier passphrase opens the copy and the check follows."""
+    base = _copy(seeded, tmp_path)
+    path = vault_path(base)
+    earlier = tmp_path / "earlier.sharelog"
+    shutil.copy2(path, earlier)  # same salt, the old key
+    svc = session.unlock(PASSPHRASE, base=base)
+    svc.change_passphrase(PASSPHRASE, "lantern orchard copper 7 kites")
+    svc.lock()
+    shutil.copy2(earlier, path)
+    keycheck.forget(path)
+    session.unlock(PASSPHRASE, base=base).lock()
+    with pytest.raises(WrongPassphrase):
+        session.unlock("lantern orchard copper 7 kites", base=base)
