@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import tempfile
@@ -118,6 +119,7 @@ def unreadable(base: Path, disk: SmallDisk) -> Callable[[], object]:
         with os.fdopen(read_end, "rb") as fh:
             data = fh.read()
         _pid, status = os.waitpid(pid, 0)
+        shutil.rmtree(outside, ignore_errors=True)
         assert os.waitstatus_to_exitcode(status) == 0 and data, "the child did not report"
         kind, text, shown = json.loads(data)
         return Seen(kind, text, shown)
@@ -177,8 +179,6 @@ def cut_short(base: Path, disk: SmallDisk) -> Callable[[], object]:
 
 def _uncheckpointed(base: Path) -> Path:
     """Ten records committed to the WAL, never checkpointed: the files as a crash leaves them."""
-    import shutil
-
     seed(base, 5)
     svc = session.unlock(PASSPHRASE, base=base)
     for _ in range(10):
@@ -188,8 +188,8 @@ def _uncheckpointed(base: Path) -> Path:
     for name in os.listdir(base):
         if name.startswith("vault.sharelog"):
             shutil.copy2(base / name, copy / name)
-    shutil.copy2(base / "settings.json", copy / "settings.json") if (
-        base / "settings.json").exists() else None
+    if (base / "settings.json").exists():
+        shutil.copy2(base / "settings.json", copy / "settings.json")
     svc.lock()
     shutil.rmtree(base)
     copy.rename(base)
