@@ -48,11 +48,11 @@ from app.validation import Problem, ValidationError, require_reason, validate
 from app.workdays import ENGLAND_AND_WALES_BANK_HOLIDAYS, WorkingCalendar
 from db import store
 from db.vault import (
+    OPENING,
     Connection,
     Vault,
     VaultLocked,
     cancellable,
-    damage_reported,
 )
 from db.vault import QueryCancelled as QueryCancelled  # noqa: PLC0414 - re-exported for ui/
 
@@ -123,7 +123,7 @@ class Sharelog:
         self.vault = vault
         self._lock = threading.RLock()
         conn = vault.conn
-        with damage_reported():
+        with vault.reported(OPENING):
             meta = store.meta_all(conn)
         self.identity = Identity(
             user_id=str(meta["user_id"]),
@@ -183,12 +183,13 @@ class Sharelog:
 
     # -- plumbing ----------------------------------------------------------
     def _locked(self, fn: Callable[[Connection], T]) -> T:
-        with self._lock, damage_reported():
+        with self._lock, self.vault.reported():
             return fn(self.vault.conn)
 
     @contextmanager
     def _write(self) -> Iterator[_Writer]:
-        with self._lock, damage_reported(), self.vault.transaction() as conn:
+        # Errors become Sharelog's own (a full disk, a busy vault, damage by page).
+        with self._lock, self.vault.reported(), self.vault.transaction() as conn:
             yield _Writer(self, conn)
 
     @contextmanager
@@ -419,7 +420,7 @@ class Sharelog:
                    kind: str = "decision", record_id: str | None = None) -> str:
         did = draft_id or uuid7()
         now = dt.datetime.now().isoformat(timespec="seconds")
-        with self._lock, self.vault.transaction() as conn:
+        with self._lock, self.vault.reported(), self.vault.transaction() as conn:
             store.draft_save(conn, did, kind, record_id, store.dumps(body), now)
         return did
 
@@ -428,7 +429,7 @@ class Sharelog:
         return [Draft(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
 
     def delete_draft(self, draft_id: str) -> None:
-        with self._lock, self.vault.transaction() as conn:
+        with self._lock, self.vault.reported(), self.vault.transaction() as conn:
             store.draft_delete(conn, draft_id)
 
     # -- integrity and maintenance ---------------------------------------------------
@@ -439,7 +440,7 @@ class Sharelog:
         return self._locked(lambda c: integrity.verify_record(c, record_id))
 
     def rebuild_projection(self) -> int:
-        with self._lock, self.vault.transaction() as conn:
+        with self._lock, self.vault.reported(), self.vault.transaction() as conn:
             return projection.rebuild(conn)
 
     def pending_sync_count(self) -> int:

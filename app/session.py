@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,15 +13,26 @@ from pathlib import Path
 from app.paths import backup_dir, data_dir, ensure_data_dir, settings_path, vault_path
 from app.service import Sharelog
 from app.settings import Settings
-from db.vault import Vault, VaultExists
+from db import keycheck
+from db.claim import VaultClaim
+from db.passphrase import Strength as Strength  # noqa: PLC0414
+from db.passphrase import judge as judge_passphrase  # noqa: F401 - for ui/
+from db.vault import CREATING, OPENING, Vault, VaultExists, VaultFiles, inspect, present
+from db.vault import PassphraseChangeInterrupted as PassphraseChangeInterrupted  # noqa: PLC0414
+from db.vault import VaultCorrupted as VaultCorrupted  # noqa: PLC0414
+from db.vault import VaultDamaged as VaultDamaged  # noqa: PLC0414
 
 # What the UI needs from the vault layer, offered here: ui/ never imports db/ itself.
 from db.vault import VaultError as VaultError  # noqa: PLC0414
 from db.vault import VaultLocked as VaultLocked  # noqa: PLC0414
+from db.vault import VaultMissing as VaultMissing  # noqa: PLC0414
 from db.vault import WeakPassphrase as WeakPassphrase  # noqa: PLC0414
 from db.vault import WrongPassphrase as WrongPassphrase  # noqa: PLC0414
 from db.vault import check_passphrase_strength as check_passphrase_strength  # noqa: PLC0414
 from db.vault import passphrase_strength_score as passphrase_strength_score  # noqa: PLC0414
+from db.vault_errors import RESTORE as RESTORE  # noqa: PLC0414
+from db.vault_errors import SET_ASIDE as SET_ASIDE  # noqa: PLC0414
+from db.vault_errors import vault_errors
 
 log = logging.getLogger("sharelog.session")
 
@@ -67,8 +79,51 @@ def wait_before_unlock(base: Path | None = None, *,
 
 
 def vault_exists(base: Path | None = None) -> bool:
-    path = vault_path(base or data_dir())
-    return path.exists() and path.stat().st_size > 0
+    """Whether something is where the vault goes (even a file Sharelog cannot open).
+
+    A 0-byte file with nothing beside it is not a vault: creating one replaces it.
+    """
+    return present(vault_path(base or data_dir()))
+
+
+def vault_problem(base: Path | None = None) -> VaultError | None:
+    """What is wrong with the vault file that no passphrase can change (None: ask for one)."""
+    try:
+        inspect(vault_path(base or data_dir()))
+    except VaultMissing:
+        return None
+    except VaultError as exc:
+        return exc
+    return None
+
+
+def set_aside_vault(base: Path | None = None, *,
+                    now: Callable[[], dt.datetime] = dt.datetime.now) -> str:
+    """Rename a vault Sharelog cannot open out of the way, keeping every byte of it.
+
+    The vault file (or folder), its journals and its key check move to
+    ``vault.sharelog.damaged-<date>-<time>`` beside it; nothing is deleted. Only on
+    the person's say-so (the vault screen asks). Returns the new file name.
+    """
+    base = base or data_dir()
+    path = vault_path(base)
+    files = VaultFiles(path)
+    stamp = now().strftime("%Y-%m-%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.damaged-{stamp}")
+    claim = VaultClaim(path).acquire()  # not while another process has it open
+    try:
+        with vault_errors(OPENING, base):
+            moves = [(path, aside), (files.wal, Path(f"{aside}-wal")),
+                     (files.journal, Path(f"{aside}-journal")),
+                     (keycheck.path_for(path), keycheck.path_for(aside))]
+            for source, target in moves:
+                if source.exists() or source.is_symlink():
+                    os.rename(source, target)
+            files.shm.unlink(missing_ok=True)  # only an index of the WAL, rebuilt from it
+    finally:
+        claim.release()
+    log.info("vault set aside")
+    return aside.name
 
 
 def _service(vault: Vault, settings: Settings) -> Sharelog:
@@ -84,20 +139,25 @@ def _service(vault: Vault, settings: Settings) -> Sharelog:
 
 def create_vault(display_name: str, passphrase: str, *, base: Path | None = None,
                  team_id: str | None = None) -> Sharelog:
-    base = base or ensure_data_dir()
-    base.mkdir(parents=True, exist_ok=True)
-    path = vault_path(base)
+    """A new vault with its owner's identity, made whole beside its place and moved there.
+
+    A full disk or a crash leaves nothing half-made; anything already at the vault's
+    place is refused (``VaultExists``), never replaced.
+    """
+    with vault_errors(CREATING, base):
+        base = base or ensure_data_dir()
+        base.mkdir(parents=True, exist_ok=True)
     if vault_exists(base):
         raise VaultExists()
-    vault = Vault.create(path, passphrase)
+    vault = Vault.create(
+        vault_path(base), passphrase, user_inputs=[display_name],
+        setup=lambda new: Sharelog.initialise(new, display_name, team_id=team_id))
+    log.info("vault created")
     try:
-        Sharelog.initialise(vault, display_name, team_id=team_id)
+        return _service(vault, Settings.load(settings_path(base)))
     except BaseException:
         vault.lock()
-        path.unlink(missing_ok=True)
         raise
-    log.info("vault created")
-    return _service(vault, Settings.load(settings_path(base)))
 
 
 def unlock(passphrase: str, *, base: Path | None = None,
@@ -115,22 +175,34 @@ def unlock(passphrase: str, *, base: Path | None = None,
         raise TooSoon(wait)
     try:
         vault = Vault.open(vault_path(base), passphrase, backup_dir=backup_dir(base))
+    except PassphraseChangeInterrupted:
+        raise  # the right passphrase for a change that went the other way: not a guess
     except WrongPassphrase:
+        # Only a wrong passphrase counts: damage, a full disk or a vault in use do not.
         settings.failed_unlocks += 1
         settings.last_failed_unlock = clock()
-        settings.save(settings_path(base))
+        _save_quietly(settings, base)
         log.info("unlock refused (%d in a row)", settings.failed_unlocks)
         raise
     if settings.failed_unlocks:
         settings.failed_unlocks = 0
         settings.last_failed_unlock = 0.0
-        settings.save(settings_path(base))
+        _save_quietly(settings, base)
     log.info("vault unlocked")
     try:
         return _service(vault, settings)
     except BaseException:
         vault.lock()
         raise
+
+
+def _save_quietly(settings: Settings, base: Path) -> None:
+    """The wait after wrong passphrases is kept when the disk allows; a full disk must not
+    turn an unlock into an error about settings."""
+    try:
+        settings.save(settings_path(base))
+    except OSError as exc:
+        log.warning("settings not saved (%s)", type(exc).__name__)
 
 
 def failed_unlocks(base: Path | None = None) -> int:

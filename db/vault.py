@@ -4,267 +4,245 @@ Key handling: the passphrase never reaches SQL. We derive a 256-bit key with
 scrypt over the vault's own 16-byte salt (the first 16 bytes of a SQLCipher
 file) and hand SQLCipher the raw key as ``x'<hex key><hex salt>'``, so the only
 text in SQL is derived key material, and SQLCipher's own PBKDF2 is skipped.
+
+Opening, and telling each fault apart, is in ``db.opening``; the errors and their
+words in ``db.vault_errors``; passphrase strength and key forms in ``db.passphrase``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import secrets
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+import shutil
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
-import sqlcipher3
+from db import keycheck, migrations
+from db.claim import VaultClaim
+from db.opening import (
+    PAGE_SIZE,
+    SQLITE_PLAINTEXT_MAGIC,
+    Connection,
+    VaultFiles,
+    apply_pragmas,
+    build_aside,
+    connect_raw,
+    damaged_pages,
+    fsync_dir,
+    inspect,
+    present,
+    raw_key_literal,
+    read_salt,
+    unlock,
+)
+from db.passphrase import (
+    KEY_BYTES,
+    MIN_PASSPHRASE_LENGTH,
+    NFC,
+    SALT_BYTES,
+    check_passphrase_strength,
+    derive_key,
+    passphrase_strength_score,
+)
+from db.vault_errors import (
+    CREATING,
+    OPENING,
+    REKEYING,
+    SAVING,
+    SQLITE_CORRUPT,
+    SQLITE_NOTADB,
+    DatabaseError,
+    DiskFull,
+    NotAVault,
+    PassphraseChangeInterrupted,
+    VaultBusy,
+    VaultCorrupted,
+    VaultDamaged,
+    VaultError,
+    VaultExists,
+    VaultIncomplete,
+    VaultInUse,
+    VaultLocked,
+    VaultMissing,
+    VaultNotAFile,
+    VaultTooNew,
+    VaultUnreadable,
+    WeakPassphrase,
+    WrongPassphrase,
+    sqlite_code,
+    translated,
+    vault_errors,
+)
 
-from db import migrations
+# A passphrase change needs room for a second copy of the vault (its rollback journal).
+REKEY_ROOM = 1.0
+REKEY_MARGIN = 2 * 1024 * 1024
 
-SQLITE_PLAINTEXT_MAGIC = b"SQLite format 3\x00"
-SALT_BYTES = 16
-KEY_BYTES = 32
-# scrypt cost: ~0.3 s and 64 MiB on a laptop core; slow on purpose for guessing.
-SCRYPT_N = 2**16
-SCRYPT_R = 8
-SCRYPT_P = 1
-MIN_PASSPHRASE_LENGTH = 10
-
-DatabaseError: type[Exception] = sqlcipher3.dbapi2.DatabaseError
-# sqlcipher3 ships no type information; its connection follows DB-API 2 like sqlite3's.
-Connection: TypeAlias = Any
-
-
-class VaultError(Exception):
-    """Base for vault errors; messages are safe to show a user."""
-
-
-class WrongPassphrase(VaultError):
-    def __init__(self) -> None:
-        super().__init__("That passphrase doesn't open this vault.")
-
-
-class VaultCorrupted(VaultError):
-    def __init__(self, detail: str = "") -> None:
-        msg = (
-            "This file is not a Sharelog vault, or it is damaged. "
-            "Nothing has been changed; restore it from a backup or ask your administrator."
-        )
-        super().__init__(msg)
-        self.detail = detail
-
-
-class VaultMissing(VaultError):
-    def __init__(self) -> None:
-        super().__init__("There is no vault here yet.")
-
-
-class VaultExists(VaultError):
-    def __init__(self) -> None:
-        super().__init__("A vault already exists here.")
-
-
-class WeakPassphrase(VaultError):
-    pass
-
-
-class VaultLocked(VaultError):
-    def __init__(self) -> None:
-        super().__init__("The vault is locked.")
-
-
-def check_passphrase_strength(passphrase: str) -> list[str]:
-    """Problems with a new passphrase, in words a person can act on (empty = fine)."""
-    problems: list[str] = []
-    if len(passphrase) < MIN_PASSPHRASE_LENGTH:
-        problems.append(
-            f"Use at least {MIN_PASSPHRASE_LENGTH} characters (a few unrelated words work well)."
-        )
-    if passphrase and len(set(passphrase)) < 5:
-        problems.append("Use more different characters; repeated letters are easy to guess.")
-    if passphrase.lower() in {"password123", "sharelog123", "passphrase", "1234567890"}:
-        problems.append("That passphrase is too common.")
-    return problems
-
-
-def passphrase_strength_score(passphrase: str) -> int:
-    """0 (weak) to 4 (strong): a rough guide for the strength meter."""
-    if check_passphrase_strength(passphrase):
-        return min(1, len(passphrase) // 6)
-    classes = sum(
-        [
-            any(c.islower() for c in passphrase),
-            any(c.isupper() for c in passphrase),
-            any(c.isdigit() for c in passphrase),
-            any(not c.isalnum() for c in passphrase),
-        ]
-    )
-    score = 2 + (len(passphrase) >= 16) + (classes >= 3 or len(passphrase) >= 24)
-    return min(4, score)
-
-
-def derive_key(passphrase: str, salt: bytes) -> bytes:
-    # hashlib's scrypt releases the GIL while it works, so deriving on a worker
-    # thread never freezes the UI thread (cryptography's Scrypt holds it for ~0.2 s).
-    return hashlib.scrypt(passphrase.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
-                          p=SCRYPT_P, maxmem=256 * 1024 * 1024, dklen=KEY_BYTES)
-
-
-def _raw_key_literal(key: bytes, salt: bytes | None) -> str:
-    # Only hex digits reach SQL text: derived key material, never the passphrase.
-    body = key.hex() + (salt.hex() if salt is not None else "")
-    assert all(c in "0123456789abcdef" for c in body)
-    return f"\"x'{body}'\""
-
-
-_log_silenced = False
-
-
-def _silence_sqlcipher_log() -> None:
-    """SQLCipher writes its own log lines (e.g. HMAC failures) to stderr; keep them off."""
-    global _log_silenced
-    if _log_silenced:
-        return
-    conn = sqlcipher3.connect(":memory:")
-    try:
-        conn.execute("PRAGMA cipher_log_level = NONE")
-    except DatabaseError:
-        pass
-    finally:
-        conn.close()
-    _log_silenced = True
-
-
-@dataclass(frozen=True)
-class VaultFiles:
-    path: Path
-
-    @property
-    def wal(self) -> Path:
-        return self.path.with_name(self.path.name + "-wal")
-
-    @property
-    def shm(self) -> Path:
-        return self.path.with_name(self.path.name + "-shm")
-
-    @property
-    def journal(self) -> Path:
-        return self.path.with_name(self.path.name + "-journal")
-
-
-def read_salt(path: Path) -> bytes:
-    with open(path, "rb") as fh:
-        head = fh.read(SALT_BYTES)
-    if len(head) < SALT_BYTES:
-        raise VaultCorrupted("file too short")
-    if head == SQLITE_PLAINTEXT_MAGIC:
-        raise VaultCorrupted("plaintext sqlite file")
-    return head
-
-
-def _apply_pragmas(conn: Connection) -> None:
-    conn.execute("PRAGMA journal_mode = WAL").fetchall()
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.execute("PRAGMA foreign_keys = ON")
-    conn.execute("PRAGMA secure_delete = ON")
-    conn.execute("PRAGMA temp_store = MEMORY")
-    conn.execute("PRAGMA busy_timeout = 5000")
-    # 64 MiB of page cache: decrypting pages is what reads cost, so keep them.
-    conn.execute("PRAGMA cache_size = -65536")
-
-
-def _connect_raw(path: Path, key: bytes, salt: bytes | None) -> Connection:
-    _silence_sqlcipher_log()
-    conn = sqlcipher3.connect(str(path), isolation_level=None, check_same_thread=False)
-    try:
-        conn.execute(f"PRAGMA key = {_raw_key_literal(key, salt)}")
-        # Reading the schema is the first decrypting read: wrong keys fail here.
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-    except DatabaseError as exc:
-        conn.close()
-        raise WrongPassphrase() from exc
-    return conn
+# Kept for callers of the earlier names.
+_connect_raw = connect_raw
+_apply_pragmas = apply_pragmas
+_raw_key_literal = raw_key_literal
+_fsync_dir = fsync_dir
 
 
 def open_connection_with_key(path: Path, key: bytes) -> Connection:
-    """Open an existing vault with an already-derived key (used by worker connections)."""
-    conn = _connect_raw(path, key, None)
-    _apply_pragmas(conn)
+    """Another connection to an open vault with its derived key (worker connections).
+
+    It does not claim the vault: the process that opened it already holds the claim.
+    """
+    with vault_errors(OPENING, path.parent):
+        conn = connect_raw(path, key, None)
+        apply_pragmas(conn)
     return conn
 
 
 class Vault:
-    """An open (unlocked) vault: owns the key and one connection.
+    """An open (unlocked) vault: owns the key, one connection and the claim on the file.
 
     All callers go through :meth:`connection`; after :meth:`lock` it raises
     :class:`VaultLocked`.
     """
 
-    def __init__(self, path: Path, conn: Connection, key: bytes) -> None:
+    def __init__(self, path: Path, conn: Connection, key: bytes, *,
+                 claim: VaultClaim | None = None, form: str = NFC,
+                 salt: bytes | None = None) -> None:
         self.path = path
         self._conn: Connection | None = conn
         self._key: bytearray | None = bytearray(key)
+        self._claim = claim
+        self._form = form
+        self._salt = salt
+        self._damage: list[int] | None = None
 
     # -- lifecycle -------------------------------------------------------
     @classmethod
-    def create(cls, path: Path, passphrase: str) -> Vault:
-        problems = check_passphrase_strength(passphrase)
+    def create(cls, path: Path, passphrase: str, *,
+               setup: Callable[[Vault], Any] | None = None,
+               user_inputs: Iterable[str] = ()) -> Vault:
+        """A new vault at ``path``, made whole beside it and only then moved there.
+
+        ``setup`` runs on the new vault before the move (the service's identity), so a
+        full disk or a crash never leaves a half-made vault where Sharelog looks.
+        Anything already there (a vault, a file Sharelog cannot open, a 0-byte file
+        beside a journal with data) is refused, never replaced.
+        """
+        problems = check_passphrase_strength(passphrase, user_inputs)
         if problems:
             raise WeakPassphrase(" ".join(problems))
-        files = VaultFiles(path)
-        if path.exists() and path.stat().st_size > 0:
+        if present(path):
             raise VaultExists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            os.chmod(path.parent, 0o700)
-        for stale in (files.wal, files.shm, files.journal):
-            stale.unlink(missing_ok=True)
-        salt = secrets.token_bytes(SALT_BYTES)
-        key = derive_key(passphrase, salt)
-        # Create the file owner-only before SQLCipher writes into it.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        conn = _connect_raw(path, key, salt)
-        _apply_pragmas(conn)
-        migrations.migrate(conn, backup=None)
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        return cls(path, conn, key)
+        with vault_errors(CREATING, path.parent):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(OSError):
+                os.chmod(path.parent, 0o700)
+            claim = VaultClaim(path).acquire()
+        try:
+            salt = secrets.token_bytes(SALT_BYTES)
+            key = derive_key(passphrase, salt, NFC)
+
+            def fill(conn: Connection, where: Path) -> None:
+                migrations.migrate(conn, backup=None)
+                if setup is not None:
+                    setup(cls(where, conn, key, salt=salt))
+
+            with vault_errors(CREATING, path.parent):
+                build_aside(path, key, salt, fill)
+                conn = connect_raw(path, key, None)
+                try:
+                    apply_pragmas(conn)
+                except BaseException:
+                    conn.close()
+                    raise
+        except BaseException:
+            claim.release()
+            raise
+        return cls(path, conn, key, claim=claim, form=NFC, salt=salt)
 
     @classmethod
     def open(cls, path: Path, passphrase: str, *, backup_dir: Path | None = None,
              migrate: bool = True) -> Vault:
-        if not path.exists():
-            raise VaultMissing()
-        salt = read_salt(path)
-        key = derive_key(passphrase, salt)
-        return cls.open_with_key(path, key, backup_dir=backup_dir, migrate=migrate)
+        """Open with a passphrase, or raise the Sharelog error that names what is wrong.
+
+        ``WrongPassphrase`` only when the key is not the vault's; a file that refuses
+        the right key is ``VaultDamaged`` (with its damaged pages), and problems no
+        passphrase can fix are named before any key is derived.
+        """
+        inspect(path)
+        claim = VaultClaim(path).acquire()
+        try:
+            # Inspecting a copy (migrate=False) writes nothing beside it.
+            opened = unlock(path, passphrase, remember=migrate)
+            vault = cls(path, opened.conn, opened.key, claim=claim, form=opened.form,
+                        salt=opened.salt)
+            vault._finish_open(backup_dir, migrate)
+        except BaseException:
+            claim.release()
+            raise
+        return vault
 
     @classmethod
     def open_with_key(cls, path: Path, key: bytes, *, backup_dir: Path | None = None,
                       migrate: bool = True) -> Vault:
-        """Open and, unless ``migrate`` is False (inspecting a backup), upgrade the schema."""
-        conn = _connect_raw(path, key, None)
+        """Open with a derived key; unless ``migrate`` is False (inspecting a backup),
+        upgrade the schema."""
+        inspect(path)
+        claim = VaultClaim(path).acquire()
         try:
-            _apply_pragmas(conn)
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version == 0 and _is_empty(conn):
-                raise VaultCorrupted("empty vault")
-            if version > migrations.LATEST_VERSION:
-                raise VaultError(
-                    "This vault was made by a newer version of Sharelog. "
-                    "Update Sharelog to open it; nothing has been changed."
-                )
-            if version < migrations.LATEST_VERSION and migrate:
-                vault = cls(path, conn, key)
-                migrations.migrate(conn, backup=lambda: vault.backup_before_migration(backup_dir))
-                return vault
-        except DatabaseError as exc:
-            conn.close()
-            raise VaultCorrupted(type(exc).__name__) from exc
-        except VaultError:
-            conn.close()
+            try:
+                conn = connect_raw(path, key, None)
+            except DatabaseError as exc:
+                code = sqlite_code(exc)
+                if code == SQLITE_NOTADB:
+                    raise WrongPassphrase() from None
+                if code == SQLITE_CORRUPT:
+                    raise VaultDamaged() from None
+                raise translated(exc, OPENING, path.parent) from exc
+            vault = cls(path, conn, key, claim=claim, salt=read_salt(path))
+            vault._finish_open(backup_dir, migrate)
+        except BaseException:
+            claim.release()
             raise
-        return cls(path, conn, key)
+        return vault
+
+    def _finish_open(self, backup_dir: Path | None, migrate: bool) -> None:
+        conn = self.conn
+        try:
+            with self.reported(OPENING):
+                apply_pragmas(conn)
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version == 0 and _is_empty(conn):
+                    raise VaultIncomplete()
+                if version > migrations.LATEST_VERSION:
+                    raise VaultTooNew()
+                if version < migrations.LATEST_VERSION and migrate:
+                    migrations.migrate(
+                        conn, backup=lambda: self.backup_before_migration(backup_dir))
+        except BaseException:
+            self._claim = None  # the caller releases it
+            self.lock()
+            raise
+
+    @contextlib.contextmanager
+    def reported(self, doing: str = SAVING) -> Iterator[None]:
+        """Sharelog's own errors for what fails inside; damage is named by page."""
+        try:
+            with vault_errors(doing, self.path.parent):
+                yield
+        except VaultDamaged as exc:
+            if exc.pages or self._conn is None:
+                raise
+            if self._damage is None:
+                self._damage = damaged_pages(self._conn)
+            raise VaultDamaged(self._damage, cut_short=not self._damage) from exc
+
+    def damaged_pages(self) -> list[int]:
+        """Pages whose HMAC fails, from SQLCipher's ``cipher_integrity_check`` (reads
+        every page: seconds on a large vault)."""
+        with self.reported(OPENING):
+            self._damage = damaged_pages(self.conn)
+        return list(self._damage)
 
     @property
     def is_open(self) -> bool:
@@ -293,6 +271,9 @@ class Vault:
             for i in range(len(self._key)):
                 self._key[i] = 0
             self._key = None
+        if self._claim is not None:
+            self._claim.release()
+            self._claim = None
 
     close = lock
 
@@ -322,24 +303,64 @@ class Vault:
         """
         report = progress or (lambda stage: None)
         report("checking")
-        salt = read_salt(self.path)
-        if derive_key(old_passphrase, salt) != self.key:
+        salt = self._salt or read_salt(self.path)
+        if derive_key(old_passphrase, salt, self._form) != self.key:
             raise WrongPassphrase()
         problems = check_passphrase_strength(new_passphrase)
         if problems:
             raise WeakPassphrase(" ".join(problems))
-        new_key = derive_key(new_passphrase, salt)
+        new_key = derive_key(new_passphrase, salt, NFC)
+        old_entry = (self._form, keycheck.tag(self.key))
+        new_entry = (NFC, keycheck.tag(new_key))
+        self._check_room_for_rekey()
         conn = self.conn
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-        conn.execute("PRAGMA journal_mode = DELETE").fetchall()
-        report("rekeying")
         try:
-            conn.execute(f"PRAGMA rekey = {_raw_key_literal(new_key, None)}")
-            self._key = bytearray(new_key)
-            report("rekeyed")
-        finally:
-            conn.execute("PRAGMA journal_mode = WAL").fetchall()
+            with self.reported(REKEYING):
+                # Both keys listed while the change runs: after a stop half way, the
+                # one the vault did not keep is told apart from damage.
+                keycheck.save(self.path, salt, [old_entry, new_entry])
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+                conn.execute("PRAGMA journal_mode = DELETE").fetchall()
+                report("rekeying")
+                try:
+                    conn.execute(f"PRAGMA rekey = {raw_key_literal(new_key, None)}")
+                except BaseException:
+                    self._reconnect_after_failed_rekey()
+                    raise
+                self._key = bytearray(new_key)
+                self._form = NFC
+                report("rekeyed")
+                conn.execute("PRAGMA journal_mode = WAL").fetchall()
+        except BaseException:
+            if self._key is not None and self.key != new_key:
+                keycheck.save_quietly(self.path, salt, [old_entry])
+            raise
+        keycheck.save_quietly(self.path, salt, [new_entry])
         report("done")
+
+    def _check_room_for_rekey(self) -> None:
+        """The rekey journals every page before rewriting it: refuse it up front when the
+        disk cannot hold a second copy of the vault (and a margin)."""
+        files = VaultFiles(self.path)
+        size = sum(p.stat().st_size for p in (self.path, files.wal) if p.exists())
+        if shutil.disk_usage(self.path.parent).free < size * REKEY_ROOM + REKEY_MARGIN:
+            raise DiskFull(REKEYING)
+
+    def _reconnect_after_failed_rekey(self) -> None:
+        """SQLCipher keeps the new key for writes after a rekey fails: one more write on
+        that connection (even the switch back to WAL) would put a page under the new key
+        among pages under the old. The rollback kept every page as it was, so the
+        connection is dropped unused and the vault opened again under the old key."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        try:
+            fresh = connect_raw(self.path, self.key, None)
+            apply_pragmas(fresh)
+        except (DatabaseError, OSError):
+            self.lock()  # unlock again once there is room; the file is intact
+            return
+        self._conn = fresh
 
     # -- backups -------------------------------------------------------
     def backup_before_migration(self, backup_dir: Path | None) -> Path:
@@ -374,20 +395,15 @@ class Vault:
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
         return target
 
 
 @contextlib.contextmanager
-def damage_reported() -> Iterator[None]:
-    """Turn SQLite's page-level damage errors into :class:`VaultCorrupted`."""
-    try:
+def damage_reported(doing: str = SAVING) -> Iterator[None]:
+    """Turn database and file errors into Sharelog's own (``VaultDamaged``, ``DiskFull``…)."""
+    with vault_errors(doing):
         yield
-    except DatabaseError as exc:
-        text = str(exc).lower()
-        if "malformed" in text or "not a database" in text or "corrupt" in text:
-            raise VaultCorrupted(type(exc).__name__) from exc
-        raise
 
 
 class QueryCancelled(Exception):
@@ -421,33 +437,42 @@ def _is_empty(conn: Connection) -> bool:
     return bool(row[0] == 0)
 
 
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 def row_factory(cursor: Any, row: tuple[Any, ...]) -> dict[str, Any]:
     return {d[0]: v for d, v in zip(cursor.description, row, strict=True)}
 
 
 __all__ = [
+    "KEY_BYTES",
+    "MIN_PASSPHRASE_LENGTH",
+    "PAGE_SIZE",
+    "SQLITE_PLAINTEXT_MAGIC",
     "Connection",
     "DatabaseError",
+    "DiskFull",
+    "NotAVault",
+    "PassphraseChangeInterrupted",
     "QueryCancelled",
     "Vault",
+    "VaultBusy",
     "VaultCorrupted",
+    "VaultDamaged",
     "VaultError",
     "VaultExists",
+    "VaultFiles",
+    "VaultIncomplete",
+    "VaultInUse",
     "VaultLocked",
     "VaultMissing",
+    "VaultNotAFile",
+    "VaultTooNew",
+    "VaultUnreadable",
     "WeakPassphrase",
     "WrongPassphrase",
     "cancellable",
     "check_passphrase_strength",
     "damage_reported",
+    "inspect",
     "passphrase_strength_score",
+    "present",
+    "read_salt",
 ]

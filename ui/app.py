@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from app import __version__
 from app.logs import setup_logging
-from app.paths import settings_path
+from app.paths import ensure_data_dir, settings_path
 from app.settings import Settings
 from ui.resources import app_icon, stylesheet
 
@@ -115,15 +115,23 @@ def run(argv: list[str]) -> int:
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = existing if isinstance(existing, QApplication) else QApplication(argv)
     setup_logging()
+    from ui.single_instance import SingleInstance, bring_forward
+
+    instance = SingleInstance(ensure_data_dir())
+    if not instance.claim():
+        log.info("Sharelog is already running for this vault: brought it forward")
+        return 0
     # The saved colour scheme from the first frame (preferences, never record content).
     configure(app, Settings.load(settings_path()).theme)
     log.info("starting Sharelog %s", __version__)
     from ui.main_window import MainWindow
 
     window = MainWindow()
+    instance.activated.connect(lambda: bring_forward(window))
     window.show()
     window.start()
     app.aboutToQuit.connect(window.close)
     code = app.exec()
+    instance.release()
     log.info("closing")
     return int(code)

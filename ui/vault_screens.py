@@ -2,11 +2,15 @@
 
 Key derivation and the wait after wrong passphrases run off the UI thread
 through ``bridge.task``; the UI shows a countdown and keeps the button disabled.
+A vault that cannot be opened (damaged, not a vault, half-made) is said in
+Sharelog's words with what to do: restore a backup (``VaultScreen.restore_requested``,
+answered by the restore dialog) or set the file aside, after asking, and start again.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -27,7 +32,14 @@ from PySide6.QtWidgets import (
 
 from app import session
 from app.paths import settings_path
-from app.session import WrongPassphrase, check_passphrase_strength, passphrase_strength_score
+from app.session import (
+    RESTORE,
+    SET_ASIDE,
+    VaultError,
+    WrongPassphrase,
+    check_passphrase_strength,
+    judge_passphrase,
+)
 from app.settings import Settings
 from ui.dialogs import error_label
 from ui.errors import user_message
@@ -40,19 +52,22 @@ def strength_words() -> list[str]:
             tr("CreatePage", "Good"), tr("CreatePage", "Strong")]
 
 
-def strength_advice(phrase: str) -> tuple[int, str, str]:
-    """(score 0-4, advice shown under the field, one word for the meter), as on the create page."""
-    problems = check_passphrase_strength(phrase)
-    score = passphrase_strength_score(phrase)
-    word = strength_words()[score]
+def strength_advice(phrase: str, user_inputs: Sequence[str] = ()) -> tuple[int, str, str]:
+    """(score 0-4, advice shown under the field, one word for the meter), as on the create page.
+
+    The advice is zxcvbn's (what makes it guessable, how to do better), never the
+    passphrase itself.
+    """
+    strength = judge_passphrase(phrase, user_inputs)
+    word = strength_words()[strength.score]
     tr = QCoreApplication.translate
     if not phrase:
-        advice = tr("CreatePage", "At least 10 characters.")
-    elif problems:
-        advice = "\n".join(tr("vault", p) for p in problems)
+        advice = tr("CreatePage", "At least 10 characters; a few unrelated words work well.")
+    elif strength.problems:
+        advice = "\n".join(tr("vault", p) for p in (*strength.problems, *strength.suggestions))
     else:
         advice = tr("CreatePage", "Strength: %1").replace("%1", word)
-    return score, advice, word
+    return strength.score, advice, word
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,7 @@ class VaultState:
     exists: bool
     failures: int
     settings: Settings
+    problem: VaultError | None = None  # what no passphrase can fix, said at once
 
 
 @dataclass(frozen=True)
@@ -79,15 +95,16 @@ class Refused:
 
 def probe(base: Path | None) -> VaultState:
     settings = Settings.load(settings_path(base))
-    return VaultState(session.vault_exists(base), settings.failed_unlocks, settings)
+    return VaultState(session.vault_exists(base), settings.failed_unlocks, settings,
+                      session.vault_problem(base))
 
 
 def attempt_unlock(passphrase: str, base: Path | None) -> Opened | Refused:
     try:
         service = session.unlock(passphrase, base=base)
-    except WrongPassphrase:
+    except WrongPassphrase as exc:
         failures = session.failed_unlocks(base)
-        return Refused(failures, session.wait_before_unlock(base))
+        return Refused(failures, session.wait_before_unlock(base), str(exc))
     except session.TooSoon as exc:
         return Refused(session.failed_unlocks(base), exc.seconds, str(exc))
     return Opened(service, Settings.load(settings_path(base)))
@@ -158,10 +175,19 @@ class UnlockPage(QWidget):
         self.message = error_label(card, self.tr("Unlock message"), hidden=False)
         self.wait_label = QLabel(card)
         self.wait_label.setAccessibleName(self.tr("Time before you can try again"))
+        self.restore_button = QPushButton(self.tr("Restore a backup…"), card)
+        self.restore_button.setAccessibleName(self.tr("Restore a backup"))
+        self.set_aside_button = QPushButton(self.tr("Set this file aside…"), card)
+        self.set_aside_button.setAccessibleName(self.tr("Set the vault file aside"))
+        actions = QHBoxLayout()
+        actions.addWidget(self.restore_button)
+        actions.addWidget(self.set_aside_button)
         card.body.addWidget(self.passphrase)
         card.body.addWidget(self.button)
         card.body.addWidget(self.message)
+        card.body.addLayout(actions)
         card.body.addWidget(self.wait_label)
+        self.show_remedies(frozenset())
         layout = QVBoxLayout(self)
         layout.addWidget(_centred(card, self))
         self.passphrase.returnPressed.connect(self._submit)
@@ -169,18 +195,27 @@ class UnlockPage(QWidget):
         self.setTabOrder(self.passphrase, self.button)
         self.busy = False
         self.waiting = False
+        self.blocked = False  # a fault no passphrase can fix: nothing to type
 
     def _submit(self) -> None:
         if self.button.isEnabled() and self.passphrase.text():
             self.submitted.emit(self.passphrase.text())
 
     def update_enabled(self) -> None:
-        self.button.setEnabled(not self.busy and not self.waiting)
+        self.button.setEnabled(not self.busy and not self.waiting and not self.blocked)
         self.passphrase.setReadOnly(self.busy)
+        self.passphrase.setEnabled(not self.blocked)
+
+    def show_remedies(self, remedies: frozenset[str]) -> None:
+        self.restore_button.setVisible(RESTORE in remedies)
+        self.set_aside_button.setVisible(SET_ASIDE in remedies)
 
     def reset(self) -> None:
         self.passphrase.clear()
         self.message.clear()
+        self.blocked = False
+        self.show_remedies(frozenset())
+        self.update_enabled()
 
 
 class CreatePage(QWidget):
@@ -240,8 +275,9 @@ class CreatePage(QWidget):
 
     def update_feedback(self) -> None:
         phrase = self.passphrase.text()
-        problems = check_passphrase_strength(phrase)
-        score, advice, word = strength_advice(phrase)
+        name = [self.name.text()]
+        problems = check_passphrase_strength(phrase, name)
+        score, advice, word = strength_advice(phrase, name)
         self.strength.setValue(score)
         self.strength_label.setText(advice)
         self.strength.setAccessibleDescription(word)
@@ -270,6 +306,9 @@ class VaultScreen(QWidget):
     """Create or unlock; emits ``opened`` with an ``Opened`` on success."""
 
     opened = Signal(object)
+    # "Restore a backup…" on a vault that cannot be opened; answered by the restore dialog,
+    # which calls start() again once a backup is in place.
+    restore_requested = Signal()
 
     def __init__(self, bridge: Any, base: Path | None = None,
                  parent: QWidget | None = None) -> None:
@@ -291,6 +330,9 @@ class VaultScreen(QWidget):
         layout.addWidget(self.stack)
         self.create_page.submitted.connect(self._create)
         self.unlock_page.submitted.connect(self._unlock)
+        self.unlock_page.restore_button.clicked.connect(self.restore_requested.emit)
+        self.unlock_page.set_aside_button.clicked.connect(self.ask_to_set_aside)
+        self.set_aside_box: QMessageBox | None = None
         self._tick = QTimer(self)
         self._tick.setInterval(250)
         self._tick.timeout.connect(self._show_countdown)
@@ -311,9 +353,20 @@ class VaultScreen(QWidget):
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.passphrase.setFocus()
 
+    def show_problem(self, exc: BaseException, *, blocked: bool = False) -> None:
+        """Sharelog's words for a vault that does not open, and the actions that help."""
+        page = self.unlock_page
+        page.message.setText(user_message(exc))
+        page.blocked = blocked
+        page.show_remedies(getattr(exc, "remedies", frozenset()))
+        page.update_enabled()
+
     def _on_probe(self, state: VaultState) -> None:
         self.failures = state.failures
-        if state.exists:
+        if state.problem is not None:
+            self.show_unlock()
+            self.show_problem(state.problem, blocked=True)
+        elif state.exists:
             self.show_unlock()
             delay = session.seconds_to_wait(state.settings, time.time())
             if delay:
@@ -335,6 +388,9 @@ class VaultScreen(QWidget):
         page = self.create_page
         page.busy = False
         page.update_feedback()
+        if isinstance(exc, session.VaultExists):
+            self.start()  # something is there after all: say what, never replace it
+            return
         page.message.setText(user_message(exc))
 
     # -- unlock --------------------------------------------------------------
@@ -367,8 +423,47 @@ class VaultScreen(QWidget):
         page = self.unlock_page
         page.busy = False
         page.wait_label.clear()
-        page.update_enabled()
-        page.message.setText(user_message(exc))
+        self.show_problem(exc)
+
+    # -- a file that cannot be opened ------------------------------------------
+    def ask_to_set_aside(self) -> None:
+        """Ask first; only then rename the file (and its journals) out of the way."""
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Set the vault file aside"),
+                          self.tr("Sharelog will rename the vault file it cannot open and "
+                                  "keep it in the same folder, so nothing is deleted. Then "
+                                  "you can create a new vault, or restore a backup."),
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setInformativeText(self.tr(
+            "Records in the file set aside are not in a new vault. If you have a backup, "
+            "restoring it keeps them."))
+        self.set_aside_yes = box.addButton(self.tr("Set aside"), QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(self.tr("Cancel"), QMessageBox.ButtonRole.RejectRole)
+        for button in (self.set_aside_yes, cancel):
+            button.setAccessibleName(button.text())
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.buttonClicked.connect(self._set_aside_answered)
+        box.finished.connect(box.deleteLater)
+        self.set_aside_box = box
+        box.open()
+
+    def _set_aside_answered(self, button: QPushButton) -> None:
+        self.set_aside_box = None
+        if button is not self.set_aside_yes:
+            return
+        self.unlock_page.busy = True
+        self.unlock_page.update_enabled()
+        self.bridge.task(lambda: session.set_aside_vault(self.base), self._on_set_aside,
+                         self._on_unlock_error)
+
+    def _on_set_aside(self, name: str) -> None:
+        self.unlock_page.busy = False
+        self.unlock_page.reset()
+        self.stack.setCurrentWidget(self.create_page)
+        self.create_page.message.setText(self.tr(
+            "The file Sharelog could not open is kept as %1, in the same folder.").replace(
+            "%1", name))
+        self.create_page.name.setFocus()
 
     def _start_wait(self, delay: float) -> None:
         """Wait ``delay`` seconds off the UI thread; the button stays disabled until then."""
