@@ -37,7 +37,7 @@ def seeded(service) -> dict[str, str]:
                                 ("later", "2026-12-07T09:00", "C4")):
         rid = service.record_decision(
             make_share(decided_at=decided,
-                       subjects=[Subject(name=f"Child {case}", case_ref=case)]),
+                       subjects=[Subject(name=f"Child {case}", case_ref=case, kind="child")]),
             followup_days=1)
         ids[name] = service.get_decision(rid).followups[0].followup_id
     return ids
