@@ -96,9 +96,12 @@ def fill_form_part_way(form: object) -> None:
                 "the GP is asked to check for injuries and recent attendances.",
         information="Outline of the disclosure made to the class teacher, in the child's words",
         categories=["health", "family"],
-        special_category=True,
-        decision="share",
+        clear_purpose=True,
+        identifies_person=True,
+        fact_or_opinion="fact",
+        confidential=True,
         consent="not_sought",
+        decision="share",
     )
     load = getattr(form, "_load", None)
     if callable(load):
