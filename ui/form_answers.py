@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import fields
 from typing import Any
 
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import QDateTime, Qt, QTimer
 from PySide6.QtWidgets import QAbstractButton, QDateTimeEdit, QLabel, QWidget
 
 from app.model import (
@@ -124,8 +124,15 @@ class FormAnswers(FormSections):
                 continue
             widget.setFocus(Qt.FocusReason.TabFocusReason)
             self.scroll_area.ensureWidgetVisible(widget)
+            # The answer may have just shown more questions: once they are laid out, the
+            # page is scrolled again so the cursor is never off screen.
+            QTimer.singleShot(0, lambda w=widget: self._keep_in_view(w))
             return
         self.save_button.setFocus(Qt.FocusReason.TabFocusReason)
+
+    def _keep_in_view(self, widget: QWidget) -> None:
+        if widget.hasFocus():
+            self.scroll_area.ensureWidgetVisible(widget)
 
     def _all_tests_met(self) -> None:
         """"A" in a test: yes to every test not yet answered (a "no" stays)."""
@@ -214,6 +221,9 @@ class FormAnswers(FormSections):
 
     # -- what is shown -------------------------------------------------------------------
     def _late_days(self) -> int:
+        """Days since the decision, for a new record (a correction was written long ago)."""
+        if self._correcting is not None:
+            return 0
         return days_late(read_answer(self.decided_at), self.now())
 
     def _update_visibility(self) -> None:
@@ -363,7 +373,7 @@ class FormAnswers(FormSections):
             if len(named) > SUMMARY_NAMES:
                 shown += " " + self.tr("and {n} more").format(n=len(named) - SUMMARY_NAMES)
             self._show_banner(self.tr("This record can't be saved yet. To answer or fix: "
-                                      "{questions}.").format(questions=shown))
+                                      "{questions}").format(questions=shown.rstrip(".")))
         else:
             self._show_banner("")
 

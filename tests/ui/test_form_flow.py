@@ -439,7 +439,7 @@ def test_correction_creates_version_two_with_its_reason(qtbot, form, service):
     assert len(service.versions(record_id)) == 1
 
     form.correction_reason.setPlainText("Wrong date of the visit.")
-    form.late_confirmed.set_value(True)  # make_share was decided on 2 Nov
+    assert not visible(form, "late_confirmed")  # a correction is not a late recording
     assert save_and_wait(qtbot, form) == record_id
     versions = service.versions(record_id)
     assert [v.number for v in versions] == [1, 2]
