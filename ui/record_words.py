@@ -179,7 +179,9 @@ def record_sections(record: DecisionRecord, written_at: str = "") -> list[tuple[
     """Every field of a record as (section title, [(label, plain text)]); empty rows left out.
 
     ``written_at`` is when this version was written (its event's clock): shown beside when
-    the decision was made, so a record written late says so.
+    the decision was made, so a record written late says so. An answer to a question that
+    does not apply to this decision (an older version asked a decision not to share for a
+    ground to share) is kept, in a last section that says it was not needed.
     """
     ask = applies(record)
     sharing = record.is_share
@@ -195,83 +197,112 @@ def record_sections(record: DecisionRecord, written_at: str = "") -> list[tuple[
                       else _t("Would have been shared with"))
         what_label = _t("What was shared") if sharing else _t("What would have been shared")
         how_title, how, when = _t("How it was shared"), _t("Method"), _t("When shared")
-    sections: list[tuple[str, Rows]] = [
+    sch1_asked = ask["art9_condition"] and bool(m.SCH1_FOR_ART9.get(record.art9_condition,
+                                                                     ("?",)))
+    # (label, words, the question it answers when that question may not apply)
+    sections: list[tuple[str, list[tuple[str, str, str | None]]]] = [
         (_t("About"), [(_t("Person") if len(record.subjects) < 2 else _t("People"),
-                        "\n".join(subject_words(s) for s in record.subjects))]),
+                        "\n".join(subject_words(s) for s in record.subjects), None)]),
         (_t("Decision"), [
-            (_t("Decision"), headline(record)),
-            (_t("Kind of record"), word(m.DIRECTION_LABELS, record.direction)),
-            (_t("Decided"), format_when(record.decided_at)),
-            (_t("Written"), _written_words(record, written_at)),
-            (_t("Reasons"), record.reasons),
+            (_t("Decision"), headline(record), None),
+            (_t("Kind of record"), word(m.DIRECTION_LABELS, record.direction), None),
+            (_t("Decided"), format_when(record.decided_at), None),
+            (_t("Written"), _written_words(record, written_at), None),
+            (_t("Reasons"), record.reasons, None),
         ]),
-        (_t("With"), [(with_label, cp.display), (_t("Contact"), cp.contact)]),
+        (_t("With"), [(with_label, cp.display, None), (_t("Contact"), cp.contact, None)]),
         (_t("The questions"), [
-            (_t("Clear, legitimate purpose"), yes_no(record.clear_purpose)),
+            (_t("Clear, legitimate purpose"), yes_no(record.clear_purpose), None),
             (_t("Identifies a person"),
-             _answer(record.identifies_person, ask["identifies_person"])),
-            (_t("Confidential"), _answer(record.confidential, ask["confidential"])),
+             _answer(record.identifies_person, ask["identifies_person"]), "identifies_person"),
+            (_t("Confidential"), _answer(record.confidential, ask["confidential"]),
+             "confidential"),
         ]),
         (_t("Information"), [
-            (_t("What was asked for"), record.requested_information),
-            (what_label, record.information),
-            (_t("Categories"), ", ".join(word(m.CATEGORIES, c) for c in record.categories)),
-            (_t("Special-category data"), special_category_words(record)),
-            (_t("Criminal offence data"), _t("Yes") if record.is_criminal_offence_data else ""),
-            (_t("Fact or opinion"), word(m.FACT_OPINION, record.fact_or_opinion)),
-            (_t("Purpose"), record.purpose),
+            (_t("What was asked for"), record.requested_information, "requested_information"),
+            (what_label, record.information, None),
+            (_t("Categories"), ", ".join(word(m.CATEGORIES, c) for c in record.categories),
+             None),
+            (_t("Special-category data"), special_category_words(record), None),
+            (_t("Criminal offence data"), _t("Yes") if record.is_criminal_offence_data else "",
+             None),
+            (_t("Fact or opinion"), word(m.FACT_OPINION, record.fact_or_opinion), None),
+            (_t("Purpose"), record.purpose, None),
         ]),
         (_t("Consent"), [
-            (_t("Consent"), _recorded(word(m.CONSENT_LABELS, record.consent), ask["consent"])),
-            (_t("Why not"), word(m.CONSENT_REASONS, record.consent_reason)),
+            (_t("Consent"), _recorded(word(m.CONSENT_LABELS, record.consent), ask["consent"]),
+             "consent"),
+            (_t("Why not"), word(m.CONSENT_REASONS, record.consent_reason), "consent_reason"),
             (_t("Ground to share without it"),
-             word(m.WITHOUT_CONSENT_GROUNDS, record.without_consent_ground)),
+             word(m.WITHOUT_CONSENT_GROUNDS, record.without_consent_ground),
+             "without_consent_ground"),
         ]),
         (_t("Lawful basis"), [
-            (_t("UK GDPR Article 6"), word(m.ART6_BASES, record.lawful_basis)),
+            (_t("UK GDPR Article 6"), word(m.ART6_BASES, record.lawful_basis), "lawful_basis"),
             (_t("Article 9 condition"), _recorded(word(m.ART9_CONDITIONS, record.art9_condition),
-                                                  ask["art9_condition"])),
+                                                  ask["art9_condition"]), "art9_condition"),
             (_t("DPA 2018 Schedule 1 condition"),
-             _recorded(word(m.SCH1_CONDITIONS, record.sch1_condition),
-                       ask["art9_condition"]
-                       and bool(m.SCH1_FOR_ART9.get(record.art9_condition, ("?",))))),
+             _recorded(word(m.SCH1_CONDITIONS, record.sch1_condition), sch1_asked),
+             "art9_condition"),
             (_t("Criminal offence data condition (Article 10)"),
              _recorded(word(m.SCH1_CONDITIONS, record.art10_condition),
-                       ask["art10_condition"])),
-            (_t("Statutory gateway"), word(m.STATUTORY_GATEWAYS, record.statutory_gateway)),
+                       ask["art10_condition"]), "art10_condition"),
+            (_t("Statutory gateway"), word(m.STATUTORY_GATEWAYS, record.statutory_gateway),
+             "statutory_gateway"),
         ]),
         (_t("The seven tests"), [(_t("Tests"), _tests_words(record.seven_tests)
-                                  if ask["seven_tests"] or record.seven_tests else "")]),
+                                  if ask["seven_tests"] or record.seven_tests else "",
+                                  "seven_tests")]),
         (how_title, [
-            (how, word(m.METHODS, record.method)),
-            (when, format_when(record.shared_at)),
+            (how, word(m.METHODS, record.method), "method"),
+            (when, format_when(record.shared_at), "shared_at"),
         ]),
         (_t("Telling the person"), [
-            (_t("Person informed"), word(m.PERSON_INFORMED, record.person_informed)),
-            (_t("Why not"), record.person_informed_reason),
+            (_t("Person informed"), word(m.PERSON_INFORMED, record.person_informed),
+             "person_informed"),
+            (_t("Why not told"), record.person_informed_reason, "person_informed_reason"),
         ]),
         (_t("Others protected"), [
             (_t("Identifies someone else"),
-             _answer(record.third_party_identified, ask["third_party_identified"])),
-            (_t("What was withheld"), record.third_party_protection),
+             _answer(record.third_party_identified, ask["third_party_identified"]),
+             "third_party_identified"),
+            (_t("What was withheld"), record.third_party_protection, "third_party_protection"),
         ]),
         (_t("Advice"), [
-            (_t("Advice sought"), yes_no(record.advice_sought)),
-            (_t("From"), word(m.ADVICE_FROM, record.advice_from)),
-            (_t("Notes"), record.advice_notes),
+            (_t("Advice sought"), yes_no(record.advice_sought), None),
+            (_t("From"), word(m.ADVICE_FROM, record.advice_from), "advice_from"),
+            (_t("Notes"), record.advice_notes, "advice_notes"),
         ]),
     ]
-    out = []
+    out: list[tuple[str, Rows]] = []
+    not_needed: Rows = []
     for title, rows in sections:
-        shown = [(label, value) for label, value in rows if value]
+        shown: Rows = []
+        for label, value, question in rows:
+            if not value:
+                continue
+            if question is not None and not ask[question]:
+                not_needed.append((label, value))
+            else:
+                shown.append((label, value))
         if shown:
             out.append((title, shown))
+    if not_needed:
+        out.append((not_needed_title(), not_needed))
     return out
 
 
+def not_needed_title() -> str:
+    return _t("Also recorded, though this decision did not need it")
+
+
 def record_rows(record: DecisionRecord, written_at: str = "") -> Rows:
-    """The same, one flat list (the PDF's table)."""
-    return [row for _title, rows in record_sections(record, written_at) for row in rows]
+    """The same, one flat list (the PDF's table); a row the decision did not need says so."""
+    out: Rows = []
+    for title, rows in record_sections(record, written_at):
+        extra = f" ({_t('not needed for this decision')})" if title == not_needed_title() else ""
+        out.extend((label + extra, value) for label, value in rows)
+    return out
 
 
 # -- the history's words ----------------------------------------------------------------

@@ -117,3 +117,16 @@ def test_the_exported_pdf_says_what_happened_and_when_it_was_written(qapp, servi
     html = export_pdf.build_html(export_pdf.collect_records(service, [rid]))
     assert "Decided not to share with Riverside Medical Centre" in html
     assert "Written" in html and "Do not share" not in html
+
+
+def test_a_share_only_answer_on_a_not_to_share_record_is_marked_not_needed(qapp) -> None:
+    """An older version made a decision not to share give a ground for sharing: it is still
+    shown, as recorded, but never as if it justified a share."""
+    record = DecisionRecord.from_dict(V1["not_share_with_old_ground"])
+    assert record.decision == "not_share" and record.without_consent_ground == "risk_of_harm"
+    rows = dict(record_rows(record))
+    assert "Ground to share without it" not in rows
+    assert rows["Ground to share without it (not needed for this decision)"] == (
+        "Risk of harm to the person or others")
+    html = record_html(record)
+    assert "Also recorded, though this decision did not need it" in html
