@@ -26,6 +26,7 @@ from app.model import (
     SEVEN_TESTS,
     Counterparty,
     DecisionRecord,
+    Direction,
     Subject,
 )
 from app.problems import Problem
@@ -105,11 +106,12 @@ _V1_ART9 = {
 
 
 def upcast(data: dict[str, Any]) -> dict[str, Any]:
-    """Plain data of any earlier shape in the current one (a copy; the input is kept)."""
+    """Plain data of any earlier shape in the current one (the input is never changed; data
+    already in the current shape is returned as it is)."""
     version = data.get("record_version", 1)
-    out = dict(data)
     if type(version) is int and version >= RECORD_VERSION:
-        return out
+        return data
+    out = dict(data)
     # Version 1: the tick-box is kept as what it said, not as what the categories say.
     flag = out.pop("special_category", None)
     out["legacy_special_category"] = flag if type(flag) is bool else None
@@ -154,18 +156,28 @@ def _get(source: Any, name: str) -> Any:
     return getattr(source, name, _MISSING)
 
 
+# (field, limit, what it is in a message, is it a stored choice) for every plain string
+_STRINGS = tuple(
+    [(name, limit, what, False) for name, (limit, what) in TEXT_FIELDS.items()]
+    + [(name, CHOICE_LIMIT, what, True)
+       for name, what in {**CHOICE_FIELDS, **DATE_TIME_FIELDS}.items()])
+
+
 def _read(data: dict[str, Any], report: Report) -> DecisionRecord:
-    defaults = DecisionRecord()
     values: dict[str, Any] = {}
-    for name, (limit, what) in TEXT_FIELDS.items():
-        values[name] = _text(data.get(name, _MISSING), name, limit, what, report)
-    for name, what in {**CHOICE_FIELDS, **DATE_TIME_FIELDS}.items():
-        values[name] = _text(data.get(name, _MISSING), name, CHOICE_LIMIT, what, report,
-                             choice=True)
+    for name, limit, what, choice in _STRINGS:
+        value = data.get(name, "")
+        # Most values are fine: check them without a call (records are read by the thousand).
+        if type(value) is str and len(value) <= limit and (value.isprintable() or value == ""):
+            values[name] = value
+        else:
+            values[name] = _text(value, name, limit, what, report, choice=choice)
     if not values["direction"]:
-        values["direction"] = defaults.direction
+        values["direction"] = Direction.DISCLOSURE.value
     for name, question in YES_NO_FIELDS.items():
-        values[name] = _yes_no(data.get(name, _MISSING), name, question, report)
+        value = data.get(name)
+        values[name] = value if value is None or type(value) is bool else _yes_no(
+            value, name, question, report)
     values["categories"] = _categories(data.get("categories", _MISSING), report)
     values["seven_tests"] = _seven_tests(data.get("seven_tests", _MISSING), report)
     values["subjects"] = _subjects(data.get("subjects", _MISSING), report)
