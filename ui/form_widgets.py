@@ -46,12 +46,13 @@ class Field(QWidget):
         layout.addWidget(editor)
         self.error = message_label(self.tr("Problem"), self)
         layout.addWidget(self.error)
+        self._hint = editor.accessibleDescription()  # how to answer it (a yes/no box's keys)
 
     def set_problems(self, messages: list[str]) -> None:
         text = "\n".join(messages)
         self.error.setText(text)
         self.error.setVisible(bool(messages))
-        self.editor.setAccessibleDescription(text)
+        self.editor.setAccessibleDescription("\n".join(t for t in (text, self._hint) if t))
 
 
 def message_label(name: str, parent: QWidget) -> QLabel:
