@@ -10,6 +10,7 @@ from app.model import (
     CONSENT_REASONS,
     METHODS,
     SEVEN_TESTS,
+    SPECIAL_CONDITION_CHOICES,
     STATUTORY_GATEWAYS,
     Consent,
     Counterparty,
@@ -68,7 +69,19 @@ REASONS = [
 ]
 
 
+REQUESTED = [
+    "Whether the family is known to the practice and any recent attendances",
+    "Attendance and any concerns the school has recorded this term",
+    "Police call-outs to the address in the last twelve months",
+    "Whether the person has care and support needs known to adult social care",
+]
+CATEGORY_POOL = ["health", "family", "education", "housing", "criminal", "whereabouts",
+                 "finances", "social_care"]
+SPECIAL_CONDITIONS = list(SPECIAL_CONDITION_CHOICES)
+
+
 def fake_record(rng: random.Random, decided: dt.datetime) -> DecisionRecord:
+    """A record that passes ``app.validation`` as of ``decided`` (or any later time)."""
     direction = rng.choices(list(Direction), weights=(6, 2, 2))[0]
     decision = rng.choices(list(Decision), weights=(6, 2, 2))[0]
     consent = rng.choices(list(Consent), weights=(4, 2, 4))[0]
@@ -86,45 +99,60 @@ def fake_record(rng: random.Random, decided: dt.datetime) -> DecisionRecord:
             case_ref=f"C{rng.randint(100000, 999999)}",
         ))
     name, role, org = rng.choice(ORGS)
-    special = rng.random() < 0.4
     record = DecisionRecord(
         direction=direction.value,
         subjects=subjects,
         counterparty=Counterparty(name=name, role=role, organisation=org,
                                   contact=f"{name.split()[-1].lower()}@example.org"),
+        clear_purpose=True,
+        identifies_person=True,
+        confidential=rng.random() < 0.9,
         information=rng.choice(INFO),
-        categories=rng.sample(["health", "family", "education", "housing", "criminal"],
-                              k=rng.randint(1, 3)),
-        special_category=special,
+        categories=rng.sample(CATEGORY_POOL, k=rng.randint(1, 3)),
         fact_or_opinion=rng.choice(("fact", "opinion", "both")),
         purpose=rng.choice(CONCERNS),
         decision=decision.value,
         decided_at=decided.isoformat(timespec="minutes"),
         reasons=rng.choice(REASONS),
         consent=consent.value,
-        seven_tests={k: True for k in SEVEN_TESTS},
+        advice_sought=False,
     )
-    if consent != Consent.GIVEN:
-        record.consent_reason = rng.choice(list(CONSENT_REASONS))
-        record.lawful_basis = rng.choice(["public_task", "legal_obligation", "vital_interests"])
-        record.without_consent_ground = rng.choice(
-            ["risk_of_harm", "statutory_duty", "public_interest"])
-        record.statutory_gateway = rng.choice(list(STATUTORY_GATEWAYS)[1:])
-    else:
-        record.lawful_basis = rng.choice(list(ART6_BASES))
-    if special:
-        record.art9_condition = "dpa_sch1_para18"
+    if direction != Direction.DISCLOSURE:
+        record.requested_information = rng.choice(REQUESTED)
     if record.is_share:
-        record.method = rng.choice(list(METHODS))
-        record.shared_at = record.decided_at
-        record.person_informed = rng.choice(("yes", "no", "not_yet"))
-        if record.person_informed == "no":
-            record.person_informed_reason = (
-                "Telling the family would increase the risk to the child.")
+        _fill_share(rng, record)
     if rng.random() < 0.2:
         record.advice_sought = True
         record.advice_from = rng.choice(["manager", "dpo", "caldicott"])
     return record
+
+
+def _fill_share(rng: random.Random, record: DecisionRecord) -> None:
+    """What a share needs: a lawful basis, conditions, method and the seven tests."""
+    if record.consent != Consent.GIVEN:
+        record.consent_reason = rng.choice(list(CONSENT_REASONS))
+        record.lawful_basis = rng.choice(["public_task", "legal_obligation", "vital_interests"])
+        if record.direction != Direction.REQUEST_MADE:
+            record.without_consent_ground = rng.choice(
+                ["risk_of_harm", "statutory_duty", "public_interest"])
+        record.statutory_gateway = rng.choice(list(STATUTORY_GATEWAYS)[1:])
+    else:
+        record.lawful_basis = rng.choice(list(ART6_BASES))
+    if record.is_special_category:
+        # Mostly the safeguarding condition, as in practice.
+        pair = SPECIAL_CONDITIONS[0] if rng.random() < 0.7 else rng.choice(SPECIAL_CONDITIONS)
+        record.art9_condition, record.sch1_condition = pair
+    if record.is_criminal_offence_data:
+        record.art10_condition = rng.choice(["sch1_para18", "sch1_para10"])
+    record.seven_tests = {k: True for k in SEVEN_TESTS}
+    record.method = rng.choice(list(METHODS))
+    record.shared_at = record.decided_at
+    record.person_informed = rng.choice(("yes", "no", "not_yet"))
+    if record.person_informed == "no":
+        record.person_informed_reason = "Telling the family would increase the risk to the child."
+    record.third_party_identified = rng.random() < 0.15
+    if record.third_party_identified:
+        record.third_party_protection = "The referrer's name and contact details were removed."
 
 
 def seed(service: Sharelog, count: int, *, seed_value: int = 7, days_back: int = 90,

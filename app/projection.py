@@ -29,7 +29,7 @@ def _decision_columns(record: DecisionRecord) -> dict[str, Any]:
         "subjects_text": record.subjects_display,
         "counterparty_text": record.counterparty.display,
         "case_refs": record.case_refs,
-        "special_category": int(record.special_category),
+        "special_category": int(record.is_special_category),
         "body": store.dumps(record.to_dict()),
     }
 

@@ -29,7 +29,6 @@ from app.events import (
     uuid7,
 )
 from app.model import (
-    Decision,
     DecisionRecord,
     DecisionSummary,
     Direction,
@@ -139,6 +138,7 @@ class Sharelog:
             ENGLAND_AND_WALES_BANK_HOLIDAYS | frozenset(extra_holidays or [])
         )
         self._today_override: dt.date | None = None
+        self._now_override: dt.datetime | None = None
 
     # -- set-up ------------------------------------------------------------
     @classmethod
@@ -171,12 +171,28 @@ class Sharelog:
     def is_locked(self) -> bool:
         return not self.vault.is_open
 
+    def now(self) -> dt.datetime:
+        """The clock every rule measures against (local time, as the practitioner sees it).
+
+        The UI thread may read it too: it never touches the vault.
+        """
+        if self._now_override is not None:
+            return self._now_override
+        real = dt.datetime.now()
+        if self._today_override is not None:
+            return dt.datetime.combine(self._today_override, real.time())
+        return real
+
     def today(self) -> dt.date:
-        return self._today_override or dt.date.today()
+        return self.now().date()
 
     def set_today(self, day: dt.date | None) -> None:
-        """For demos and tests: pretend today is another day."""
+        """For demos and tests: pretend today is another day (the time of day stays real)."""
         self._today_override = day
+
+    def set_now(self, when: dt.datetime | None) -> None:
+        """For tests: stop the clock at ``when`` (None: the real clock again)."""
+        self._now_override = when
 
     def user_name(self, user_id: str) -> str:
         return self._users.get(user_id, "Unknown user")
@@ -202,7 +218,8 @@ class Sharelog:
     def record_decision(self, record: DecisionRecord, *, followup_days: int | None = None,
                         draft_id: str | None = None) -> str:
         """Validate and save a new decision with its default follow-up. Returns its id."""
-        validate(record)
+        validate(record, now=self.now())
+        check_followup_days(followup_days)
         with self._write() as w:
             record_id = w.record_decision(record, followup_days=followup_days)
             if draft_id:
@@ -214,7 +231,7 @@ class Sharelog:
                          draft_id: str | None = None) -> str:
         """A correction is a new version with its reason; the old one stays readable."""
         require_reason(reason, "the correction")
-        validate(record)
+        validate(record, now=self.now())
         with self._write() as w:
             current = store.decision_get_row(w.conn, record_id)
             if current is None:
@@ -375,7 +392,21 @@ class Sharelog:
         return self._followup_change(followup_id, "followup.cancel", {"reason": reason.strip()})
 
     def reschedule_followup(self, followup_id: str, due: dt.date, reason: str = "") -> str:
+        if type(due) is not dt.date:
+            raise ValidationError([Problem("due_date", "Give the new due date as a date.")])
+        if reason:
+            require_reason(reason, "moving the follow-up")
+        latest = self.today() + dt.timedelta(days=MAX_DUE_DAYS_AHEAD)
+
         def extra(row: dict[str, Any]) -> dict[str, Any]:
+            decided = _decided_date(
+                store.decision_decided_at(self.vault.conn, row["record_id"]) or "")
+            if decided is not None and due < decided:
+                raise ValidationError([Problem("due_date", "The new due date is before the "
+                                               "decision was made: choose a later date.")])
+            if due > latest:
+                raise ValidationError([Problem("due_date", "The new due date is more than "
+                                               "five years away: check the year.")])
             return {"due_date": due.isoformat(), "previous_due_date": row["due_date"],
                     "reason": reason.strip()}
         return self._followup_change(followup_id, "followup.reschedule", extra)
@@ -418,10 +449,20 @@ class Sharelog:
     # -- drafts -----------------------------------------------------------------
     def save_draft(self, body: dict[str, Any], *, draft_id: str | None = None,
                    kind: str = "decision", record_id: str | None = None) -> str:
+        """Keep unfinished work, encrypted. A draft need not be a valid record, but it must
+        be text that can be stored and of a size a form could hold."""
         did = draft_id or uuid7()
         now = dt.datetime.now().isoformat(timespec="seconds")
+        try:
+            text = store.dumps(body)
+            text.encode("utf-8")  # a lone surrogate would fail in SQLite, mid-transaction
+        except (TypeError, ValueError, UnicodeEncodeError):
+            raise ValidationError([Problem("draft", "The draft holds something that cannot be "
+                                           "saved; it was not kept.")]) from None
+        if len(text) > MAX_DRAFT_CHARS:
+            raise ValidationError([Problem("draft", "The draft is too long to keep.")])
         with self._lock, self.vault.reported(), self.vault.transaction() as conn:
-            store.draft_save(conn, did, kind, record_id, store.dumps(body), now)
+            store.draft_save(conn, did, kind, record_id, text, now)
         return did
 
     def drafts(self) -> list[Draft]:
@@ -482,16 +523,16 @@ class _Writer:
     def record_decision(self, record: DecisionRecord, *, followup_days: int | None = None,
                         validated: bool = True) -> str:
         if not validated:
-            validate(record)
+            validate(record, now=self.service.now())
+            check_followup_days(followup_days)
         ident = self.service.identity
         record_id = uuid7()
         self.emit("decision", "decision.create", record_id, record_id, parents=[],
                   payload={"record": record.to_dict(), "owner_id": ident.user_id})
         kind = None
-        if record.direction == Direction.REQUEST_MADE:
-            kind = FollowUpKind.CHASE_RESPONSE
-        elif record.decision in (Decision.SHARE, Decision.SHARE_PARTIAL):
-            kind = FollowUpKind.CONFIRM_RECEIPT
+        if record.is_share:  # nothing to chase or confirm after deciding not to ask or share
+            kind = (FollowUpKind.CHASE_RESPONSE if record.direction == Direction.REQUEST_MADE
+                    else FollowUpKind.CONFIRM_RECEIPT)
         if kind is not None:
             decided = _decided_date(record.decided_at) or self.service.today()
             due = self.service.due_date_for(followup_days, start=decided)
@@ -512,6 +553,21 @@ class _Writer:
             store.contact_learn(self.conn, uuid7(), cp.name.strip(), cp.role.strip(),
                                 cp.organisation.strip(), cp.contact.strip(),
                                 dt.datetime.now().isoformat(timespec="seconds"))
+
+
+MAX_DUE_DAYS_AHEAD = 5 * 366
+MAX_DRAFT_CHARS = 1_000_000  # every text of a form at its limit fits several times over
+
+
+def check_followup_days(days: object) -> None:
+    """A follow-up's working days, when given, are a whole number in the settings' range."""
+    if days is None:
+        return
+    spec = describe_setting("followup_working_days")
+    if isinstance(days, bool) or not isinstance(days, int) or not spec.in_range(days):
+        raise ValidationError([Problem("followup_days", (
+            f"The follow-up must be due between {spec.minimum} and {spec.maximum} working "
+            "days after the decision."))])
 
 
 def _decided_date(value: str) -> dt.date | None:

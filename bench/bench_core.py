@@ -179,7 +179,8 @@ def _saves(svc: Any, saves: int, home: Path) -> dict[str, Any]:
         raw.conn.execute("CREATE TABLE raw_bench (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
         payload = secrets.token_bytes(1300)  # about one decision event's payload
         rng = random.Random(5)
-        now = dt.datetime.combine(svc.today(), dt.time(15, 0))
+        # Decided a minute ago by the service's clock: a record dated later would be refused.
+        now = svc.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=1)
         records = [demo.fake_record(rng, now) for _ in range(saves + 10)]
         save_ms, raw_ms = [], []
 

@@ -65,7 +65,7 @@ PASSPHRASE = "correct horse battery staple"
 DISPLAY_NAME = "Sam Worker"
 
 # Bump when anything below changes what gets generated: the cache is keyed on it.
-GENERATOR_VERSION = 4  # schema step 5 (display text on follow-ups) changed the vault layout
+GENERATOR_VERSION = 5  # record shape 2: categories decide special-category data
 SPAN_DAYS = 5 * 365
 FOLLOWUPS_PER_DECISION = 1.5
 BATCH = 2000  # decisions per bulk() transaction

@@ -138,6 +138,12 @@ def decision_get_row(conn: Connection, record_id: str) -> dict[str, Any] | None:
     return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
 
 
+def decision_decided_at(conn: Connection, record_id: str) -> str | None:
+    row = conn.execute("SELECT decided_at FROM decisions WHERE record_id = ?",
+                       (record_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
 def decision_upsert(conn: Connection, row: dict[str, Any]) -> None:
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
@@ -249,6 +255,11 @@ def overdue_count(conn: Connection, owner_id: str, today: str) -> int:
 
 
 # -- listing and search -----------------------------------------------------
+def like_literal(text: str) -> str:
+    """``text`` for a LIKE pattern with ESCAPE '\\': every character matches itself."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 # A text search with at most this many matches sorts them; with more, it walks the index.
 FEW_MATCHES = 1000
 
@@ -299,8 +310,9 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
     if not include_withdrawn:
         where.append("d.status = 'active'")
     if case_ref:
-        where.append("(' ' || d.case_refs || ' ') LIKE :case_ref")
-        params["case_ref"] = f"% {case_ref} %"
+        # The reference as typed: % and _ in it match themselves, not any text.
+        where.append("(' ' || d.case_refs || ' ') LIKE :case_ref ESCAPE '\\'")
+        params["case_ref"] = f"% {like_literal(case_ref)} %"
     if followup_state == "open":
         where.append("EXISTS (SELECT 1 FROM followups f WHERE f.record_id = d.record_id "
                      "AND f.state = 'open')")
@@ -353,7 +365,7 @@ def contact_learn(conn: Connection, contact_id: str, name: str, role: str, organ
 
 
 def contacts_matching(conn: Connection, prefix: str, limit: int) -> list[tuple[Any, ...]]:
-    like = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    like = like_literal(prefix) + "%"
     return conn.execute(
         "SELECT name, role, organisation, contact FROM contacts "
         "WHERE name LIKE ? ESCAPE '\\' OR organisation LIKE ? ESCAPE '\\' "

@@ -32,7 +32,8 @@ def service(home: Path) -> Iterator[object]:
 
 
 def make_share(**changes: object) -> object:
-    """A valid share decision; tests change what they need."""
+    """A valid share decision, every question that applies answered; tests change what
+    they need."""
     from app.model import SEVEN_TESTS, Counterparty, DecisionRecord, Subject
 
     record = DecisionRecord(
@@ -41,8 +42,12 @@ def make_share(**changes: object) -> object:
                           case_ref="C100200")],
         counterparty=Counterparty(name="Dr R. Mensah", role="GP",
                                   organisation="Riverside Medical Centre"),
+        clear_purpose=True,
+        identifies_person=True,
+        confidential=True,
         information="Observations from the home visit on 3 November",
         categories=["health", "family"],
+        fact_or_opinion="fact",
         purpose="Child protection enquiry under s47",
         decision="share",
         decided_at="2026-11-02T10:30",
@@ -52,11 +57,26 @@ def make_share(**changes: object) -> object:
         lawful_basis="public_task",
         without_consent_ground="risk_of_harm",
         statutory_gateway="ca1989_s47",
+        art9_condition="art9_2_g",  # health is special-category data
+        sch1_condition="sch1_para18",
         seven_tests={k: True for k in SEVEN_TESTS},
         method="secure_email",
         person_informed="no",
         person_informed_reason="Telling the family would increase the risk.",
+        third_party_identified=False,
+        advice_sought=False,
     )
     for key, value in changes.items():
         setattr(record, key, value)
     return record
+
+
+def make_request_made(**changes: object) -> object:
+    """A valid request made to another agency (asking, so sharing what is needed to ask)."""
+    values: dict[str, object] = {
+        "direction": "request_made",
+        "requested_information": "Whether the child is known to the practice",
+        "without_consent_ground": "",  # asked only of a share out
+    }
+    values.update(changes)
+    return make_share(**values)

@@ -16,7 +16,7 @@ from app.model import Counterparty, Subject
 from app.service import Sharelog
 from db import store
 from db.vault import DatabaseError
-from tests.conftest import PASSPHRASE, make_share
+from tests.conftest import PASSPHRASE, make_request_made, make_share
 
 OPS = st.lists(
     st.tuples(
@@ -37,11 +37,10 @@ def apply_ops(svc: Sharelog, ops: list[tuple[str, int, str]]) -> None:
         active = [r for r in records if svc.get_decision(r).status == "active"]
         if op == "create" or not records:
             records.append(svc.record_decision(make_share(
-                subjects=[Subject(name=f"Child {text}", case_ref=f"C{pick}")],
+                subjects=[Subject(name=f"Child {text}", case_ref=f"C{pick}", kind="child")],
                 counterparty=Counterparty(name=f"Agency {pick % 3}"))))
         elif op == "create_request":
-            records.append(svc.record_decision(make_share(direction="request_made",
-                                                          reasons=f"ask {text}")))
+            records.append(svc.record_decision(make_request_made(reasons=f"ask {text}")))
         elif op == "correct" and active:
             svc.correct_decision(active[pick % len(active)], make_share(reasons=f"fix {text}"),
                                  f"typo {text}")

@@ -10,7 +10,7 @@ from app.model import Counterparty, SearchFilters, Subject
 from app.service import InvalidChange, Sharelog
 from app.validation import ValidationError
 from app.workdays import WorkingCalendar
-from tests.conftest import make_share
+from tests.conftest import make_request_made, make_share
 
 
 def test_a_correction_is_a_new_version_and_the_old_stays_readable(service: Sharelog) -> None:
@@ -57,6 +57,7 @@ def test_withdrawing_is_a_tombstone_with_a_reason_never_a_delete(service: Sharel
 def test_a_share_gets_a_confirm_follow_up_due_in_working_days(service: Sharelog) -> None:
     # Friday 18 Dec 2026: Mon 21, Tue 22, Wed 23, Thu 24, then Christmas (Fri 25), the weekend
     # and Boxing Day's substitute (Mon 28) are skipped: the fifth working day is Tue 29 Dec.
+    service.set_now(dt.datetime(2026, 12, 18, 12, 0))
     rid = service.record_decision(make_share(decided_at="2026-12-18T09:00"))
     (fu,) = service.get_decision(rid).followups
     assert fu.kind == "confirm_receipt"
@@ -65,9 +66,15 @@ def test_a_share_gets_a_confirm_follow_up_due_in_working_days(service: Sharelog)
 
 
 def test_a_request_made_gets_a_chase_follow_up(service: Sharelog) -> None:
-    rid = service.record_decision(make_share(direction="request_made", decision="share"))
+    rid = service.record_decision(make_request_made(decision="share"))
     (fu,) = service.get_decision(rid).followups
     assert fu.kind == "chase_response" and fu.title == "Chase the response"
+
+
+def test_deciding_not_to_ask_has_nothing_to_chase(service: Sharelog) -> None:
+    rid = service.record_decision(make_request_made(decision="not_share", method="",
+                                                    seven_tests={}))
+    assert service.get_decision(rid).followups == []
 
 
 def test_not_sharing_creates_no_follow_up(service: Sharelog) -> None:
@@ -77,7 +84,7 @@ def test_not_sharing_creates_no_follow_up(service: Sharelog) -> None:
 
 
 def test_follow_up_lifecycle(service: Sharelog) -> None:
-    service.set_today(dt.date(2026, 11, 25))
+    service.set_now(dt.datetime(2026, 11, 25, 17, 0))
     a = service.record_decision(make_share(decided_at="2026-11-02T10:00"))  # due 9 Nov: overdue
     b = service.record_decision(make_share(decided_at="2026-11-18T10:00"))  # due 25 Nov: today
     c = service.record_decision(make_share(decided_at="2026-11-19T10:00"))  # due 26 Nov: week
@@ -129,13 +136,13 @@ def test_working_calendar() -> None:
 def test_search_and_filters(service: Sharelog) -> None:
     service.set_today(dt.date(2026, 11, 25))
     a = service.record_decision(make_share(
-        subjects=[Subject(name="Bethany Quill", case_ref="C777")],
+        subjects=[Subject(name="Bethany Quill", case_ref="C777", kind="child")],
         information="Housing disrepair and damp in the bedroom", decided_at="2026-10-01T09:00"))
     b = service.record_decision(make_share(
         counterparty=Counterparty(name="K. Osei", organisation="Hillview Primary School"),
         decision="not_share", method="", seven_tests={}, without_consent_ground="",
         consent="refused", decided_at="2026-11-20T09:00"))
-    c = service.record_decision(make_share(direction="request_made", consent="given",
+    c = service.record_decision(make_request_made(consent="given",
                                            reasons="Asked the school about attendance",
                                            decided_at="2026-11-24T09:00"))
     assert [s.record_id for s in service.search("bethany")] == [a]
@@ -227,7 +234,7 @@ def test_my_followups_show_who_after_a_correction(service: Sharelog) -> None:
     [before] = service.my_followups()
     assert (before.subjects, before.case_refs) == ("Alice Example", "C100200")
     corrected = make_share(
-        subjects=[Subject(name="Alicia Example", case_ref="C100201")],
+        subjects=[Subject(name="Alicia Example", case_ref="C100201", kind="child")],
         counterparty=Counterparty(name="K. Osei", organisation="Hillview Primary School"))
     service.correct_decision(record_id, corrected, "Wrong child and recipient recorded.")
     [after] = service.my_followups()
@@ -237,3 +244,40 @@ def test_my_followups_show_who_after_a_correction(service: Sharelog) -> None:
     # A rebuild from the events gives the same.
     service.rebuild_projection()
     assert service.my_followups() == [after]
+
+
+def test_wildcards_in_a_case_reference_filter_match_themselves(service: Sharelog) -> None:
+    def person(ref: str) -> list[Subject]:
+        return [Subject(name="Alice Example", case_ref=ref, kind="child")]
+
+    exact = service.record_decision(make_share(subjects=person("C10_0%")))
+    service.record_decision(make_share(subjects=person("C1000")))
+    service.record_decision(make_share(subjects=person("C10X0ABC")))
+    service.record_decision(make_share(subjects=person("C10\\0")))
+    assert {s.record_id for s in service.list_decisions(
+        SearchFilters(subject_case_ref="C10_0%"))} == {exact}
+    assert service.list_decisions(SearchFilters(subject_case_ref="C1%")) == []
+    assert service.list_decisions(SearchFilters(subject_case_ref="C10_0")) == []
+    assert len(service.list_decisions(SearchFilters(subject_case_ref="C10\\0"))) == 1
+
+
+def test_a_follow_up_cannot_be_moved_before_its_decision(service: Sharelog) -> None:
+    service.record_decision(make_share(decided_at="2026-11-02T10:30"))
+    (fu,) = service.my_followups()
+    for due in (dt.date(2026, 11, 1), dt.date(2040, 1, 1)):
+        with pytest.raises(ValidationError):
+            service.reschedule_followup(fu.followup_id, due, "Recipient on leave")
+    with pytest.raises(ValidationError):
+        service.reschedule_followup(fu.followup_id, "2026-12-01")  # type: ignore[arg-type]
+    assert [h.kind for h in service.followup_history(fu.followup_id)] == ["followup.create"]
+    service.reschedule_followup(fu.followup_id, dt.date(2026, 11, 2))  # the day itself is fine
+
+
+def test_a_draft_with_text_that_cannot_be_stored_is_refused_not_crashed(
+        service: Sharelog) -> None:
+    with pytest.raises(ValidationError) as err:
+        service.save_draft({"record": {"reasons": "half \ud800 typed"}})
+    assert "\ud800" not in str(err.value)
+    with pytest.raises(ValidationError):
+        service.save_draft({"record": {"reasons": "x" * 2_000_000}})
+    assert service.drafts() == []

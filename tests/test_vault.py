@@ -299,7 +299,8 @@ def test_no_record_content_outside_the_vault(home: Path) -> None:
     svc = session.create_vault("Sam", PASSPHRASE, base=home)
     rid = svc.record_decision(make_share(
         information=f"{marker} information", reasons=f"{marker} reasons",
-        subjects=[__import__("app.model", fromlist=["Subject"]).Subject(name=marker)],
+        subjects=[__import__("app.model", fromlist=["Subject"]).Subject(name=marker,
+                                                                        kind="child")],
     ))
     svc.correct_decision(rid, make_share(reasons=f"{marker} corrected"), f"{marker} typo")
     svc.save_draft({"information": marker})

@@ -14,6 +14,7 @@ starting, drafts, saving and closing.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -76,6 +77,12 @@ class DecisionForm(FormAnswers):
         self._reset_widgets()
         self._update_visibility()
 
+    def now(self) -> dt.datetime:
+        """The service's clock (what the vault's rules will measure against); it reads no
+        disk, so the UI thread may ask it."""
+        service = self.bridge.service
+        return service.now() if service is not None else dt.datetime.now()
+
     # -- public API ---------------------------------------------------------------
     def start_new(self, direction: str) -> None:
         """A blank form for a new decision of this direction."""
@@ -84,7 +91,23 @@ class DecisionForm(FormAnswers):
         self._direction = Direction(direction).value
         self._apply_direction()
         self._update_visibility()
-        self.purpose.setFocus()
+        self._open_at_top()
+
+    def _first_question(self) -> QWidget:
+        return self.correction_reason if self._correcting is not None else self.purpose
+
+    def _open_at_top(self) -> None:
+        """Every form opens at its top, the cursor in its first question (a correction's
+        reason), whatever the last form was scrolled to."""
+        first = self._first_question()
+        first.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.scroll_area.verticalScrollBar().setValue(0)
+        # Rows shown or hidden by the answers just loaded are laid out on the next turn of
+        # the event loop, and may move the page: it is put back at the top then.
+        QTimer.singleShot(0, self._back_to_top)
+
+    def _back_to_top(self) -> None:
+        self.scroll_area.verticalScrollBar().setValue(0)
 
     def start_correction(self, record_id: str) -> None:
         """Load the record's current version; saving makes a new version with a reason."""
@@ -103,7 +126,7 @@ class DecisionForm(FormAnswers):
                 return
             self._correcting = record_id
             self._load(detail.record)
-            self.correction_reason.setFocus()
+            self._open_at_top()
 
         self.bridge.read(lambda s: s.get_decision(record_id), loaded, self._load_failed)
 
@@ -135,7 +158,7 @@ class DecisionForm(FormAnswers):
             self.correction_reason.setPlainText(str(body.get("correction_reason") or ""))
             self._loading = False
             self.status.setText(self.tr("Draft restored"))
-            self.purpose.setFocus()
+            self._open_at_top()
 
         self.bridge.read(find, loaded, self._load_failed)
 

@@ -13,7 +13,6 @@ when the change is large.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -29,9 +28,19 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QPalette
 from PySide6.QtWidgets import QApplication
 
-from app.model import LIST_PAGE_ROWS, DecisionSummary, Direction, RecordStatus, SearchFilters
+from app.model import (
+    LIST_PAGE_ROWS,
+    Decision,
+    DecisionSummary,
+    Direction,
+    RecordStatus,
+    SearchFilters,
+)
 from app.service import QueryCancelled
+from ui.record_words import decision_words, direction_words, format_when
 from ui.resources import error_colour
+
+__all__ = ["DecisionsModel", "format_when"]  # format_when: dates read the same everywhere
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -51,18 +60,6 @@ MAX_DIFF = 200
 
 def _t(text: str) -> str:
     return QCoreApplication.translate("DecisionsModel", text)
-
-
-def format_when(value: str) -> str:
-    """'2026-03-02T10:30' as '2 Mar 2026 10:30' (the stored text if it does not parse)."""
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    text = f"{when.day} {when:%b %Y}"
-    if len(value) > 10:
-        text += f" {when:%H:%M}"
-    return text
 
 
 class DecisionsModel(QAbstractTableModel):
@@ -115,15 +112,10 @@ class DecisionsModel(QAbstractTableModel):
             self.FOLLOWUPS: _t("Follow-ups"),
             self.STATUS: _t("Status"),
         }
-        self._direction_words = {
-            Direction.DISCLOSURE.value: _t("Shared out"),
-            Direction.REQUEST_RECEIVED.value: _t("Request received"),
-            Direction.REQUEST_MADE.value: _t("Request made"),
-        }
-        self._decision_words = {
-            "share": _t("Share"), "share_partial": _t("Share in part"),
-            "not_share": _t("Do not share"),
-        }
+        # What happened, in the words of ui.record_words ("Not shared", "Asked").
+        self._direction_words = {d.value: direction_words(d.value) for d in Direction}
+        self._decision_words = {(d.value, c.value): decision_words(d.value, c.value)
+                                for d in Direction for c in Decision}
         self._consent_words = {
             "given": _t("Given"), "refused": _t("Refused"), "not_sought": _t("Not sought"),
         }
@@ -397,7 +389,8 @@ class DecisionsModel(QAbstractTableModel):
             self.SUBJECTS: r.subjects.casefold,
             self.CASE_REFS: lambda: r.case_refs,
             self.DIRECTION: lambda: self._direction_words.get(r.direction, r.direction),
-            self.DECISION: lambda: self._decision_words.get(r.decision, r.decision),
+            self.DECISION: lambda: self._decision_words.get((r.direction, r.decision),
+                                                            r.decision),
             self.CONSENT: lambda: self._consent_words.get(r.consent, r.consent),
             self.COUNTERPARTY: r.counterparty.casefold,
             self.FOLLOWUPS: lambda: r.overdue_followups * 100_000 + r.open_followups,
@@ -499,7 +492,7 @@ class DecisionsModel(QAbstractTableModel):
         if column == self.DIRECTION:
             return self._direction_words.get(r.direction, r.direction)
         if column == self.DECISION:
-            return self._decision_words.get(r.decision, r.decision)
+            return self._decision_words.get((r.direction, r.decision), r.decision)
         if column == self.CONSENT:
             return self._consent_words.get(r.consent, r.consent)
         if column == self.COUNTERPARTY:

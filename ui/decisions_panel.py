@@ -35,6 +35,7 @@ from app.model import SearchFilters
 from ui.decisions_model import RECORD_ID_ROLE, DecisionsModel, DecisionsProxy
 from ui.errors import user_message
 from ui.inputs import DateBox
+from ui.record_words import direction_words, longest_column_words
 
 SEARCH_DELAY_MS = 150
 MIN_SEARCH_CHARS = 2
@@ -93,12 +94,12 @@ class DecisionsPanel(QWidget):
         self.date_from = self._date_box(self.tr("Decided from"), self.tr("From any date"))
         self.date_to = self._date_box(self.tr("Decided up to"), self.tr("Up to any date"))
         self.direction = self._combo(self.tr("Type"), [
-            (self.tr("Any type"), None), (self.tr("Shared out"), "disclosure"),
-            (self.tr("Request received"), "request_received"),
-            (self.tr("Request made"), "request_made")])
+            (self.tr("Any type"), None)] + [(direction_words(d), d) for d in (
+                "disclosure", "request_received", "request_made")])
         self.decision = self._combo(self.tr("Decision"), [
-            (self.tr("Any decision"), None), (self.tr("Share"), "share"),
-            (self.tr("Share in part"), "share_partial"), (self.tr("Do not share"), "not_share")])
+            (self.tr("Any decision"), None), (self.tr("Shared or asked"), "share"),
+            (self.tr("Part shared or asked"), "share_partial"),
+            (self.tr("Not shared or not asked"), "not_share")])
         self.consent = self._combo(self.tr("Consent"), [
             (self.tr("Any consent"), None), (self.tr("Consent given"), "given"),
             (self.tr("Consent refused"), "refused"),
@@ -205,8 +206,8 @@ class DecisionsPanel(QWidget):
         samples = {
             DecisionsModel.DATE: ["30 Nov 2026 23:59"],
             DecisionsModel.CASE_REFS: ["C000000"],
-            DecisionsModel.DIRECTION: [self.tr("Request received")],
-            DecisionsModel.DECISION: [self.tr("Share in part"), self.tr("Do not share")],
+            DecisionsModel.DIRECTION: longest_column_words()["direction"],
+            DecisionsModel.DECISION: longest_column_words()["decision"],
             DecisionsModel.CONSENT: [self.tr("Not sought"), self.tr("Consent")],
             DecisionsModel.FOLLOWUPS: [self.tr("2 overdue"), self.tr("Follow-ups")],
             DecisionsModel.STATUS: [self.tr("Needs review")],

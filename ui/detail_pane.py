@@ -20,30 +20,29 @@ from PySide6.QtWidgets import (
 )
 
 from app import model as m
-from ui.decisions_model import format_when
 from ui.errors import user_message
+from ui.record_words import (
+    FIELD_WORDS,
+    changes,
+    format_when,
+    headline,
+    record_sections,
+    subject_words,
+    value_words,
+)
 from ui.resources import muted_colour
 
 LOAD_DELAY_MS = 60
+# The history's words live with the record's (ui.record_words); they are named here too.
+__all__ = ["FIELD_WORDS", "DetailPane", "changes", "pane_title", "record_html", "value_words"]
 
 
 def _t(text: str) -> str:
     return QCoreApplication.translate("DetailPane", text)
 
 
-def _word(labels: dict[Any, str], key: str) -> str:
-    """A stored choice in the words the practitioner saw (the key if unknown)."""
-    if not key:
-        return ""
-    return QCoreApplication.translate("model", labels.get(key, key))
-
-
 def _esc(text: str) -> str:
     return html.escape(text or "").replace("\n", "<br>")
-
-
-def _yes_no(value: bool) -> str:
-    return _t("Yes") if value else _t("No")
 
 
 def _section(title: str, rows: list[tuple[str, str]]) -> str:
@@ -71,151 +70,37 @@ def style() -> str:
 
 
 def subject_html(s: m.Subject) -> str:
-    parts = [f"<b>{_esc(s.name)}</b>" if s.name else ""]
-    if s.date_of_birth:
-        parts.append(_esc(_t("born %1").replace("%1", format_when(s.date_of_birth))))
-    elif s.age_band:
-        parts.append(_esc(_t("age %1").replace("%1", s.age_band)))
-    kind = {"child": _t("child"), "adult_at_risk": _t("adult at risk"),
-            "other": _t("other")}.get(s.kind, s.kind)
-    parts.append(_esc(kind))
-    if s.case_ref:
-        parts.append(_esc(_t("case %1").replace("%1", s.case_ref)))
-    return ", ".join(p for p in parts if p)
+    """One person, the name in bold."""
+    words = subject_words(s)
+    if s.name and words.startswith(s.name):
+        return f"<b>{_esc(s.name)}</b>{_esc(words[len(s.name):])}"
+    return _esc(words)
 
 
-def record_html(record: m.DecisionRecord) -> str:
-    """Every field of a record in readable words, escaped."""
-    cp = record.counterparty
-    tests = record.seven_tests or {}
-    confirmed = [_word(m.SEVEN_TESTS, k) for k in m.SEVEN_TESTS if tests.get(k)]
-    missing = [_word(m.SEVEN_TESTS, k) for k in m.SEVEN_TESTS if not tests.get(k)]
-    tests_text = _esc(", ".join(confirmed) or _t("None confirmed"))
-    if missing and confirmed:
-        tests_text += "<br>" + _esc(_t("Not confirmed: %1").replace("%1", ", ".join(missing)))
-    sections = [
-        _section(_t("About"), [(_t("Person") if len(record.subjects) < 2 else _t("People"),
-                                "<br>".join(subject_html(s) for s in record.subjects))]),
-        _section(_t("With"), [
-            (_t("Who"), _esc(cp.display)),
-            (_t("Contact"), _esc(cp.contact)),
-        ]),
-        _section(_t("Type"), [(_t("Type"), _esc(_word(m.DIRECTION_LABELS, record.direction)))]),
-        _section(_t("The questions"), [
-            (_t("Clear, legitimate purpose"), _yes_no(record.clear_purpose)),
-            (_t("Identifies a person"), _yes_no(record.identifies_person)),
-            (_t("Confidential"), _yes_no(record.confidential)),
-        ]),
-        _section(_t("Information"), [
-            (_t("What"), _esc(record.information)),
-            (_t("Categories"),
-             _esc(", ".join(_word(m.CATEGORIES, c) for c in record.categories))),
-            (_t("Special category data"), _yes_no(record.special_category)),
-            (_t("Fact or opinion"), _esc(_word(m.FACT_OPINION, record.fact_or_opinion))),
-            (_t("Purpose"), _esc(record.purpose)),
-        ]),
-        _section(_t("Decision"), [
-            (_t("Decision"), f"<b>{_esc(_word(m.DECISION_LABELS, record.decision))}</b>"),
-            (_t("Decided"), _esc(format_when(record.decided_at))),
-            (_t("Reasons"), _esc(record.reasons)),
-        ]),
-        _section(_t("Consent"), [
-            (_t("Consent"), _esc(_word(m.CONSENT_LABELS, record.consent))),
-            (_t("Why not"), _esc(_word(m.CONSENT_REASONS, record.consent_reason))),
-            (_t("Grounds to share without it"),
-             _esc(_word(m.WITHOUT_CONSENT_GROUNDS, record.without_consent_ground))),
-        ]),
-        _section(_t("Lawful basis"), [
-            (_t("UK GDPR Article 6"), _esc(_word(m.ART6_BASES, record.lawful_basis))),
-            (_t("Article 9 condition"), _esc(_word(m.ART9_CONDITIONS, record.art9_condition))),
-            (_t("Statutory gateway"),
-             _esc(_word(m.STATUTORY_GATEWAYS, record.statutory_gateway))),
-        ]),
-        _section(_t("The seven tests"), [(_t("Confirmed"), tests_text)]),
-        _section(_t("How it was shared"), [
-            (_t("Method"), _esc(_word(m.METHODS, record.method))),
-            (_t("When"), _esc(format_when(record.shared_at))),
-        ]),
-        _section(_t("Telling the person"), [
-            (_t("Person informed"), _esc(_word(m.PERSON_INFORMED, record.person_informed))),
-            (_t("Why not"), _esc(record.person_informed_reason)),
-        ]),
-        _section(_t("Advice"), [
-            (_t("Advice sought"), _yes_no(record.advice_sought)),
-            (_t("From"), _esc(_word(m.ADVICE_FROM, record.advice_from))),
-            (_t("Notes"), _esc(record.advice_notes)),
-        ]),
-        _section(_t("Others protected"), [
-            (_t("Identifies someone else"), _yes_no(record.third_party_identified)),
-            (_t("What was withheld"), _esc(record.third_party_protection)),
-        ]),
-    ]
+def record_html(record: m.DecisionRecord, written_at: str = "") -> str:
+    """Every field of a record in readable words (``ui.record_words``), escaped."""
+    people = "\n".join(subject_words(s) for s in record.subjects)
+    what_happened = headline(record)
+    parts = []
+    for title, rows in record_sections(record, written_at):
+        html_rows = []
+        for label, value in rows:
+            if value == people:
+                cell = "<br>".join(subject_html(s) for s in record.subjects)
+            elif value == what_happened:
+                cell = f"<b>{_esc(value)}</b>"
+            else:
+                cell = _esc(value)
+            html_rows.append((label, cell))
+        parts.append(_section(title, html_rows))
     return (style() + "<table cellspacing='0' cellpadding='3' width='100%'>"
-            + "".join(sections) + "</table>")
+            + "".join(parts) + "</table>")
 
 
-FIELD_WORDS = {
-    "direction": "Type", "subjects": "People", "counterparty": "With",
-    "clear_purpose": "Purpose question", "identifies_person": "Identifies a person",
-    "confidential": "Confidential", "information": "Information", "categories": "Categories",
-    "special_category": "Special category", "fact_or_opinion": "Fact or opinion",
-    "purpose": "Purpose", "decision": "Decision", "decided_at": "Decided",
-    "reasons": "Reasons", "consent": "Consent", "consent_reason": "Why no consent",
-    "without_consent_ground": "Ground without consent", "lawful_basis": "Article 6",
-    "art9_condition": "Article 9", "statutory_gateway": "Statutory gateway",
-    "seven_tests": "Seven tests", "method": "Method", "shared_at": "When shared",
-    "person_informed": "Person informed", "person_informed_reason": "Why not informed",
-    "advice_sought": "Advice", "advice_from": "Advice from", "advice_notes": "Advice notes",
-    "third_party_identified": "Someone else identified",
-    "third_party_protection": "What was withheld",
-}
-
-
-_CHOICE_WORDS: dict[str, dict[Any, str]] = {
-    "direction": m.DIRECTION_LABELS, "fact_or_opinion": m.FACT_OPINION,
-    "decision": m.DECISION_LABELS, "consent": m.CONSENT_LABELS,
-    "consent_reason": m.CONSENT_REASONS, "without_consent_ground": m.WITHOUT_CONSENT_GROUNDS,
-    "lawful_basis": m.ART6_BASES, "art9_condition": m.ART9_CONDITIONS,
-    "statutory_gateway": m.STATUTORY_GATEWAYS, "method": m.METHODS,
-    "person_informed": m.PERSON_INFORMED, "advice_from": m.ADVICE_FROM,
-}
-_LONGEST_VALUE = 80  # characters of a changed value shown in the history
-
-
-def value_words(record: m.DecisionRecord, key: str) -> str:
-    """One field of a record as a short line of words (for the history's changes)."""
-    value: Any = getattr(record, key, "")
-    if key == "subjects":
-        text = "; ".join(s.name or s.case_ref for s in value)
-    elif key == "counterparty":
-        text = value.display
-    elif key == "categories":
-        text = ", ".join(_word(m.CATEGORIES, c) for c in value)
-    elif key == "seven_tests":
-        text = _t("%1 of %2 confirmed").replace(
-            "%1", str(sum(1 for k in m.SEVEN_TESTS if value.get(k)))).replace(
-            "%2", str(len(m.SEVEN_TESTS)))
-    elif isinstance(value, bool):
-        text = _yes_no(value)
-    elif key in ("decided_at", "shared_at"):
-        text = format_when(value)
-    elif key in _CHOICE_WORDS:
-        text = _word(_CHOICE_WORDS[key], value)
-    else:
-        text = " ".join(str(value).split())
-    if len(text) > _LONGEST_VALUE:
-        text = text[:_LONGEST_VALUE - 1].rstrip() + "…"
-    return text or _t("(none)")
-
-
-def changes(before: m.DecisionRecord | None,
-            after: m.DecisionRecord | None) -> list[tuple[str, str, str]]:
-    """(field, old words, new words) for every field a correction changed."""
-    if before is None or after is None:
-        return []
-    old, new = before.to_dict(), after.to_dict()
-    return [(_t(FIELD_WORDS.get(k, k)), value_words(before, k), value_words(after, k))
-            for k in new if old.get(k) != new.get(k)]
+def pane_title(record: m.DecisionRecord, withdrawn: bool) -> str:
+    """The pane's heading: what happened (``record_words.headline``), and if withdrawn."""
+    title = headline(record)
+    return _t("%1 · Withdrawn").replace("%1", title) if withdrawn else title
 
 
 def versions_html(versions: list[m.Version]) -> str:
@@ -282,6 +167,7 @@ class DetailPane(QWidget):
         font.setPointSizeF(font.pointSizeF() * 1.3)
         font.setBold(True)
         self.title.setFont(font)
+        self.title.setWordWrap(True)  # what happened names an organisation: it may be long
         self.subtitle = QLabel(self)
         self.subtitle.setAccessibleName(self.tr("When and which version"))
         self.subtitle.setWordWrap(True)
@@ -380,12 +266,7 @@ class DetailPane(QWidget):
         record: m.DecisionRecord = detail.record
         self.status = detail.status
         withdrawn = detail.status == m.RecordStatus.WITHDRAWN
-        self.title.setText(" · ".join(p for p in (
-            _word(m.DECISION_LABELS, record.decision),
-            {"disclosure": self.tr("Shared out"),
-             "request_received": self.tr("Request received"),
-             "request_made": self.tr("Request made")}.get(record.direction, ""),
-            self.tr("Withdrawn") if withdrawn else "") if p))
+        self.title.setText(pane_title(record, withdrawn))
         corrections = sum(v.kind == "decision.correct" for v in versions)
         self.subtitle.setText(
             (self.tr("Decided %1 · recorded by %2") if not corrections
@@ -408,7 +289,8 @@ class DetailPane(QWidget):
                 "Two versions were made at the same time on different devices; "
                 "correct it to settle which is right."))
         # Laying out rich text takes a while: only the tab in view is filled now.
-        self._html = [record_html(record), versions_html(versions),
+        self._html = [record_html(record, versions[0].at if versions else ""),
+                      versions_html(versions),
                       followups_html(detail.followups, today)]
         for view in self._views():
             view.clear()

@@ -35,26 +35,10 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from app.files import atomic_path
 from app.integrity import WHAT_WORDS
-from app.model import (
-    ADVICE_FROM,
-    ART6_BASES,
-    ART9_CONDITIONS,
-    CATEGORIES,
-    CONSENT_LABELS,
-    CONSENT_REASONS,
-    DECISION_LABELS,
-    DIRECTION_LABELS,
-    FACT_OPINION,
-    METHODS,
-    PERSON_INFORMED,
-    SEVEN_TESTS,
-    STATUTORY_GATEWAYS,
-    WITHOUT_CONSENT_GROUNDS,
-    DecisionRecord,
-    SearchFilters,
-)
+from app.model import DecisionRecord, SearchFilters
 from ui import dialogs
 from ui.bridge import Bridge
+from ui.record_words import record_rows
 
 CONTEXT = "export"
 
@@ -119,65 +103,9 @@ def collect_subject(service: Any, case_ref: str) -> dict[str, Any]:
 
 
 # -- laying out ---------------------------------------------------------------------
-def _label(choices: dict[Any, str], key: str) -> str:
-    return _t(choices[key]) if key in choices else key
-
-
-def _yes_no(value: bool) -> str:
-    return _t("Yes") if value else _t("No")
-
-
-def _record_rows(record: DecisionRecord) -> list[tuple[str, str]]:
-    subjects = []
-    for s in record.subjects:
-        born = s.date_of_birth or s.age_band
-        parts = [p for p in (s.name, born, s.kind.replace("_", " "), s.case_ref) if p]
-        subjects.append(", ".join(parts))
-    cp = record.counterparty
-    tests = ", ".join(f"{_t(label)}: {_yes_no(bool(record.seven_tests.get(key)))}"
-                      for key, label in SEVEN_TESTS.items()) if record.seven_tests else ""
-    rows = [
-        (_t("Direction"), _label(DIRECTION_LABELS, record.direction)),
-        (_t("About"), "; ".join(subjects)),
-        (_t("With"), ", ".join(p for p in (cp.name, cp.role, cp.organisation, cp.contact) if p)),
-        (_t("Purpose"), record.purpose),
-        (_t("Clear and legitimate purpose"), _yes_no(record.clear_purpose)),
-        (_t("Identifies a person"), _yes_no(record.identifies_person)),
-        (_t("Confidential"), _yes_no(record.confidential)),
-        (_t("Information"), record.information),
-        (_t("Categories"), ", ".join(_label(CATEGORIES, c) for c in record.categories)),
-        (_t("Special-category data"), _yes_no(record.special_category)),
-        (_t("Fact or opinion"), _label(FACT_OPINION, record.fact_or_opinion)),
-        (_t("Consent"), _label(CONSENT_LABELS, record.consent)),
-        (_t("Why consent was not given"), _label(CONSENT_REASONS, record.consent_reason)
-         if record.consent_reason else ""),
-        (_t("Ground for sharing without consent"),
-         _label(WITHOUT_CONSENT_GROUNDS, record.without_consent_ground)
-         if record.without_consent_ground else ""),
-        (_t("Lawful basis (Article 6)"), _label(ART6_BASES, record.lawful_basis)
-         if record.lawful_basis else ""),
-        (_t("Article 9 condition"), _label(ART9_CONDITIONS, record.art9_condition)
-         if record.art9_condition else ""),
-        (_t("Statutory gateway"), _label(STATUTORY_GATEWAYS, record.statutory_gateway)
-         if record.statutory_gateway else ""),
-        (_t("Decision"), _label(DECISION_LABELS, record.decision)),
-        (_t("Decided at"), record.decided_at.replace("T", " ")),
-        (_t("Seven tests"), tests),
-        (_t("Method"), _label(METHODS, record.method) if record.method else ""),
-        (_t("Shared at"), record.shared_at.replace("T", " ")),
-        (_t("Person informed"), _label(PERSON_INFORMED, record.person_informed)
-         if record.person_informed else ""),
-        (_t("Why the person was not told"), record.person_informed_reason),
-        (_t("Advice sought"), _yes_no(record.advice_sought)),
-        (_t("Advice from"), _label(ADVICE_FROM, record.advice_from) if record.advice_from
-         else ""),
-        (_t("Advice notes"), record.advice_notes),
-        (_t("Identifies a third party who could come to harm"),
-         _yes_no(record.third_party_identified)),
-        (_t("Withheld or redacted to protect them"), record.third_party_protection),
-        (_t("Reasons"), record.reasons),
-    ]
-    return [(k, v) for k, v in rows if v]
+def _record_rows(record: DecisionRecord, written_at: str = "") -> list[tuple[str, str]]:
+    """The record's rows: the detail pane's words (``ui.record_words``), as one table."""
+    return record_rows(record, written_at)
 
 
 def _integrity_words(integrity: dict[str, Any]) -> str:
@@ -249,7 +177,8 @@ def html_parts(data: dict[str, Any]) -> list[str]:
             out.append("</p>")
             if v["record"] is not None:
                 out.append("<table border='1' cellspacing='0' cellpadding='3' width='100%'>")
-                for label, value in _record_rows(DecisionRecord.from_dict(v["record"])):
+                for label, value in _record_rows(DecisionRecord.from_dict(v["record"]),
+                                                 v["at"]):
                     out.append(f"<tr><td width='30%'><b>{_text(label)}</b></td>"
                                f"<td>{_text(value)}</td></tr>")
                 out.append("</table>")

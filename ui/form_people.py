@@ -10,6 +10,7 @@ from PySide6.QtGui import QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QCompleter,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -17,16 +18,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.model import Subject, SubjectKind
+from app.model import SUBJECT_KINDS, Subject
+from app.record_data import SUBJECT_FIELDS
 from ui.bridge import Bridge
 from ui.form_widgets import Field, choice_box, set_choice
 
 SUGGEST_MS = 150
-SUBJECT_KIND_LABELS = {
-    SubjectKind.CHILD.value: "Child",
-    SubjectKind.ADULT_AT_RISK.value: "Adult at risk",
-    SubjectKind.OTHER.value: "Other",
-}
+SUBJECT_KIND_LABELS = {kind.value: label for kind, label in SUBJECT_KINDS.items()}
 CONTACT_ROLE = Qt.ItemDataRole.UserRole + 1
 NAME_ROLE = Qt.ItemDataRole.UserRole + 2
 
@@ -41,6 +39,7 @@ class SubjectEditor(QWidget):
         super().__init__(parent)
         self.number = number
         form = QFormLayout(self)
+        self.form = form
         form.setContentsMargins(0, 4, 0, 4)
         self.heading = QLabel(self)
         self.heading.setStyleSheet("font-weight: bold;")
@@ -52,9 +51,16 @@ class SubjectEditor(QWidget):
         self.dob_field = Field(self.dob, self)
         self.age_band = QLineEdit(self)
         self.age_band.setPlaceholderText(self.tr("for example 5-10, or 65+"))
-        self.kind = choice_box(self, SUBJECT_KIND_LABELS, placeholder=None, tr=self.tr)
+        # Starts unanswered: a child is not assumed.
+        self.kind = choice_box(self, SUBJECT_KIND_LABELS, placeholder=self.tr("(choose)"),
+                               tr=self.tr)
         self.kind_field = Field(self.kind, self)
         self.case_ref = QLineEdit(self)
+        self.age_field = Field(self.age_band, self)
+        self.case_field = Field(self.case_ref, self)
+        for line, key in ((self.name, "name"), (self.dob, "date_of_birth"),
+                          (self.age_band, "age_band"), (self.case_ref, "case_ref")):
+            line.setMaxLength(SUBJECT_FIELDS[key][0])
         self.labels = {
             "name": self.tr("Name"),
             "dob": self.tr("Date of birth"),
@@ -64,16 +70,31 @@ class SubjectEditor(QWidget):
         }
         form.addRow(self.labels["name"], self.name_field)
         form.addRow(self.labels["dob"], self.dob_field)
-        form.addRow(self.labels["age"], self.age_band)
+        form.addRow(self.labels["age"], self.age_field)
         form.addRow(self.labels["kind"], self.kind_field)
-        form.addRow(self.labels["case"], self.case_ref)
+        form.addRow(self.labels["case"], self.case_field)
         self.remove_button = QPushButton(self.tr("Remove this person"), self)
         self.remove_button.clicked.connect(lambda: self.remove_requested.emit(self))
         form.addRow("", self.remove_button)
         for w in (self.name, self.dob, self.age_band, self.case_ref):
             w.textEdited.connect(self.changed)
         self.kind.currentIndexChanged.connect(self.changed)
+        # With a date of birth, an age band asks nothing more (and is not asked).
+        self.dob.textChanged.connect(self._show_age_band)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
         self.set_number(number)
+
+    def _show_age_band(self) -> None:
+        self.form.setRowVisible(self.age_field, not self.dob.text().strip())
+
+    def _kind_changed(self) -> None:
+        unborn = self.kind.currentData() == "unborn"
+        label = self.form.labelForField(self.dob_field)
+        text = self.tr("Expected date of birth") if unborn else self.labels["dob"]
+        if isinstance(label, QLabel):
+            label.setText(text)
+        self.dob.setAccessibleName(
+            self.tr("Person {n}").format(n=self.number) + f": {text}")
 
     def set_number(self, number: int) -> None:
         self.number = number
@@ -102,9 +123,11 @@ class SubjectEditor(QWidget):
         return [self.name, self.dob, self.age_band, self.kind, self.case_ref, self.remove_button]
 
     def set_problems(self, problems: dict[str, list[str]]) -> None:
-        self.name_field.set_problems([])
+        self.name_field.set_problems(problems.get("name", []))
         self.dob_field.set_problems(problems.get("date_of_birth", []))
+        self.age_field.set_problems(problems.get("age_band", []))
         self.kind_field.set_problems(problems.get("kind", []))
+        self.case_field.set_problems(problems.get("case_ref", []))
 
 
 class SubjectList(QWidget):
@@ -118,14 +141,21 @@ class SubjectList(QWidget):
         self.editors: list[SubjectEditor] = []
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
+        # Above the people, so Tab reaches it before them and moving on from the question
+        # before goes straight to the first name.
+        self.add_button = QPushButton(self.tr("Add another person"), self)
+        self.add_button.setAccessibleName(self.tr("Add another person"))
+        header = QHBoxLayout()
+        header.addStretch(1)
+        header.addWidget(self.add_button)
+        self._layout.addLayout(header)
 
     def values(self) -> list[Subject]:
         return [e.value() for e in self.editors]
 
     def set_subjects(self, subjects: list[Subject]) -> None:
         for editor in self.editors:
-            editor.setParent(None)
-            editor.deleteLater()
+            self._discard(editor)
         self.editors = []
         for subject in subjects:
             self._append(subject)
@@ -143,8 +173,7 @@ class SubjectList(QWidget):
             return
         index = self.editors.index(editor)
         self.editors.remove(editor)
-        editor.setParent(None)
-        editor.deleteLater()
+        self._discard(editor)
         for i, e in enumerate(self.editors, start=1):
             e.set_number(i)
         self.people_changed.emit()
@@ -153,6 +182,14 @@ class SubjectList(QWidget):
 
     def focus_widgets(self) -> list[QWidget]:
         return [w for e in self.editors for w in e.focus_widgets()]
+
+    def _discard(self, editor: SubjectEditor) -> None:
+        # Hidden on purpose, never orphaned: a layout shows the widgets added to it on the
+        # next turn of the event loop, and an orphan shown then is a window of its own,
+        # which took the keyboard focus from the form (two new forms in one turn did it).
+        self._layout.removeWidget(editor)
+        editor.hide()
+        editor.deleteLater()
 
     def _append(self, subject: Subject) -> SubjectEditor:
         editor = SubjectEditor(len(self.editors) + 1, self)

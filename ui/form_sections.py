@@ -13,9 +13,8 @@ from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.model import (
     ADVICE_FROM,
     ART6_BASES,
-    ART9_CONDITIONS,
+    ART10_CONDITIONS,
     CATEGORIES,
     CONSENT_LABELS,
     CONSENT_REASONS,
@@ -36,21 +35,24 @@ from app.model import (
     METHODS,
     PERSON_INFORMED,
     SEVEN_TESTS,
+    SPECIAL_CONDITION_CHOICES,
     STATUTORY_GATEWAYS,
     WITHOUT_CONSENT_GROUNDS,
     Decision,
     Direction,
 )
+from app.record_data import COUNTERPARTY_FIELDS, TEXT_FIELDS
+from ui.form_inputs import CategoryList, ChoiceBox, YesNoBox
 from ui.form_people import SubjectEditor, SubjectList
 from ui.form_widgets import (
     Field,
-    check_grid,
     choice_box,
     form_label,
     message_label,
     note,
     section,
     text_box,
+    yes_no_grid,
 )
 from ui.inputs import DateTimeField
 
@@ -80,14 +82,14 @@ class FormSections(QWidget):
         return editor
 
     def _choice_row(self, form: QFormLayout, name: str, label: str,
-                    choices: Mapping[Any, str], *, choose: bool = True) -> QComboBox:
-        """A drop-down row; ``choose`` starts it on '(choose)' rather than the first answer."""
-        placeholder = self.tr("(choose)") if choose else None
+                    choices: Mapping[Any, str]) -> ChoiceBox:
+        """A drop-down row that starts on '(choose)': no answer is assumed."""
         return self._row(form, name, label,
-                         choice_box(self, choices, placeholder=placeholder, tr=self.tr))
+                         choice_box(self, choices, placeholder=self.tr("(choose)"), tr=self.tr))
 
-    def _check_row(self, form: QFormLayout, name: str, label: str, text: str) -> QCheckBox:
-        return self._row(form, name, label, QCheckBox(text, self))
+    def _yes_no_row(self, form: QFormLayout, name: str, label: str, *, yes: str = "Yes",
+                    no: str = "No") -> YesNoBox:
+        return self._row(form, name, label, YesNoBox(self, self.tr, yes=yes, no=no))
 
     def _set_label(self, name: str, text: str) -> None:
         form, widget = self._rows[name]
@@ -131,88 +133,109 @@ class FormSections(QWidget):
 
     def _build_questions(self) -> None:
         tr = self.tr
+        self._titles: dict[QWidget, str] = {}  # section -> title without its number
 
         self.correction_box, form = section(tr("Why are you correcting this record?"), self)
         self.correction_reason = self._row(form, "reason", tr("Reason for the correction"),
                                            text_box(self))
 
-        self.purpose_box, form = section(tr("1. Purpose"), self)
+        self.purpose_box, form = self._section(tr("Purpose"))
         self.purpose = self._row(
             form, "purpose", tr("What safeguarding concern or enquiry does this serve?"),
             text_box(self))
-        self.clear_purpose = self._check_row(
-            form, "clear_purpose", tr("Clear and legitimate purpose?"),
-            tr("There is a clear and legitimate purpose for sharing"))
+        self.clear_purpose = self._yes_no_row(
+            form, "clear_purpose", tr("Is there a clear and legitimate purpose for sharing?"))
         self.purpose_note = note(form, tr(
             "Without a clear and legitimate purpose the decision is not to share. "
             "Record why in your reasons."), self)
 
-        # Placed by direction: first for requests, in step 6 for shares.
+        # Placed by direction: after the purpose for requests, with the decision for shares.
         self.counterparty_box, form = section(tr("Who"), self)
-        self.cp_name = self._row(form, "counterparty", tr("Name"), QLineEdit(self))
+        self.cp_name = self._row(form, "counterparty.name", tr("Name"), QLineEdit(self))
         self.cp_role = self._row(form, "counterparty.role", tr("Role"), QLineEdit(self))
         self.cp_org = self._row(form, "counterparty.organisation", tr("Organisation"),
                                 QLineEdit(self))
         self.cp_contact = self._row(form, "counterparty.contact", tr("Contact details"),
                                     QLineEdit(self))
+        self._fields["counterparty"] = self._fields["counterparty.name"]  # "say who" goes here
+        self._rows["counterparty"] = self._rows["counterparty.name"]
+        for line, key in ((self.cp_name, "name"), (self.cp_role, "role"),
+                          (self.cp_org, "organisation"), (self.cp_contact, "contact")):
+            line.setMaxLength(COUNTERPARTY_FIELDS[key][0])
 
-        self.info_box, form = section(tr("2. The information and who it is about"), self)
+        self.info_box, form = self._section(tr("The information and who it is about"))
+        self.requested_information = self._row(
+            form, "requested_information", tr("What was asked for"), text_box(self, 50))
         self.information = self._row(form, "information", tr("What is (or would be) shared"),
                                      text_box(self, 90))
-        cats, self.category_boxes = check_grid(self, CATEGORIES, 3, tr("Category"), tr)
-        self._row(form, "categories", tr("Categories"), cats)
+        self.category_list = self._row(form, "categories", tr("Categories (tick all that fit)"),
+                                       CategoryList(self, CATEGORIES, tr))
+        self.category_note = note(form, "", self)
         self.fact_opinion = self._choice_row(form, "fact_or_opinion", tr("Fact or opinion?"),
-                                             FACT_OPINION, choose=False)
-        self.identifies_person = self._check_row(
-            form, "identifies_person", tr("Does it identify a person?"),
-            tr("The information identifies a person"))
+                                             FACT_OPINION)
+        self.identifies_person = self._yes_no_row(
+            form, "identifies_person", tr("Does the information identify a person?"))
         self.identifies_note = note(form, tr(
             "Information that identifies no one may usually be shared; still record who "
             "or which case it concerns."), self)
         self.subjects_widget = self._row(form, "subjects", tr("About whom"), SubjectList(self))
         self.subjects_widget.setAccessibleName(tr("People the information is about"))
-        self.add_subject_button = QPushButton(tr("Add another person"), self)
-        self.add_subject_button.setAccessibleName(tr("Add another person"))
-        form.addRow("", self.add_subject_button)
+        self.add_subject_button = self.subjects_widget.add_button
 
-        self.confidential_box, form = section(tr("3. Confidentiality"), self)
-        self.confidential = self._check_row(form, "confidential", tr("Is it confidential?"),
-                                            tr("The information is confidential"))
+        self.confidential_box, form = self._section(tr("Confidentiality"))
+        self.confidential = self._yes_no_row(form, "confidential",
+                                             tr("Is the information confidential?"))
         self.confidential_note = note(form, tr(
             "Information that is not confidential can usually be shared; record the decision "
             "all the same."), self)
 
-        self.consent_box, form = section(tr("4. Consent"), self)
+        self.consent_box, form = self._section(tr("Consent"))
         # Starts unanswered: consent is never recorded because nobody changed a default.
         self.consent = self._choice_row(form, "consent", tr("Did the person or family agree?"),
                                         CONSENT_LABELS)
+
+        self.decision_box, form = self._section(tr("Decision"))
+        self.decision_form = form
+        # Worded by direction (ui.form_wording); the data are the Decision values.
+        self.decision = self._choice_row(form, "decision", tr("Your decision"),
+                                         {d.value: "" for d in Decision})
+        self.decided_at = self._row(form, "decided_at", tr("When did you decide?"),
+                                    DateTimeField(self))
+        self.late_note = note(form, "", self)
+        self.late_confirmed = self._yes_no_row(
+            form, "late_confirmed", tr("Are you recording it late?"),
+            yes=tr("Yes, I am recording it late"), no=tr("No, the date is wrong"))
+        self.counterparty_slot = QVBoxLayout()
+        form.addRow(self.counterparty_slot)
+
+        self.basis_box, form = self._section(tr("Lawful basis"))
         self.consent_reason = self._choice_row(
             form, "consent_reason", tr("Why consent was not given or sought"), CONSENT_REASONS)
-        self.lawful_basis = self._choice_row(
-            form, "lawful_basis", tr("Lawful basis (UK GDPR Article 6)"), ART6_BASES)
         self.without_consent_ground = self._choice_row(
             form, "without_consent_ground", tr("Ground for sharing without consent"),
             WITHOUT_CONSENT_GROUNDS)
+        self.lawful_basis = self._choice_row(
+            form, "lawful_basis", tr("Lawful basis (UK GDPR Article 6)"), ART6_BASES)
         self.statutory_gateway = self._row(
             form, "statutory_gateway", tr("Statutory gateway (if one applies)"),
             choice_box(self, {k: v for k, v in STATUTORY_GATEWAYS.items() if k},
-                       placeholder=tr(STATUTORY_GATEWAYS[""]), tr=tr))
+                       placeholder=tr("(none)"), tr=tr))
+        self.special_condition = self._row(
+            form, "art9_condition",
+            tr("Special-category data: Article 9 condition and its DPA 2018 Schedule 1 "
+               "condition"),
+            choice_box(self, {f"{a}|{b}": label
+                              for (a, b), label in SPECIAL_CONDITION_CHOICES.items()},
+                       placeholder=tr("(choose)"), tr=tr))
+        self._fields["sch1_condition"] = self._fields["art9_condition"]
+        self._rows["sch1_condition"] = self._rows["art9_condition"]
+        self.art10_condition = self._choice_row(
+            form, "art10_condition",
+            tr("Criminal offence data: its DPA 2018 Schedule 1 condition (Article 10)"),
+            ART10_CONDITIONS)
 
-        self.special_box, form = section(tr("5. Special-category data"), self)
-        self.special_category = self._check_row(
-            form, "special_category", tr("Special-category data?"), tr(
-                "Includes special-category data (health, ethnicity, religion, sex life or "
-                "orientation, genetics, biometrics, political views, union membership)"))
-        self.art9_condition = self._choice_row(form, "art9_condition", tr("Article 9 condition"),
-                                               ART9_CONDITIONS)
-
-        self.decision_box, form = section(tr("6. Decision"), self)
-        self.decision_form = form
-        # Worded by direction (ui.form_wording); the data are the Decision values.
-        self.decision = self._choice_row(form, "decision", tr("Decision"),
-                                         {d.value: "" for d in Decision}, choose=False)
-        self.counterparty_slot = QVBoxLayout()
-        form.addRow(self.counterparty_slot)
+        self.share_box, form = self._section(tr("Sharing it"))
+        self.share_form = form
         self.method = self._choice_row(form, "method", tr("How it was shared"), METHODS)
         self.shared_at = self._row(form, "shared_at", tr("When it was shared"),
                                    DateTimeField(self))
@@ -220,31 +243,51 @@ class FormSections(QWidget):
             form, "person_informed", tr("Was the person or family told?"), PERSON_INFORMED)
         self.person_informed_reason = self._row(form, "person_informed_reason", tr("Why not?"),
                                                 text_box(self, 50))
-        tests, self.test_boxes = check_grid(self, SEVEN_TESTS, 4, tr("Test"), tr)
-        self._row(form, "seven_tests", tr("The seven tests (confirm each)"), tests)
+        tests, self.test_boxes = yes_no_grid(self, SEVEN_TESTS, 4, tr("Test"), tr)
+        self._row(form, "seven_tests", tr("Does it meet the seven tests?"), tests)
         tests.setAccessibleName(tr("The seven tests"))
-        self.third_party = self._check_row(
-            form, "third_party_identified", tr("Others protected?"),
-            tr("It identifies someone else (for example a referrer) who could come to harm"))
+        self.tests_note = note(form, tr("Y or N for each test; A in any of them answers yes "
+                                        "to all seven."), self)
+        self.third_party = self._yes_no_row(
+            form, "third_party_identified",
+            tr("Does it identify someone else (for example a referrer) who could come to "
+               "harm?"))
         self.third_party_protection = self._row(
             form, "third_party_protection", tr("What was withheld or redacted"),
             text_box(self, 50))
 
-        self.record_box, form = section(tr("7. Reasons"), self)
-        self.reasons = self._row(form, "reasons", tr("Your reasons for this decision"),
-                                 text_box(self, 90))
-        self.advice_sought = self._check_row(
-            form, "advice_sought", tr("Advice sought?"),
-            tr("I sought advice (for example because I was unsure)"))
+        self.record_box, form = self._section(tr("Reasons"))
+        self.advice_sought = self._yes_no_row(form, "advice_sought",
+                                              tr("Did you seek advice?"))
         self.advice_from = self._choice_row(form, "advice_from", tr("Advice from"), ADVICE_FROM)
         self.advice_notes = self._row(form, "advice_notes", tr("Advice notes"), QLineEdit(self))
-        self.decided_at = self._row(form, "decided_at", tr("Decided at"), DateTimeField(self))
+        self.reasons = self._row(form, "reasons", tr("Your reasons for this decision"),
+                                 text_box(self, 90))
+        self.advice_notes.setMaxLength(TEXT_FIELDS["advice_notes"][0])
 
         for box in (self.correction_box, self.purpose_box, self.info_box,
-                    self.confidential_box, self.consent_box, self.special_box,
-                    self.decision_box, self.record_box):
+                    self.confidential_box, self.consent_box, self.decision_box,
+                    self.basis_box, self.share_box, self.record_box):
             self.sections.addWidget(box)
         self.sections.addStretch(1)
+
+    def _section(self, title: str) -> tuple[QGroupBox, QFormLayout]:
+        """A numbered section of the flow (numbered as shown: see ``number_sections``)."""
+        box, form = section(title, self)
+        self._titles[box] = title
+        return box, form
+
+    def number_sections(self) -> None:
+        """The sections shown, numbered in order: hidden ones leave no gap."""
+        n = 0
+        for box in self._section_widgets():
+            title = self._titles.get(box)
+            if title is None or not box.isVisibleTo(self):
+                continue
+            n += 1
+            numbered = f"{n}. {title}"
+            if isinstance(box, QGroupBox) and box.title() != numbered:
+                box.setTitle(numbered)
 
     # -- keyboard order -------------------------------------------------------------------
     @property
@@ -268,19 +311,21 @@ class FormSections(QWidget):
             self.correction_box: [self.correction_reason],
             self.purpose_box: [self.purpose, self.clear_purpose],
             self.counterparty_box: who,
-            self.info_box: [self.information, *self.category_boxes.values(),
-                            self.fact_opinion, self.identifies_person,
-                            *self.subjects_widget.focus_widgets(), self.add_subject_button],
+            self.info_box: [self.requested_information, self.information, self.category_list,
+                            self.fact_opinion, self.identifies_person, self.add_subject_button,
+                            *self.subjects_widget.focus_widgets()],
             self.confidential_box: [self.confidential],
-            self.consent_box: [self.consent, self.consent_reason, self.lawful_basis,
-                               self.without_consent_ground, self.statutory_gateway],
-            self.special_box: [self.special_category, self.art9_condition],
-            self.decision_box: [
-                self.decision, *(who if shares_inline else []), self.method, self.shared_at,
-                self.person_informed, self.person_informed_reason, *self.test_boxes.values(),
-                self.third_party, self.third_party_protection],
-            self.record_box: [self.reasons, self.advice_sought, self.advice_from,
-                              self.advice_notes, self.decided_at],
+            self.consent_box: [self.consent],
+            self.decision_box: [self.decision, self.decided_at, self.late_confirmed,
+                                *(who if shares_inline else [])],
+            self.basis_box: [self.consent_reason, self.without_consent_ground,
+                             self.lawful_basis, self.statutory_gateway, self.special_condition,
+                             self.art10_condition],
+            self.share_box: [self.method, self.shared_at, self.person_informed,
+                             self.person_informed_reason, *self.test_boxes.values(),
+                             self.third_party, self.third_party_protection],
+            self.record_box: [self.advice_sought, self.advice_from, self.advice_notes,
+                              self.reasons],
         }
         return chains.get(box, [])
 

@@ -1,5 +1,5 @@
 """Building blocks of the decision form: a field with its message, labelled rows,
-choice boxes, check-box grids, and one way to read, write and clear any answer widget.
+choice boxes, yes/no grids, and one way to read, write and clear any answer widget.
 
 Every answer widget is bound to the ``DecisionRecord`` attribute of the same name,
 so the form reads, loads, resets and watches its answers in one loop each instead
@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QDateTime, SignalInstance
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDateTimeEdit,
     QFormLayout,
@@ -28,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.inputs import guard_wheel
+from ui.form_inputs import ChoiceBox, YesNoBox
 from ui.resources import mark
 
 ISO_MINUTES = "yyyy-MM-ddTHH:mm"
@@ -47,12 +46,13 @@ class Field(QWidget):
         layout.addWidget(editor)
         self.error = message_label(self.tr("Problem"), self)
         layout.addWidget(self.error)
+        self._hint = editor.accessibleDescription()  # how to answer it (a yes/no box's keys)
 
     def set_problems(self, messages: list[str]) -> None:
         text = "\n".join(messages)
         self.error.setText(text)
         self.error.setVisible(bool(messages))
-        self.editor.setAccessibleDescription(text)
+        self.editor.setAccessibleDescription("\n".join(t for t in (text, self._hint) if t))
 
 
 def message_label(name: str, parent: QWidget) -> QLabel:
@@ -97,14 +97,9 @@ def note(form: QFormLayout, text: str, parent: QWidget) -> QLabel:
 
 
 def choice_box(parent: QWidget, choices: Mapping[Any, str], *, placeholder: str | None,
-               tr: Callable[[str], str]) -> QComboBox:
-    combo = QComboBox(parent)
-    guard_wheel(combo)
-    if placeholder is not None:
-        combo.addItem(placeholder, "")
-    for key, label in choices.items():
-        combo.addItem(tr(label), str(key))
-    return combo
+               tr: Callable[[str], str]) -> ChoiceBox:
+    """A drop-down whose first letters answer it (``ui.form_inputs.ChoiceBox``)."""
+    return ChoiceBox(parent, choices, placeholder=placeholder, tr=tr)
 
 
 def set_choice(combo: QComboBox, value: str) -> None:
@@ -120,29 +115,37 @@ def text_box(parent: QWidget, height: int = 70) -> QPlainTextEdit:
     return box
 
 
-def check_grid(parent: QWidget, choices: Mapping[str, str], columns: int, name: str,
-               tr: Callable[[str], str]) -> tuple[QWidget, dict[str, QCheckBox]]:
-    """Check boxes in a grid, one a choice; each says its group in its accessible name."""
+def yes_no_grid(parent: QWidget, choices: Mapping[str, str], columns: int, name: str,
+                tr: Callable[[str], str]) -> tuple[QWidget, dict[str, YesNoBox]]:
+    """A yes / no / not answered box for each choice, labelled, in a grid; each says its
+    group in its accessible name."""
     holder = QWidget(parent)
     grid = QGridLayout(holder)
     grid.setContentsMargins(0, 0, 0, 0)
-    boxes: dict[str, QCheckBox] = {}
+    grid.setHorizontalSpacing(12)
+    boxes: dict[str, YesNoBox] = {}
     for i, (key, label) in enumerate(choices.items()):
-        box = QCheckBox(tr(label), holder)
+        box = YesNoBox(holder, tr)
         box.setAccessibleName(f"{name}: {tr(label)}")
-        grid.addWidget(box, i // columns, i % columns)
+        caption = QLabel(tr(label), holder)
+        caption.setBuddy(box)
+        row, column = divmod(i, columns)
+        grid.addWidget(caption, row, 2 * column)
+        grid.addWidget(box, row, 2 * column + 1)
         boxes[key] = box
+    for column in range(columns):
+        grid.setColumnStretch(2 * column + 1, 1)
     return holder, boxes
 
 
 # -- one answer widget, whatever its kind --------------------------------------------
 def read_answer(editor: QWidget) -> Any:
+    if isinstance(editor, YesNoBox):
+        return editor.value()
     if isinstance(editor, QPlainTextEdit):
         return editor.toPlainText().strip()
     if isinstance(editor, QLineEdit):
         return editor.text().strip()
-    if isinstance(editor, QCheckBox):
-        return editor.isChecked()
     if isinstance(editor, QComboBox):
         return str(editor.currentData())
     if isinstance(editor, QDateTimeEdit):
@@ -151,12 +154,12 @@ def read_answer(editor: QWidget) -> Any:
 
 
 def write_answer(editor: QWidget, value: Any) -> None:
-    if isinstance(editor, QPlainTextEdit):
+    if isinstance(editor, YesNoBox):
+        editor.set_value(value if value is None else bool(value))
+    elif isinstance(editor, QPlainTextEdit):
         editor.setPlainText(str(value))
     elif isinstance(editor, QLineEdit):
         editor.setText(str(value))
-    elif isinstance(editor, QCheckBox):
-        editor.setChecked(bool(value))
     elif isinstance(editor, QComboBox):
         set_choice(editor, str(value))
     elif isinstance(editor, QDateTimeEdit):
@@ -166,11 +169,10 @@ def write_answer(editor: QWidget, value: Any) -> None:
         raise TypeError(type(editor).__name__)
 
 
-def clear_answer(editor: QWidget, *, checked: bool = False) -> None:
+def clear_answer(editor: QWidget) -> None:
+    """Back to unanswered (a date and time box: to now)."""
     if isinstance(editor, QPlainTextEdit | QLineEdit):
         editor.clear()
-    elif isinstance(editor, QCheckBox):
-        editor.setChecked(checked)
     elif isinstance(editor, QComboBox):
         editor.setCurrentIndex(0)
     elif isinstance(editor, QDateTimeEdit):
@@ -185,8 +187,6 @@ def answer_changed(editor: QWidget) -> SignalInstance:
         return editor.textChanged
     if isinstance(editor, QLineEdit):
         return editor.textEdited
-    if isinstance(editor, QCheckBox):
-        return editor.toggled
     if isinstance(editor, QComboBox):
         return editor.currentIndexChanged
     if isinstance(editor, QDateTimeEdit):

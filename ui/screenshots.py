@@ -29,7 +29,7 @@ def build_demo_vault(home: Path) -> str:
 
     service = session.create_vault("Sam Worker", DEMO_PASSPHRASE, base=home)
     today = dt.date.today()
-    now = dt.datetime.combine(today, dt.time(16, 30))
+    now = dt.datetime.now().replace(second=0, microsecond=0)  # no record dated after now
     ids = demo.seed(service, 300, end=now, days_back=120)
     # Most older follow-ups were done; a few were missed (overdue).
     for n, fu in enumerate(service.my_followups()):
@@ -96,17 +96,35 @@ def fill_form_part_way(form: object) -> None:
                 "the GP is asked to check for injuries and recent attendances.",
         information="Outline of the disclosure made to the class teacher, in the child's words",
         categories=["health", "family"],
-        special_category=True,
-        decision="share",
+        clear_purpose=True,
+        identifies_person=True,
+        fact_or_opinion="fact",
+        confidential=True,
         consent="not_sought",
+        decision="share",
     )
     load = getattr(form, "_load", None)
     if callable(load):
         load(record)
+        top = getattr(form, "_open_at_top", None)
+        if callable(top):
+            top()  # as every form opens: at its top, the cursor in its first question
     else:
         purpose = getattr(form, "purpose", None)
         if purpose is not None:
             purpose.setPlainText(record.purpose)
+
+
+def _first_row(model: object, direction: str, decision: str) -> str | None:
+    """The newest listed record of this kind (for a screenshot of its detail)."""
+    from ui.decisions_model import SUMMARY_ROLE
+
+    for row in range(model.rowCount()):  # type: ignore[attr-defined]
+        summary = model.index(row, 0).data(SUMMARY_ROLE)  # type: ignore[attr-defined]
+        if summary is not None and (summary.direction, summary.decision) == (direction,
+                                                                              decision):
+            return str(summary.record_id)
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +171,24 @@ def main(argv: list[str] | None = None) -> int:
     settle()
     window.grab().save(str(out / "detail.png"))
     saved.append("detail.png")
+
+    # What happened, in words: a decision not to share, and a request made.
+    for name, wanted in (("detail-not-shared.png", ("disclosure", "not_share")),
+                         ("detail-request-made.png", ("request_made", "share"))):
+        found = _first_row(model, *wanted)
+        if found is not None:
+            record_id: str = found
+            window.decisions.select_record(record_id)
+
+            def shown(r: str = record_id) -> bool:
+                return window.detail.record_id == r and window.detail.title.text() != ""
+
+            wait_until(shown)
+            window.detail.tabs.setCurrentIndex(0)
+            settle()
+            window.grab().save(str(out / name))
+            saved.append(name)
+    window.decisions.select_record(corrected)  # the dark scheme shows the history's record
 
     missing = []
     if hasattr(window.form, "start_new"):

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QComboBox,
     QLineEdit,
+    QListView,
     QPlainTextEdit,
     QTableView,
     QTextEdit,
@@ -26,7 +27,7 @@ from ui.passphrase_dialog import ChangePassphraseDialog
 from ui.preferences import PreferencesDialog
 
 CHECKED = (QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox,
-           QTableView, QTreeView)
+           QTableView, QTreeView, QListView)
 
 # Unnamed controls known in files this test's author does not own, as "Class: visible text"
 # (none when this was written; add one only with the file and widget it is about).
@@ -68,11 +69,13 @@ def _choose(combo: QComboBox, key: str) -> None:
 
 def _reveal_form(form) -> None:  # type: ignore[no-untyped-def]
     """Answer so that the questions asked only when they apply are shown too."""
+    for box in (form.clear_purpose, form.identifies_person, form.third_party,
+                form.advice_sought):
+        box.set_value(True)
     _choose(form.decision, "share")
     _choose(form.consent, "not_sought")
     _choose(form.person_informed, "no")
-    for box in (form.special_category, form.third_party, form.advice_sought):
-        box.setChecked(True)
+    form.category_list.set_values(["health", "criminal"])  # both conditions are asked
     form.add_subject_button.click()
 
 

@@ -20,7 +20,7 @@ TODAY = dt.date(2026, 11, 25)  # a Wednesday
 
 @pytest.fixture
 def bridge(qtbot, service) -> Iterator[Bridge]:
-    service.set_today(TODAY)
+    service.set_now(dt.datetime.combine(TODAY, dt.time(17, 0)))  # decisions at 9 are past
     b = Bridge(service)
     yield b
     b.wait_idle()
@@ -29,16 +29,17 @@ def bridge(qtbot, service) -> Iterator[Bridge]:
 
 @pytest.fixture
 def seeded(service) -> dict[str, str]:
-    """One follow-up in each group: decided so that 1 working day later lands where needed."""
+    """One follow-up in each group: decided so that the working days land where needed (a
+    decision is never dated after today)."""
     ids = {}
-    for name, decided, case in (("overdue", "2026-11-16T09:00", "C1"),
-                                ("today", "2026-11-24T09:00", "C2"),
-                                ("this_week", "2026-11-25T09:00", "C3"),
-                                ("later", "2026-12-07T09:00", "C4")):
+    for name, decided, days, case in (("overdue", "2026-11-16T09:00", 1, "C1"),
+                                      ("today", "2026-11-24T09:00", 1, "C2"),
+                                      ("this_week", "2026-11-25T09:00", 1, "C3"),
+                                      ("later", "2026-11-25T09:00", 8, "C4")):
         rid = service.record_decision(
             make_share(decided_at=decided,
-                       subjects=[Subject(name=f"Child {case}", case_ref=case)]),
-            followup_days=1)
+                       subjects=[Subject(name=f"Child {case}", case_ref=case, kind="child")]),
+            followup_days=days)
         ids[name] = service.get_decision(rid).followups[0].followup_id
     return ids
 

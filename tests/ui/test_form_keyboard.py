@@ -7,6 +7,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QWidget
 
 from app.model import SEVEN_TESTS
+from bench.form_keys import Keyboard as ScriptKeyboard
+from bench.form_keys import record_typical_share
 from ui.decision_form import DecisionForm
 
 
@@ -50,83 +52,44 @@ class Keyboard:
 
 
 def test_record_a_share_by_keyboard_alone(qtbot, form, service) -> None:
-    keys = Keyboard(qtbot)
-    form.start_new("disclosure")
-    assert keys.focus is form.purpose
-
-    keys.type("Child protection enquiry under s47")
-    keys.tab_to(form.information)
-    keys.type("Observations from the home visit")
-    keys.tab_to(form.category_boxes["health"])
-    keys.press(Qt.Key.Key_Space)
-    keys.tab_to(form.subject_editors[0].name)
-    keys.type("Alice Example")
-    keys.press(Qt.Key.Key_Tab)
-    keys.type("2016-04-02")
-    keys.tab_to(form.subject_editors[0].case_ref)
-    keys.type("C100200")
-    keys.tab_to(form.consent)
-    assert form.consent.currentData() == ""  # never answered for the practitioner
-    keys.press(Qt.Key.Key_Down, times=3)  # (choose) -> given -> refused -> not sought
-    assert form.consent.currentData() == "not_sought"
-    keys.press(Qt.Key.Key_Tab)
-    assert keys.focus is form.consent_reason  # it appeared right after the answer
-    keys.press(Qt.Key.Key_Down)  # risk of harm
-    keys.press(Qt.Key.Key_Tab)
-    assert keys.focus is form.lawful_basis
-    keys.press(Qt.Key.Key_Down)  # public task
-    keys.press(Qt.Key.Key_Tab)
-    assert keys.focus is form.without_consent_ground
-    keys.press(Qt.Key.Key_Down)
-    keys.tab_to(form.decision)
-    assert form.decision.currentData() == "share"
-    keys.press(Qt.Key.Key_Tab)
-    assert keys.focus is form.cp_name
-    keys.type("Dr R. Mensah")
-    keys.press(Qt.Key.Key_Tab)
-    keys.type("GP")
-    keys.press(Qt.Key.Key_Tab)
-    keys.type("Riverside Medical Centre")
-    keys.tab_to(form.method)
-    keys.press(Qt.Key.Key_Down)  # secure email
-    keys.tab_to(form.person_informed)
-    keys.press(Qt.Key.Key_Down)  # yes
-    for key in SEVEN_TESTS:
-        keys.tab_to(form.test_boxes[key])
-        keys.press(Qt.Key.Key_Space)
-    keys.tab_to(form.reasons)
-    keys.type("Needed to protect the child from significant harm.")
-    keys.tab_to(form.decided_at)
-
+    keys = ScriptKeyboard()
     with qtbot.waitSignal(form.saved, timeout=10_000) as saved:
-        keys.press(Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        count = record_typical_share(form, keys)
     record_id = saved.args[0]
 
+    # Fewer than 30 keys that are not typed text (59 before, 42 of them Tab), and no
+    # answer was given by anything but a key meant for it.
+    assert count.nontext < 30, count.other
+    assert count.tabs <= 12, count.other
     summaries = service.list_decisions()
     assert [s.record_id for s in summaries] == [record_id]
     detail = service.get_decision(record_id)
     record = detail.record
     assert record.subjects[0].name == "Alice Example"
     assert record.subjects[0].date_of_birth == "2016-04-02"
+    assert record.subjects[0].kind == "child"
+    assert (record.clear_purpose, record.identifies_person, record.confidential) == (
+        True, True, True)
+    assert record.categories == ["health"] and record.fact_or_opinion == "fact"
     assert record.consent == "not_sought"
     assert record.consent_reason == "risk_of_harm"
     assert record.lawful_basis == "public_task"
+    assert (record.art9_condition, record.sch1_condition) == ("art9_2_g", "sch1_para18")
     assert record.method == "secure_email"
     assert record.counterparty.organisation == "Riverside Medical Centre"
-    assert all(record.seven_tests.values()) and len(record.seven_tests) == 7
+    assert record.seven_tests == {k: True for k in SEVEN_TESTS}
+    assert (record.third_party_identified, record.advice_sought) == (False, False)
     assert [f.kind for f in detail.followups] == ["confirm_receipt"]
     assert form.purpose.toPlainText() == ""  # the form is ready for the next one
 
 
 def test_ctrl_return_saves_too(qtbot, form, service) -> None:
+    from tests.conftest import make_share
+
     keys = Keyboard(qtbot)
     form.start_new("disclosure")
-    form.decision.setCurrentIndex(form.decision.findData("not_share"))
-    form.consent.setCurrentIndex(form.consent.findData("given"))
-    form.purpose.setPlainText("Enquiry")
-    form.information.setPlainText("School attendance")
-    form.subject_editors[0].case_ref.setText("C1")
-    form.reasons.setPlainText("Not necessary to share.")
+    form._load(make_share(decision="not_share", consent="given", categories=["education"],
+                          decided_at=form.now().strftime("%Y-%m-%dT%H:%M")))
     form.reasons.setFocus()
     with qtbot.waitSignal(form.saved, timeout=10_000):
         keys.press(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)

@@ -20,9 +20,10 @@ def test_changes_name_the_field_and_its_old_and_new_words():
 
 
 def test_a_change_the_short_words_leave_out_still_shows_which_field():
-    before = make_share(subjects=[Subject(name="Alice Example", date_of_birth="2016-04-02")])
+    before = make_share(subjects=[Subject(name="Alice Example", date_of_birth="2016-04-02",
+                                          kind="child")])
     after = dataclasses.replace(
-        before, subjects=[Subject(name="Alice Example", date_of_birth="2016-04-03")])
+        before, subjects=[Subject(name="Alice Example", date_of_birth="2016-04-03", kind="child")])
     (field, old, new), = changes(before, after)
     assert old == new == "Alice Example"  # the history then says only "Changed People."
 

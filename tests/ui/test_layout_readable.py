@@ -25,7 +25,7 @@ def test_no_form_label_is_clipped(qtbot, bridge) -> None:
     form.start_new("disclosure")
     labels = [form._rows[name][0].labelForField(form._rows[name][1]) for name in form._rows]
     shown = [lb for lb in labels if isinstance(lb, QLabel) and lb.isVisibleTo(form)]
-    assert any(lb.text() == "Clear and legitimate purpose?" for lb in shown)
+    assert any(lb.text() == "Is there a clear and legitimate purpose for sharing?" for lb in shown)
     for label in shown:
         needed = label.heightForWidth(label.width())
         assert label.height() >= needed, f"{label.text()!r} is clipped"

@@ -53,8 +53,12 @@ def test_list_search_and_filters(qtbot, home, service):
     # Filters narrow the list.
     panel.decision.setCurrentIndex(panel.decision.findData("not_share"))
     qtbot.waitUntil(lambda: 0 < model.rowCount() < 42, timeout=5_000)
-    assert all(model.index(r, DecisionsModel.DECISION).data() == "Do not share"
+    # The list says what happened, never "Do not share" beside "Shared out".
+    assert all(model.index(r, DecisionsModel.DECISION).data() in ("Not shared", "Not asked")
                for r in range(model.rowCount()))
+    refused_row = model.row_of(refused)
+    assert [model.index(refused_row, c).data() for c in (
+        DecisionsModel.DIRECTION, DecisionsModel.DECISION)] == ["Share decision", "Not shared"]
     panel.consent.setCurrentIndex(panel.consent.findData("refused"))
     qtbot.waitUntil(lambda: model.row_of(refused) >= 0 and all(
         model.index(r, DecisionsModel.CONSENT).data() == "Refused"
@@ -106,12 +110,12 @@ def test_detail_shows_versions_after_correction(qtbot, home, service):
     window.decisions.select_record(rid)
     detail = window.detail
     qtbot.waitUntil(lambda: detail.record_id == rid and detail.title.text() != "")
-    assert detail.title.text().startswith("Share")
+    assert detail.title.text() == "Shared with Riverside Medical Centre"
     assert "corrected once" in detail.subtitle.text()
     assert detail.integrity.text().startswith("✓")
     record_text = detail.record_view.toPlainText()
     assert "Corrected reasons" in record_text
-    assert "Art 6(1)(e) public task" in record_text  # words, not stored keys
+    assert "Public task (Art 6(1)(e))" in record_text  # words, not stored keys
     assert "Children Act 1989 s47" in record_text
     detail.tabs.setCurrentIndex(1)  # tabs are filled when shown
     history = detail.history_view.toPlainText()
