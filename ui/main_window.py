@@ -127,6 +127,11 @@ class MainWindow(QMainWindow):
         self.vault_screen.opened.connect(self.on_opened)
         self.decisions.record_selected.connect(self.detail.show_record)
         self.detail.correct_requested.connect(self.correct)
+        a.correct_record.triggered.connect(self.detail.correct)
+        a.withdraw_record.triggered.connect(self.detail.withdraw)
+        a.export_record.triggered.connect(self.detail.export)
+        self.detail.actions_changed.connect(self._update_record_actions)
+        self.pages.currentChanged.connect(self._update_record_actions)
         self.bridge.changed.connect(self.on_changed)
         self.idle.idle.connect(self.lock)
         if hasattr(self.followups, "open_record"):
@@ -288,9 +293,15 @@ class MainWindow(QMainWindow):
         self.decisions.focus_search()
 
     def open_record(self, record_id: str) -> None:
+        """Show a record in the list, selected; the detail pane follows the selection."""
         self.show_decisions()
-        self.detail.show_record(record_id)
-        self.decisions.select_record(record_id)
+        self.decisions.reveal_record(record_id)
+
+    def _update_record_actions(self, *_args: object) -> None:
+        """The Record menu acts on the record shown beside the list, and only there."""
+        here = self.is_unlocked and self.pages.currentWidget() is self.splitter
+        self.commands.set_record_state(can_correct=here and self.detail.can_correct(),
+                                       can_export=here and self.detail.can_export())
 
     def on_form_saved(self, record_id: str) -> None:
         self.statusBar().showMessage(self.tr("Decision saved."), 5000)
