@@ -12,6 +12,7 @@ from app import __version__
 from app.logs import setup_logging
 from app.paths import settings_path
 from app.settings import Settings
+from ui.dialogs import install_dialog_keys
 from ui.resources import app_icon, stylesheet
 
 log = logging.getLogger("sharelog.ui")
@@ -102,6 +103,7 @@ def configure(app: QApplication, theme: str = "system") -> None:
     if "Fusion" in QStyleFactory.keys():
         app.setStyle("Fusion")
     apply_colour_scheme(app, theme)
+    install_dialog_keys(app)
     if not app.property("sharelog_scheme_watch"):
         app.setProperty("sharelog_scheme_watch", True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(

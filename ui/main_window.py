@@ -26,6 +26,7 @@ from ui.actions import ShellActions
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
 from ui.decisions_panel import DecisionsPanel
 from ui.detail_pane import DetailPane
+from ui.dialogs import install_dialog_keys
 from ui.idle import IdleWatcher
 from ui.passphrase_dialog import open_change_passphrase
 from ui.preferences import apply_theme, idle_timeout_ms, open_preferences
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
+            install_dialog_keys(app)
         self.tray = Tray(self) if use_tray else None
         self._overdue_timer = QTimer(self)
         self._overdue_timer.setInterval(OVERDUE_CHECK_MS)
