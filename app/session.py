@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.paths import backup_dir, data_dir, ensure_data_dir, settings_path, vault_path
+from app.files import private_dir
+from app.paths import backup_dir, data_dir, settings_path, vault_path
 from app.service import Sharelog
 from app.settings import Settings
 from db.vault import Vault, VaultExists
@@ -84,8 +85,7 @@ def _service(vault: Vault, settings: Settings) -> Sharelog:
 
 def create_vault(display_name: str, passphrase: str, *, base: Path | None = None,
                  team_id: str | None = None) -> Sharelog:
-    base = base or ensure_data_dir()
-    base.mkdir(parents=True, exist_ok=True)
+    base = private_dir(base or data_dir())
     path = vault_path(base)
     if vault_exists(base):
         raise VaultExists()

@@ -193,6 +193,21 @@ def open_connection_with_key(path: Path, key: bytes) -> Connection:
     return conn
 
 
+def _owner_only_dir(target: Path) -> None:
+    """The vault's folder or its backups folder, with any missing parents, owner-only
+    (0700): ``mkdir(parents=True)`` would leave the parents to the umask (often 0755)."""
+    missing = []
+    folder = target
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            created.mkdir(mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(target, 0o700)
+
+
 class Vault:
     """An open (unlocked) vault: owns the key and one connection.
 
@@ -214,9 +229,7 @@ class Vault:
         files = VaultFiles(path)
         if path.exists() and path.stat().st_size > 0:
             raise VaultExists()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with contextlib.suppress(OSError):
-            os.chmod(path.parent, 0o700)
+        _owner_only_dir(path.parent)
         for stale in (files.wal, files.shm, files.journal):
             stale.unlink(missing_ok=True)
         salt = secrets.token_bytes(SALT_BYTES)
@@ -351,7 +364,7 @@ class Vault:
 
     def backup_to(self, target: Path) -> Path:
         """Encrypted backup written whole: temp file (0600), fsync, atomic replace."""
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only_dir(target.parent)
         tmp = target.with_name(target.name + ".tmp")
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

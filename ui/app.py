@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from app import __version__
+from app.files import private_dir
 from app.logs import setup_logging
-from app.paths import settings_path
+from app.paths import qt_settings_dir, settings_path
 from app.settings import Settings
 from ui.dialogs import install_dialog_keys
 from ui.resources import app_icon, stylesheet
@@ -95,6 +98,17 @@ def _system_scheme_changed(app: QApplication) -> None:
         apply_colour_scheme(app, "system")
 
 
+def keep_qt_settings_in(base: Path | None = None) -> Path:
+    """What Qt remembers for itself (the file dialog's recent folders, in QtProject.conf)
+    goes into Sharelog's data folder, not ~/.config: those folder names can say whom an
+    export was about. Set before any dialog opens; QSettings made later follow it."""
+    folder = private_dir(qt_settings_dir(base))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # never the Windows registry
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+    return folder
+
+
 def configure(app: QApplication, theme: str = "system") -> None:
     app.setApplicationName("Sharelog")
     app.setOrganizationName("Sharelog")
@@ -110,15 +124,12 @@ def configure(app: QApplication, theme: str = "system") -> None:
             lambda _scheme: _system_scheme_changed(app))
 
 
-def run(argv: list[str]) -> int:
-    existing = QApplication.instance()
-    if existing is None:
-        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
-            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = existing if isinstance(existing, QApplication) else QApplication(argv)
+def start(app: QApplication) -> Any:
+    """What a start does before the event loop: logs, Qt's settings folder, the saved
+    colour scheme from the first frame, then the main window, shown and started."""
     setup_logging()
-    # The saved colour scheme from the first frame (preferences, never record content).
-    configure(app, Settings.load(settings_path()).theme)
+    keep_qt_settings_in()
+    configure(app, Settings.load(settings_path()).theme)  # preferences, never record content
     log.info("starting Sharelog %s", __version__)
     from ui.main_window import MainWindow
 
@@ -126,6 +137,16 @@ def run(argv: list[str]) -> int:
     window.show()
     window.start()
     app.aboutToQuit.connect(window.close)
+    return window
+
+
+def run(argv: list[str]) -> int:
+    existing = QApplication.instance()
+    if existing is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    app = existing if isinstance(existing, QApplication) else QApplication(argv)
+    start(app)
     code = app.exec()
     log.info("closing")
     return int(code)
