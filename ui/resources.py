@@ -46,6 +46,7 @@ def control_colours() -> dict[str, str]:
         "boundary": "#8c9199" if dark else "#6b6f76",
         "focus": "#4fb3c8" if dark else "#1f7a8c",
         "checked": "#4fb3c8" if dark else "#1f7a8c",
+        "on-checked": "#17181a" if dark else "#ffffff",  # words on a chosen button
         "disabled": "#4a4d52" if dark else "#b8bbbf",
     }
     for name in ("check", "dot", "down", "up"):

@@ -15,7 +15,9 @@ from PySide6.QtGui import QColor, QGuiApplication, QImage
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QHBoxLayout,
     QLineEdit,
+    QPushButton,
     QRadioButton,
     QStyle,
     QStyleOptionButton,
@@ -94,9 +96,17 @@ def test_controls_meet_wcag_contrast(qtbot, qapp, scheme_kept, scheme):
     focused = QLineEdit()
     drop_down = QComboBox()
     drop_down.addItems(["Secure email", "Phone"])
-    for widget in (unticked, ticked, radio, field, empty, focused, drop_down):
+    answers = QWidget()
+    row = QHBoxLayout(answers)
+    row.setContentsMargins(0, 0, 0, 0)
+    yes, no = QPushButton("Yes"), QPushButton("No")  # a yes / no answer made of buttons
+    for button in (yes, no):
+        button.setCheckable(True)
+        row.addWidget(button)
+    yes.setChecked(True)
+    for widget in (unticked, ticked, radio, field, empty, focused, drop_down, answers):
         layout.addWidget(widget)
-    page.resize(360, 320)
+    page.resize(360, 360)
     page.show()
     qtbot.waitExposed(page)
     page.activateWindow()
@@ -141,4 +151,14 @@ def test_controls_meet_wcag_contrast(qtbot, qapp, scheme_kept, scheme):
     arrow = drop_down.geometry().adjusted(drop_down.width() - 22, 4, -4, -4)
     need("drop-down arrow", _best(_pixels(image, arrow), _most_common(_pixels(image, arrow))),
          3)
+    for button, name in ((yes, "chosen answer"), (no, "answer not chosen")):
+        rect = button.geometry().translated(answers.pos())
+        need(f"{name} boundary", _best(_ring(image, rect), window), 3)
+        inside = _pixels(image, rect.adjusted(4, 4, -4, -4))
+        need(f"{name} words", _best(inside, _most_common(inside)), 4.5)
+    chosen = _most_common(_pixels(image, yes.geometry().translated(answers.pos())
+                                  .adjusted(4, 4, -4, -4)))
+    unchosen = _most_common(_pixels(image, no.geometry().translated(answers.pos())
+                                    .adjusted(4, 4, -4, -4)))
+    need("chosen against unchosen answer", contrast(chosen, unchosen), 3)
     assert failures == []
