@@ -7,12 +7,12 @@ import logging.handlers
 import os
 from pathlib import Path
 
+from app.files import private_dir
 from app.paths import log_dir
 
 
 def setup_logging(base: Path | None = None, level: int = logging.INFO) -> Path:
-    directory = log_dir(base)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = private_dir(log_dir(base))
     path = directory / "sharelog.log"
     handler = logging.handlers.RotatingFileHandler(
         path, maxBytes=1_000_000, backupCount=3, encoding="utf-8"

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import platformdirs
 
+from app.files import private_dir
+
 VAULT_FILENAME = "vault.sharelog"
 
 
@@ -17,13 +19,7 @@ def data_dir() -> Path:
 
 
 def ensure_data_dir() -> Path:
-    base = data_dir()
-    base.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(base, 0o700)
-    except OSError:
-        pass
-    return base
+    return private_dir(data_dir())
 
 
 def vault_path(base: Path | None = None) -> Path:
@@ -40,3 +36,8 @@ def log_dir(base: Path | None = None) -> Path:
 
 def backup_dir(base: Path | None = None) -> Path:
     return (base or data_dir()) / "backups"
+
+
+def qt_settings_dir(base: Path | None = None) -> Path:
+    """Where Qt keeps what it remembers for itself (the file dialog's folders)."""
+    return (base or data_dir()) / "qt"

@@ -10,7 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from app.paths import backup_dir, data_dir, ensure_data_dir, settings_path, vault_path
+from app.files import private_dir
+from app.paths import backup_dir, data_dir, settings_path, vault_path
 from app.service import Sharelog
 from app.settings import Settings
 from db import keycheck
@@ -145,8 +146,7 @@ def create_vault(display_name: str, passphrase: str, *, base: Path | None = None
     place is refused (``VaultExists``), never replaced.
     """
     with vault_errors(CREATING, base):
-        base = base or ensure_data_dir()
-        base.mkdir(parents=True, exist_ok=True)
+        base = private_dir(base or data_dir())
     if vault_exists(base):
         raise VaultExists()
     vault = Vault.create(

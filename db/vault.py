@@ -98,6 +98,21 @@ def open_connection_with_key(path: Path, key: bytes) -> Connection:
     return conn
 
 
+def _owner_only_dir(target: Path) -> None:
+    """The vault's folder or its backups folder, with any missing parents, owner-only
+    (0700): ``mkdir(parents=True)`` would leave the parents to the umask (often 0755)."""
+    missing = []
+    folder = target
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            created.mkdir(mode=0o700)
+    with contextlib.suppress(OSError):
+        os.chmod(target, 0o700)
+
+
 class Vault:
     """An open (unlocked) vault: owns the key, one connection and the claim on the file.
 
@@ -134,9 +149,7 @@ class Vault:
         if present(path):
             raise VaultExists()
         with vault_errors(CREATING, path.parent):
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with contextlib.suppress(OSError):
-                os.chmod(path.parent, 0o700)
+            _owner_only_dir(path.parent)
             claim = VaultClaim(path).acquire()
         try:
             salt = secrets.token_bytes(SALT_BYTES)
@@ -372,7 +385,7 @@ class Vault:
 
     def backup_to(self, target: Path) -> Path:
         """Encrypted backup written whole: temp file (0600), fsync, atomic replace."""
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only_dir(target.parent)
         tmp = target.with_name(target.name + ".tmp")
         tmp.unlink(missing_ok=True)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

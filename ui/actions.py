@@ -37,6 +37,14 @@ class ShellActions(QObject):
         if self.preferences.shortcut().isEmpty():  # Windows and most Linux desktops have none
             self.preferences.setShortcut(QKeySequence("Ctrl+,"))
             self._set_tip(self.preferences, preferences_tip)
+        # The record selected in the list (enabled by the window while one is shown).
+        self.correct_record = self._action(self.tr("Correct…"), "Ctrl+E",
+                                           self.tr("Correct the selected decision"))
+        self.withdraw_record = self._action(self.tr("Withdraw…"), "Ctrl+Shift+W",
+                                            self.tr("Withdraw the selected decision"))
+        self.export_record = self._action(self.tr("Export PDF…"), "Ctrl+P",
+                                          self.tr("Export the selected decision as a PDF"))
+        self.record_actions = [self.correct_record, self.withdraw_record, self.export_record]
         self.change_passphrase = self._action(
             self.tr("Change passphrase…"), None,
             self.tr("Choose a new passphrase for this vault"))
@@ -71,7 +79,8 @@ class ShellActions(QObject):
             action.setToolTip(f"{tip} ({keys})" if keys else tip)
 
     def all(self) -> list[QAction]:
-        return [*self.vault_actions, self.quit, self.shortcuts, self.about]
+        return [*self.vault_actions, *self.record_actions, self.quit, self.shortcuts,
+                self.about]
 
     def install(self, window: QMainWindow) -> None:
         bar = window.menuBar()
@@ -88,6 +97,8 @@ class ShellActions(QObject):
         edit_menu.addAction(self.preferences)
         view_menu = bar.addMenu(self.tr("&View"))
         view_menu.addActions([self.decisions, self.followups])
+        self.record_menu = bar.addMenu(self.tr("&Record"))
+        self.record_menu.addActions(self.record_actions)
         help_menu = bar.addMenu(self.tr("&Help"))
         help_menu.addActions([self.shortcuts, self.about])
 
@@ -111,9 +122,18 @@ class ShellActions(QObject):
     def set_unlocked(self, unlocked: bool) -> None:
         for action in self.vault_actions:
             action.setEnabled(unlocked)
+        if not unlocked:
+            self.set_record_state(can_correct=False, can_export=False)
         self.drafts_menu.setEnabled(unlocked)
         if self.toolbar is not None:
             self.toolbar.setVisible(unlocked)
+
+
+    def set_record_state(self, *, can_correct: bool, can_export: bool) -> None:
+        """Correct and Withdraw need a record that can still change; Export any record."""
+        self.correct_record.setEnabled(can_correct)
+        self.withdraw_record.setEnabled(can_correct)
+        self.export_record.setEnabled(can_export)
 
 
 def _name_toolbar_buttons(toolbar: QToolBar) -> None:

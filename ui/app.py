@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication, QStyleFactory
 
 from app import __version__
+from app.files import private_dir
 from app.logs import setup_logging
-from app.paths import ensure_data_dir, settings_path
+from app.paths import ensure_data_dir, qt_settings_dir, settings_path
 from app.settings import Settings
+from ui.dialogs import install_dialog_keys
 from ui.resources import app_icon, stylesheet
 
 log = logging.getLogger("sharelog.ui")
@@ -50,6 +54,8 @@ def light_palette(app: QApplication) -> QPalette:
     for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive):
         p.setColor(group, QPalette.ColorRole.Highlight, QColor("#1f7a8c"))
         p.setColor(group, QPalette.ColorRole.HighlightedText, QColor("#ffffff"))
+        # Qt's default is the text at half strength: about 4:1 on white, under 4.5:1.
+        p.setColor(group, QPalette.ColorRole.PlaceholderText, QColor("#5f6368"))
     return p
 
 
@@ -94,6 +100,17 @@ def _system_scheme_changed(app: QApplication) -> None:
         apply_colour_scheme(app, "system")
 
 
+def keep_qt_settings_in(base: Path | None = None) -> Path:
+    """What Qt remembers for itself (the file dialog's recent folders, in QtProject.conf)
+    goes into Sharelog's data folder, not ~/.config: those folder names can say whom an
+    export was about. Set before any dialog opens; QSettings made later follow it."""
+    folder = private_dir(qt_settings_dir(base))
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)  # never the Windows registry
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(folder))
+    return folder
+
+
 def configure(app: QApplication, theme: str = "system") -> None:
     app.setApplicationName("Sharelog")
     app.setOrganizationName("Sharelog")
@@ -102,10 +119,38 @@ def configure(app: QApplication, theme: str = "system") -> None:
     if "Fusion" in QStyleFactory.keys():
         app.setStyle("Fusion")
     apply_colour_scheme(app, theme)
+    install_dialog_keys(app)
     if not app.property("sharelog_scheme_watch"):
         app.setProperty("sharelog_scheme_watch", True)
         QGuiApplication.styleHints().colorSchemeChanged.connect(
             lambda _scheme: _system_scheme_changed(app))
+
+
+def start(app: QApplication) -> Any:
+    """What a start does before the event loop: logs, Qt's settings folder, one Sharelog
+    per data folder, the saved colour scheme from the first frame, then the main window,
+    shown and started. None when another Sharelog already runs here (it is brought
+    forward instead)."""
+    setup_logging()
+    keep_qt_settings_in()
+    from ui.single_instance import SingleInstance, bring_forward
+
+    instance = SingleInstance(ensure_data_dir())
+    if not instance.claim():
+        log.info("Sharelog is already running for this vault: brought it forward")
+        return None
+    configure(app, Settings.load(settings_path()).theme)  # preferences, never record content
+    log.info("starting Sharelog %s", __version__)
+    from ui.main_window import MainWindow
+
+    window = MainWindow()
+    instance.setParent(window)  # lives (and is released at quit) with the window
+    instance.activated.connect(lambda: bring_forward(window))
+    app.aboutToQuit.connect(instance.release)
+    window.show()
+    window.start()
+    app.aboutToQuit.connect(window.close)
+    return window
 
 
 def run(argv: list[str]) -> int:
@@ -114,24 +159,9 @@ def run(argv: list[str]) -> int:
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
             Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     app = existing if isinstance(existing, QApplication) else QApplication(argv)
-    setup_logging()
-    from ui.single_instance import SingleInstance, bring_forward
-
-    instance = SingleInstance(ensure_data_dir())
-    if not instance.claim():
-        log.info("Sharelog is already running for this vault: brought it forward")
+    window = start(app)
+    if window is None:
         return 0
-    # The saved colour scheme from the first frame (preferences, never record content).
-    configure(app, Settings.load(settings_path()).theme)
-    log.info("starting Sharelog %s", __version__)
-    from ui.main_window import MainWindow
-
-    window = MainWindow()
-    instance.activated.connect(lambda: bring_forward(window))
-    window.show()
-    window.start()
-    app.aboutToQuit.connect(window.close)
     code = app.exec()
-    instance.release()
     log.info("closing")
     return int(code)

@@ -443,6 +443,20 @@ class DecisionsModel(QAbstractTableModel):
     def record_id(self, row: int) -> str | None:
         return self._rows[row].record_id if 0 <= row < self._shown else None
 
+    def reveal(self, record_id: str) -> int:
+        """The row of a loaded record, shown first if the view has not fetched it yet;
+        -1 when it is not among the rows loaded so far."""
+        row = next((i for i, r in enumerate(self._rows) if r.record_id == record_id), -1)
+        if row >= self._shown:
+            self.beginInsertRows(QModelIndex(), self._shown, row)
+            self._shown = row + 1
+            self.endInsertRows()
+        return row
+
+    def load_more(self) -> None:
+        """Ask for the next page of a newest-first result (nothing when it is whole)."""
+        self._request_next_page()
+
     def row_of(self, record_id: str) -> int:
         for row in range(self._shown):
             if self._rows[row].record_id == record_id:

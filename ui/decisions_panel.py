@@ -11,11 +11,12 @@ from PySide6.QtCore import (
     QItemSelectionModel,
     QModelIndex,
     QObject,
+    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
 )
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFocusEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -71,6 +72,31 @@ class NewestFirstHeader(QHeaderView):
         return option.sortIndicator == QStyleOptionHeader.SortIndicator.SortDown
 
 
+class DecisionsTable(QTableView):
+    """The list of decisions. A selected row that leaves the list (a refresh after a
+    change made elsewhere) takes the selection with it: Qt would select the next row,
+    and the pane would then show a different person's record unasked."""
+
+    def rowsAboutToBeRemoved(self, parent: QModelIndex | QPersistentModelIndex,  # noqa: N802
+                             start: int, end: int) -> None:
+        selection = self.selectionModel()
+        current = selection.currentIndex() if selection is not None else QModelIndex()
+        if selection is not None and current.isValid() and start <= current.row() <= end:
+            selection.clear()
+        super().rowsAboutToBeRemoved(parent, start, end)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:  # noqa: N802 - Qt's name
+        # Focus gives the view a current row without selecting it; Tab into the list
+        # selects it, so the pane shows it (the pane shows only a selected record).
+        super().focusInEvent(event)
+        selection = self.selectionModel()
+        if selection is not None and not selection.hasSelection() \
+                and selection.currentIndex().isValid():
+            selection.select(selection.currentIndex(),
+                             QItemSelectionModel.SelectionFlag.ClearAndSelect
+                             | QItemSelectionModel.SelectionFlag.Rows)
+
+
 class DecisionsPanel(QWidget):
     record_selected = Signal(str)  # "" when nothing is selected
 
@@ -82,6 +108,9 @@ class DecisionsPanel(QWidget):
         self.proxy = DecisionsProxy(self)
         self.proxy.setSourceModel(self.model)
         self._pending_select: str | None = None
+        # Opening a record from elsewhere (My follow-ups, a save) may clear the search and
+        # filters once if they hide it.
+        self._pending_may_widen = False
         self._last_selected = ""
 
         self.search = QLineEdit(self)
@@ -112,7 +141,7 @@ class DecisionsPanel(QWidget):
         self.clear_filters.setAccessibleName(self.tr("Clear search and filters"))
         self.clear_filters.clicked.connect(self.reset_filters)
 
-        self.table = QTableView(self)
+        self.table = DecisionsTable(self)
         self.table.setModel(self.proxy)
         self.table.setAccessibleName(self.tr("Decisions"))
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -171,7 +200,11 @@ class DecisionsPanel(QWidget):
             box.dateChanged.connect(self.run_query)
         for combo in (self.direction, self.decision, self.consent, self.followup):
             combo.currentIndexChanged.connect(self.run_query)
-        self.table.selectionModel().currentRowChanged.connect(self._on_current_changed)
+        # The detail pane shows the record selected in this list, or nothing: the
+        # selection is checked again whenever rows go, come back or move.
+        self.table.selectionModel().selectionChanged.connect(self._sync_selected)
+        self.proxy.rowsRemoved.connect(self._sync_selected)
+        self.proxy.layoutChanged.connect(self._sync_selected)
         self.model.total_changed.connect(self._show_count)
         self.model.loaded.connect(self._apply_pending_selection)
         self.model.loaded.connect(self._explain_empty)
@@ -302,13 +335,18 @@ class DecisionsPanel(QWidget):
 
     def _to_results(self) -> None:
         self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
-        if not self.table.selectionModel().currentIndex().isValid() and self.proxy.rowCount():
-            self.table.selectionModel().setCurrentIndex(
-                self.proxy.index(0, 0), QItemSelectionModel.SelectionFlag.ClearAndSelect
+        selection = self.table.selectionModel()
+        if not selection.hasSelection() and self.proxy.rowCount():
+            # Focus gives the view a current row without selecting it; the pane shows
+            # only a selected one.
+            current = selection.currentIndex()
+            selection.setCurrentIndex(
+                current if current.isValid() else self.proxy.index(0, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect
                 | QItemSelectionModel.SelectionFlag.Rows)
 
     def _explain_empty(self) -> None:
-        """An empty list says why, and the detail pane stops showing a record not in it."""
+        """An empty list says why."""
         no_match = self.tr("No decisions match. Press Esc to clear the search, or Clear filters.")
         none_yet = self.tr("No decisions yet. Record one with New share or New request above.")
         if self.model.rowCount():
@@ -319,9 +357,6 @@ class DecisionsPanel(QWidget):
             return
         self.hint_label.setText(no_match if self.current_filters() != SearchFilters()
                                 else none_yet)
-        if self._last_selected:
-            self._last_selected = ""
-            self.record_selected.emit("")
 
     def reload(self) -> None:
         """First load after unlocking."""
@@ -347,6 +382,7 @@ class DecisionsPanel(QWidget):
     def clear(self) -> None:
         """On lock: empty the list and the search box."""
         self._pending_select = None
+        self._pending_may_widen = False
         self.search.clear()  # with its signals, so its clear button hides too
         self._debounce.stop()
         self.hint_label.clear()
@@ -359,16 +395,18 @@ class DecisionsPanel(QWidget):
 
     # -- selection ---------------------------------------------------------------
     def selected_record_id(self) -> str:
-        index = self.table.selectionModel().currentIndex()
-        return str(index.data(RECORD_ID_ROLE) or "") if index.isValid() else ""
+        """The record selected in the list ("" when none is): the one the pane shows."""
+        rows = self.table.selectionModel().selectedRows()
+        return str(rows[0].data(RECORD_ID_ROLE) or "") if rows else ""
 
     def select_record(self, record_id: str) -> bool:
         """Select a record if it is in the list; otherwise once it arrives."""
-        row = self.model.row_of(record_id)
+        row = self.model.reveal(record_id)
         if row < 0:
             self._pending_select = record_id
             return False
         self._pending_select = None
+        self._pending_may_widen = False
         index = self.proxy.mapFromSource(self.model.index(row, 0))
         self.table.selectionModel().setCurrentIndex(
             index, QItemSelectionModel.SelectionFlag.ClearAndSelect
@@ -376,19 +414,41 @@ class DecisionsPanel(QWidget):
         self.table.scrollTo(index)
         return True
 
-    def _apply_pending_selection(self) -> None:
-        if self._pending_select:
-            self.select_record(self._pending_select)
+    def reveal_record(self, record_id: str) -> None:
+        """Select a record opened from elsewhere (My follow-ups, a saved form).
 
-    def _on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        rid = str(current.data(RECORD_ID_ROLE) or "") if current.isValid() else ""
+        If the search or a filter hides it, they are cleared so that the pane shows a
+        record that is in the list; an older record is paged in until it is found.
+        """
+        if not self.select_record(record_id):
+            self._pending_may_widen = True
+            self.model.refresh()  # its rows decide: select, clear the filters, or page on
+
+    def _apply_pending_selection(self) -> None:
+        record_id = self._pending_select
+        if not record_id or self.select_record(record_id):
+            return
+        if self._pending_may_widen and self.current_filters() != SearchFilters():
+            self._pending_may_widen = False
+            self.reset_filters()
+        elif not self.model.is_complete:
+            self.model.load_more()
+        elif not self.model.is_loading:
+            self._pending_select = None  # not in the vault's list (any more)
+            self._pending_may_widen = False
+
+    def _sync_selected(self, *_args: object) -> None:
+        rid = self.selected_record_id()
         if rid != self._last_selected:
             self._last_selected = rid
             self.record_selected.emit(rid)
 
     def _on_reset(self) -> None:
-        if self._last_selected and self.model.row_of(self._last_selected) >= 0:
+        # A reset drops the selection without a signal: the record stays selected if the
+        # new rows hold it, and the pane is emptied if not.
+        if self._last_selected and self.model.reveal(self._last_selected) >= 0:
             self.select_record(self._last_selected)
+        self._sync_selected()
 
     def _show_count(self, count: int, complete: bool) -> None:
         if complete:

@@ -149,12 +149,15 @@ def followups_html(followups: list[m.FollowUp], today: dt.date) -> str:
 class DetailPane(QWidget):
     correct_requested = Signal(str)
     changed = Signal(str)  # a record was withdrawn
+    # What Correct, Withdraw and Export can do now changed (a record shown or gone).
+    actions_changed = Signal()
 
     def __init__(self, bridge: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.bridge = bridge
         self.record_id = ""
         self.status = ""
+        self.loaded_id = ""  # the record whose content is on screen
         self._generation = 0
 
         self.empty_label = QLabel(self.tr("Select a decision to see it here."), self)
@@ -181,9 +184,9 @@ class DetailPane(QWidget):
         self.withdraw_button.setAccessibleName(self.tr("Withdraw this decision"))
         self.export_button = QPushButton(self.tr("Export PDF…"), self)
         self.export_button.setAccessibleName(self.tr("Export this decision as PDF"))
-        self.correct_button.clicked.connect(self._correct)
-        self.withdraw_button.clicked.connect(self._withdraw)
-        self.export_button.clicked.connect(self._export)
+        self.correct_button.clicked.connect(self.correct)
+        self.withdraw_button.clicked.connect(self.withdraw)
+        self.export_button.clicked.connect(self.export)
 
         self.record_view = self._browser(self.tr("Decision record"))
         self.history_view = self._browser(self.tr("Versions"))
@@ -238,6 +241,9 @@ class DetailPane(QWidget):
             return
         if record_id != self.record_id:
             self.tabs.setCurrentIndex(0)
+            # Until the new record is on screen, nothing acts on either of them.
+            self.loaded_id = ""
+            self._update_buttons()
         self.record_id = record_id
         self._generation += 1
         self._load_timer.start()
@@ -298,10 +304,23 @@ class DetailPane(QWidget):
         self.tabs.setTabText(1, self.tr("History (%1)").replace("%1", str(len(versions))))
         self.tabs.setTabText(2, self.tr("Follow-ups (%1)").replace(
             "%1", str(len(detail.followups))))
-        self.correct_button.setEnabled(not withdrawn)
-        self.withdraw_button.setEnabled(not withdrawn)
-        self.export_button.setEnabled(True)
+        self.loaded_id = self.record_id
+        self._update_buttons()
         self.stack.setCurrentIndex(1)
+
+    def can_correct(self) -> bool:
+        """A record is on screen and can still be corrected or withdrawn."""
+        return self.can_export() and self.status != m.RecordStatus.WITHDRAWN
+
+    def can_export(self) -> bool:
+        """A record is on screen (a withdrawn one too: its history is still a record)."""
+        return bool(self.record_id) and self.loaded_id == self.record_id
+
+    def _update_buttons(self) -> None:
+        self.correct_button.setEnabled(self.can_correct())
+        self.withdraw_button.setEnabled(self.can_correct())
+        self.export_button.setEnabled(self.can_export())
+        self.actions_changed.emit()
 
     def _views(self) -> tuple[QTextBrowser, QTextBrowser, QTextBrowser]:
         return (self.record_view, self.history_view, self.followups_view)
@@ -323,6 +342,7 @@ class DetailPane(QWidget):
         self._load_timer.stop()
         self._html = ["", "", ""]
         self.record_id = ""
+        self.loaded_id = ""
         self.status = ""
         for label in (self.title, self.subtitle, self.integrity):
             label.clear()
@@ -331,8 +351,7 @@ class DetailPane(QWidget):
         self.tabs.setTabText(1, self.tr("History"))
         self.tabs.setTabText(2, self.tr("Follow-ups"))
         self.empty_label.setText(self.tr("Select a decision to see it here."))
-        for button in (self.correct_button, self.withdraw_button, self.export_button):
-            button.setEnabled(False)
+        self._update_buttons()
         self.stack.setCurrentIndex(0)
 
     def shown_text(self) -> str:
@@ -343,13 +362,13 @@ class DetailPane(QWidget):
         return "\n".join(p for p in parts if p)
 
     # -- actions -------------------------------------------------------------------
-    def _correct(self) -> None:
-        if self.record_id:
+    def correct(self) -> None:
+        if self.can_correct():
             self.correct_requested.emit(self.record_id)
 
-    def _withdraw(self) -> None:
+    def withdraw(self) -> None:
         rid = self.record_id
-        if not rid:
+        if not self.can_correct():
             return
         reason = ask_reason(self, self.tr("Withdraw this decision"), self.tr(
             "Withdrawing keeps the record and its history, marked as withdrawn. "
@@ -359,8 +378,8 @@ class DetailPane(QWidget):
         self.bridge.write(lambda s: s.withdraw_decision(rid, reason),
                           lambda _result: self.changed.emit(rid), self._show_error)
 
-    def _export(self) -> None:
-        if not self.record_id:
+    def export(self) -> None:
+        if not self.can_export():
             return
         try:
             from ui.export_pdf import export_records

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from PySide6.QtCore import QCoreApplication, QDate, Qt
+from PySide6.QtCore import QCoreApplication, QDate, QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -21,6 +23,54 @@ from PySide6.QtWidgets import (
 
 from ui.inputs import DateBox
 from ui.resources import mark
+
+_PRIMARY_ROLES = (QDialogButtonBox.ButtonRole.AcceptRole, QDialogButtonBox.ButtonRole.YesRole)
+
+
+def primary_button(dialog: QDialog) -> QAbstractButton | None:
+    """The button that does what the dialog is for (OK, Save, Mark done, Continue…):
+    the first visible one with an accept or yes role. Never Cancel, Back or Close."""
+    for box in dialog.findChildren(QDialogButtonBox):
+        for button in box.buttons():
+            if box.buttonRole(button) in _PRIMARY_ROLES and button.isVisibleTo(dialog):
+                return button
+    return None
+
+
+class CtrlEnterAccepts(QObject):
+    """Ctrl+Enter presses the main button of whichever dialog has the keyboard, from any
+    of its fields (a multi-line reason too, where Enter is a new line).
+
+    One filter on the application covers every dialog, Qt's own message boxes and file
+    dialogs included. A disabled main button stays disabled: the key then does nothing.
+    """
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        if event.key() not in (Qt.Key.Key_Return, Qt.Key.Key_Enter) \
+                or not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            return False
+        if not isinstance(watched, QWidget):
+            return False
+        dialog = watched.window()
+        if not isinstance(dialog, QDialog):
+            return False
+        button = primary_button(dialog)
+        if button is None:
+            return False
+        if button.isEnabled():
+            button.click()
+        return True
+
+
+def install_dialog_keys(app: QCoreApplication) -> None:
+    """Give every dialog of the application Ctrl+Enter (once per application)."""
+    if app.property("sharelog_dialog_keys"):
+        return
+    keys = CtrlEnterAccepts(app)
+    app.installEventFilter(keys)
+    app.setProperty("sharelog_dialog_keys", True)
 
 
 def buddy_label(parent: QWidget, text: str, buddy: QWidget) -> QLabel:

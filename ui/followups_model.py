@@ -21,6 +21,7 @@ from PySide6.QtGui import QBrush, QFont
 
 from app.model import BUCKET_LABELS, FollowUp
 from ui.decisions_model import format_when
+from ui.plural import counted
 from ui.resources import error_colour
 
 GROUPS = ("overdue", "today", "this_week", "later")
@@ -118,8 +119,8 @@ class FollowUpsModel(QAbstractItemModel):
             return self.tr("{group} ({count})").format(group=self._group_words[group],
                                                        count=len(self._rows[group]))
         if role == Qt.ItemDataRole.AccessibleTextRole and index.column() == 0:
-            return self.tr("{group}: {count} follow-ups").format(
-                group=self._group_words[group], count=len(self._rows[group]))
+            return self._group_words[group] + ": " + counted(
+                len(self._rows[group]), self.tr("1 follow-up"), self.tr("%1 follow-ups"))
         if role == Qt.ItemDataRole.FontRole and index.column() == 0:
             font = QFont()
             font.setBold(True)

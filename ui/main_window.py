@@ -23,11 +23,15 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.settings import Settings
 from ui.actions import ShellActions
+from ui.app import keep_qt_settings_in
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
+from ui.decisions_model import format_when
 from ui.decisions_panel import DecisionsPanel
 from ui.detail_pane import DetailPane
+from ui.dialogs import install_dialog_keys
 from ui.idle import IdleWatcher
 from ui.passphrase_dialog import open_change_passphrase
+from ui.plural import counted
 from ui.preferences import apply_theme, idle_timeout_ms, open_preferences
 from ui.resources import app_icon
 from ui.shortcuts import ShortcutsDialog
@@ -68,6 +72,7 @@ class MainWindow(QMainWindow):
         self.setWindowIcon(app_icon())
         self.resize(1280, 800)
 
+        keep_qt_settings_in(base)
         self.commands = ShellActions(self)
         self.commands.install(self)
         self.vault_screen = VaultScreen(self.bridge, base, self)
@@ -102,6 +107,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self.idle)
+            install_dialog_keys(app)
         self.tray = Tray(self) if use_tray else None
         self._overdue_timer = QTimer(self)
         self._overdue_timer.setInterval(OVERDUE_CHECK_MS)
@@ -127,6 +133,11 @@ class MainWindow(QMainWindow):
         self.vault_screen.opened.connect(self.on_opened)
         self.decisions.record_selected.connect(self.detail.show_record)
         self.detail.correct_requested.connect(self.correct)
+        a.correct_record.triggered.connect(self.detail.correct)
+        a.withdraw_record.triggered.connect(self.detail.withdraw)
+        a.export_record.triggered.connect(self.detail.export)
+        self.detail.actions_changed.connect(self._update_record_actions)
+        self.pages.currentChanged.connect(self._update_record_actions)
         self.bridge.changed.connect(self.on_changed)
         self.idle.idle.connect(self.lock)
         if hasattr(self.followups, "open_record"):
@@ -134,8 +145,7 @@ class MainWindow(QMainWindow):
             self.followups.overdue_count_changed.connect(self.set_overdue)
         if hasattr(self.form, "saved"):
             self.form.saved.connect(self.on_form_saved)
-            self.form.draft_saved.connect(
-                lambda _draft: self.statusBar().showMessage(self.tr("Draft saved."), 3000))
+            self.form.draft_saved.connect(self._draft_saved)
             self.form.closed.connect(self.show_decisions)
         if self.tray is not None:
             self.tray.show_requested.connect(self._raise)
@@ -166,6 +176,13 @@ class MainWindow(QMainWindow):
         self._overdue_timer.start()
         self.bridge.read(lambda s: len(s.drafts()), self._remind_of_drafts, lambda _exc: None)
         self.unlocked.emit()
+
+    def _draft_saved(self, _draft_id: str) -> None:
+        # The open form says "Draft saved" itself; the status bar says it only once the
+        # form has closed (Esc, Keep draft), so it is never said in two places at once.
+        if self.is_unlocked and self.pages.currentWidget() is not self.form:
+            self.statusBar().showMessage(
+                self.tr("Draft saved: File > Resume a draft opens it again."), 5000)
 
     def _remind_of_drafts(self, count: int) -> None:
         """Work left half-done (at a lock, a crash or Esc) is offered back, without content."""
@@ -288,9 +305,15 @@ class MainWindow(QMainWindow):
         self.decisions.focus_search()
 
     def open_record(self, record_id: str) -> None:
+        """Show a record in the list, selected; the detail pane follows the selection."""
         self.show_decisions()
-        self.detail.show_record(record_id)
-        self.decisions.select_record(record_id)
+        self.decisions.reveal_record(record_id)
+
+    def _update_record_actions(self, *_args: object) -> None:
+        """The Record menu acts on the record shown beside the list, and only there."""
+        here = self.is_unlocked and self.pages.currentWidget() is self.splitter
+        self.commands.set_record_state(can_correct=here and self.detail.can_correct(),
+                                       can_export=here and self.detail.can_export())
 
     def on_form_saved(self, record_id: str) -> None:
         self.statusBar().showMessage(self.tr("Decision saved."), 5000)
@@ -321,8 +344,9 @@ class MainWindow(QMainWindow):
             if not self.is_unlocked:
                 return
             self.set_overdue(result[0], notify=notify)
-            self.sync_label.setText(
-                self.tr("Not synced yet · %1 changes waiting").replace("%1", f"{result[1]:,}"))
+            self.sync_label.setText(counted(
+                result[1], self.tr("Not synced yet · 1 change waiting"),
+                self.tr("Not synced yet · %1 changes waiting")))
 
         self.bridge.read(counts, show, lambda _exc: None)
 
@@ -347,7 +371,7 @@ class MainWindow(QMainWindow):
             kinds = {"decision": self.tr("new decision"), "correction": self.tr("correction")}
             for d in drafts:
                 text = self.tr("Draft saved %1 (%2)").replace(
-                    "%1", d.updated_at.replace("T", " ")[:16]).replace(
+                    "%1", format_when(d.updated_at[:16])).replace(
                     "%2", kinds.get(d.kind, self.tr("decision")))
                 action = menu.addAction(text)
                 action.triggered.connect(lambda _c=False, did=d.draft_id: self.resume_draft(did))

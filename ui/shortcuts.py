@@ -32,6 +32,8 @@ class ShortcutsDialog(QDialog):
             (self.tr("Search: go to the results"), self.tr("Down")),
             (self.tr("Form: save"), self.tr("Ctrl+S, Ctrl+Enter")),
             (self.tr("Form: close (asks whether to keep a draft)"), self.tr("Esc")),
+            (self.tr("Dialogs: OK, Save or the dialog's main button"), self.tr("Ctrl+Enter")),
+            (self.tr("Dialogs: back without changing anything"), self.tr("Esc")),
             (self.tr("Decisions: move up or down the list"), self.tr("Up, Down")),
             (self.tr("Decisions: first or last"), self.tr("Home, End")),
             (self.tr("Move to the next control"), self.tr("Tab (Shift+Tab goes back)")),

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
+import datetime as dt
 import stat
-import subprocess
 from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from app.model import Subject
 from tests.conftest import make_share
 from ui import dialogs, export_pdf
 
@@ -41,10 +41,8 @@ def test_render_pdf_has_both_versions_and_is_owner_only(qapp, tmp_path, service,
     assert out.read_bytes().startswith(b"%PDF")
     assert _owner_only(out)
     assert [p.name for p in out.parent.iterdir()] == ["export.pdf"]  # no temp left behind
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
-                              check=True).stdout
-        assert "Version 2" in text and "The visit date was wrong." in text
+    text = "\n".join(_pages(out))
+    assert "Version 2" in text and "The visit date was wrong." in text
 
 
 def test_render_replaces_an_existing_file_atomically(qapp, tmp_path, service, corrected) -> None:
@@ -124,3 +122,104 @@ def test_rendering_on_the_task_pool_prints_no_qt_timer_warnings(qtbot, qtlog, tm
     qtbot.waitUntil(lambda: bool(done), timeout=30_000)
     assert done == [tmp_path / "x.pdf"]
     assert [r.message for r in qtlog.records if "QBasicTimer" in r.message] == []
+
+
+# -- the PDF as a case-file document ---------------------------------------------------
+def _pages(path: Path) -> list[str]:
+    """The text of each page, read back from the PDF with Qt's own PDF reader."""
+    from PySide6.QtPdf import QPdfDocument
+
+    document = QPdfDocument()
+    assert document.load(str(path)) == QPdfDocument.Error.None_
+    try:
+        return [document.getAllText(n).text().replace("\r\n", "\n")
+                for n in range(document.pageCount())]
+    finally:
+        document.close()
+
+
+def _marked(text_id: str) -> str:
+    """A long field value whose first and last words name it: a row cut by a page
+    break puts them on different pages."""
+    middle = " ".join(["observed and recorded at the visit"] * 9)
+    return f"Qstart{text_id} {middle} Qend{text_id}"
+
+
+def _long_corrected_record(service) -> tuple[str, list[str]]:
+    fields = ("information", "purpose", "reasons", "person_informed_reason")
+    markers: list[str] = []
+
+    def version(n: int):
+        values = {}
+        for f, field in enumerate(fields):
+            markers.append(f"{n}x{f}")
+            values[field] = _marked(f"{n}x{f}")
+        return make_share(**values)
+
+    record_id = service.record_decision(version(1))
+    for n in range(2, 7):
+        service.correct_decision(record_id, version(n), f"Correction number {n}.")
+    return record_id, markers
+
+
+def test_no_table_row_or_heading_is_cut_by_a_page_break(qapp, tmp_path, service) -> None:
+    record_id, markers = _long_corrected_record(service)
+    out = export_pdf.render_pdf(tmp_path / "long.pdf",
+                                export_pdf.collect_records(service, [record_id]))
+    pages = _pages(out)
+    assert len(pages) >= 4
+    for marker in markers:
+        starts = [n for n, text in enumerate(pages) if f"Qstart{marker}" in text]
+        ends = [n for n, text in enumerate(pages) if f"Qend{marker}" in text]
+        assert starts == ends and len(starts) == 1, f"row {marker} runs over a page break"
+    for n, text in enumerate(pages):
+        body = [line for line in text.splitlines() if line.strip()][:-1]  # the footer goes
+        assert not body[-1].startswith(("Version ", "By Sam Worker", "Follow-ups")), \
+            f"page {n + 1} ends with a heading: {body[-1]!r}"
+
+
+def test_every_page_says_which_page_who_exported_it_and_when(qapp, tmp_path, service) -> None:
+    long_id, _markers = _long_corrected_record(service)
+    other = service.record_decision(make_share(
+        subjects=[Subject(name="Bram Other", case_ref="C300400", kind="child")]))
+    data = export_pdf.collect_records(service, [long_id, other])
+    exported = dt.datetime.fromisoformat(data["exported_at"])
+    stamp = f"Exported {exported.day} {exported:%b %Y %H:%M} by Sam Worker"
+    pages = _pages(export_pdf.render_pdf(tmp_path / "two.pdf", data))
+    total = len(pages)
+    assert total >= 3
+    for n, text in enumerate(pages, start=1):
+        assert f"Page {n} of {total}" in text
+        assert stamp in text
+    # Each record starts a page, headed by whom it is about, the case and the decision.
+    first = next(n for n, text in enumerate(pages) if "Bram Other · C300400" in text)
+    heading = [line for line in pages[first].splitlines() if line.strip()][:2]
+    assert heading == ["Bram Other · C300400",
+                       "Shared with Riverside Medical Centre · 2 Nov 2026 10:30"]
+    assert pages[0].splitlines()[0:2] == ["Sharelog export",
+                                          stamp.replace("by Sam Worker",
+                                                        "by Sam Worker. 2 records.")]
+    assert "Alice Example · C100200" in pages[0]
+    # A record's later pages say whose record they continue; never a bare record id.
+    assert all("Alice Example · C100200 (continued)" in text for text in pages[1:first])
+    assert not any(f"Record {rid}" in text for text in pages for rid in (long_id, other))
+
+
+def test_decision_headline_says_what_happened() -> None:
+    from app.model import Counterparty
+
+    assert export_pdf.decision_headline(make_share()) == \
+        "Shared with Riverside Medical Centre"
+    assert export_pdf.decision_headline(make_share(decision="not_share")) == \
+        "Decided not to share with Riverside Medical Centre"
+    assert export_pdf.decision_headline(make_share(decision="")) == "Decision not recorded"
+    asked = make_share(direction="request_made", counterparty=Counterparty(
+        name="K. Osei", organisation="Hillview Primary School"))
+    assert export_pdf.decision_headline(asked) == "Asked Hillview Primary School"
+
+
+def test_one_record_reads_as_one(qapp, tmp_path, service) -> None:
+    record_id = service.record_decision(make_share())
+    data = export_pdf.collect_records(service, [record_id])
+    html = export_pdf.build_html(data)
+    assert "1 record." in html and "record(s)" not in html
