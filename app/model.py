@@ -216,7 +216,7 @@ class DecisionRecord:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DecisionRecord:
-        known = {f.name for f in fields(cls)}
+        known = _field_names(cls)
         values = {k: v for k, v in data.items() if k in known}
         values["subjects"] = [
             Subject(**_known(Subject, s)) for s in data.get("subjects", []) or []
@@ -241,8 +241,20 @@ class DecisionRecord:
 
 
 def _known(klass: type, data: dict[str, Any]) -> dict[str, Any]:
-    known = {f.name for f in fields(klass)}
+    known = _field_names(klass)
     return {k: v for k, v in data.items() if k in known}
+
+
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
+
+
+def _field_names(klass: type) -> frozenset[str]:
+    # dataclasses.fields() builds its tuple on every call; the integrity check reads
+    # every record, so the names are worked out once per class.
+    names = _FIELD_NAMES.get(klass)
+    if names is None:
+        names = _FIELD_NAMES[klass] = frozenset(f.name for f in fields(klass))
+    return names
 
 
 class DecisionSummary(NamedTuple):

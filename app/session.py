@@ -127,10 +127,12 @@ def unlock(passphrase: str, *, base: Path | None = None,
         settings.save(settings_path(base))
     log.info("vault unlocked")
     try:
-        return _service(vault, settings)
+        service = _service(vault, settings)
     except BaseException:
         vault.lock()
         raise
+    service.check_chain_tip()  # changes made here that the vault lacks (app.tip)
+    return service
 
 
 def failed_unlocks(base: Path | None = None) -> int:
