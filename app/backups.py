@@ -33,7 +33,7 @@ from app.integrity import IntegrityReport
 from app.paths import VAULT_FILENAME, backup_dir, vault_path
 from app.tip import ChainTip, MissingChanges, TipFile, tip_path
 from db import store
-from db.vault import Vault, VaultError
+from db.vault import DatabaseError, Vault, VaultError
 
 log = logging.getLogger("sharelog.backups")
 
@@ -159,19 +159,26 @@ def check_backup(source: Path, passphrase: str, base: Path, *,
 def _check_open(vault: Vault, source: Path, staging: Path, base: Path,
                 progress: Progress | None, cancelled: Callable[[], bool] | None
                 ) -> RestoreCheck:
-    conn = vault.conn
-    device_id = store.meta_get(conn, "device_id")
-    if not isinstance(device_id, str):
+    if vault.damaged_pages():
         raise BackupDamaged()
-    report = integrity.verify_all(conn, progress=progress, cancelled=cancelled)
+    conn = vault.conn
+    try:
+        device_id = store.meta_get(conn, "device_id")
+        if not isinstance(device_id, str):
+            raise BackupDamaged()
+        report = integrity.verify_all(conn, progress=progress, cancelled=cancelled)
+    except DatabaseError as exc:
+        raise BackupDamaged() from exc
     if not report.ok:
         raise BackupDamaged(report)
     current = TipFile(tip_path(vault_path(base))).read()
     other_vault = current is not None and current.device_id != device_id
     lacks = None if current is None or other_vault else tip.compare(conn, current)
-    if lacks is not None:
-        # Said now, and kept in the restored vault so its integrity check says it too.
-        with vault.transaction() as writer:
+    with vault.transaction() as writer:
+        # A loss found before this backup was taken is not this vault's question now.
+        integrity.set_unresolved_loss(writer, None)
+        if lacks is not None:
+            # Said now, and kept in the restored vault so its integrity check says it too.
             integrity.note_loss(writer, lacks, _now_ms(), "restore")
     newest = store.device_chain_end(conn, device_id)
     return RestoreCheck(

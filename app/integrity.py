@@ -111,9 +111,9 @@ class IntegrityReport:
         parts.extend(m.words() for m in self.missing)
         if self.drift:
             n = len(self.drift)
-            parts.append(f"{n:,} record{'s' if n != 1 else ''} shown differ from "
-                         f"{'their' if n != 1 else 'its'} signed changes "
-                         f"({drift_words(self.drift)}).")
+            parts.append(f"{n:,} record{'s' if n != 1 else ''} shown "
+                         f"{'differ from their' if n != 1 else 'differs from its'} signed "
+                         f"changes ({drift_words(self.drift)}).")
         if lost:
             parts.append(lost)
         return " ".join(parts)
@@ -328,6 +328,7 @@ def verify_all(conn: Connection, *, every_signature: bool = False,
             progress(min(local + n + (pool.done if pool else 0), total), total)
 
     try:
+        step(0)  # a check cancelled before it began does not begin
         scans = None
         if pool is not None and vault_path is not None and vault_key is not None:
             scans = drift.scan_in_pool(pool, conn, vault_path, vault_key)
@@ -335,6 +336,7 @@ def verify_all(conn: Connection, *, every_signature: bool = False,
         _check(store.events_raw_by_device(conn), store.device_keys(conn), report,
                every_signature=every_signature, queue=queue, step=step)
         local = events
+        step(0)
         if scans is None:
             found = drift.find(conn, progress=step, cancelled=cancelled)
             local += events
@@ -398,7 +400,28 @@ def note_loss(conn: Connection, missing: MissingChanges, noted_ms: int, how: str
     store.meta_set(conn, LOST_CHANGES_KEY, json.dumps(notes, sort_keys=True))
 
 
+def unresolved_loss(conn: Connection) -> MissingChanges | None:
+    """Changes found missing on opening that nobody has decided about yet."""
+    raw = store.meta_get(conn, UNRESOLVED_LOSS_KEY)
+    if not raw:
+        return None
+    try:
+        note = json.loads(raw)
+    except ValueError:
+        return None
+    return MissingChanges.from_note(note) if isinstance(note, dict) else None
+
+
+def set_unresolved_loss(conn: Connection, missing: MissingChanges | None) -> None:
+    if missing is None:
+        store.meta_delete(conn, UNRESOLVED_LOSS_KEY)
+    else:
+        store.meta_set(conn, UNRESOLVED_LOSS_KEY,
+                       json.dumps(missing.to_note(0, "found"), sort_keys=True))
+
+
 LOST_CHANGES_KEY = "lost_changes"
+UNRESOLVED_LOSS_KEY = "unresolved_loss"
 
 
 def verify_record(conn: Connection, record_id: str) -> IntegrityReport:

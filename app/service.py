@@ -491,7 +491,9 @@ class Sharelog:
         """
         with self._lock, damage_reported():
             conn = self.vault.conn
-            seen = self._tip.read()
+            # Once a loss is found, it is said as found (not worked out again from a tip
+            # that saves made since can no longer be compared with).
+            seen = self._tip.read() if self.missing_changes is None else None
             own = conn.in_transaction
             if not own:
                 conn.execute("BEGIN")
@@ -504,7 +506,7 @@ class Sharelog:
             finally:
                 if not own:
                     conn.execute("COMMIT")
-            if self.missing_changes is not None and not report.missing:
+            if self.missing_changes is not None:
                 report.missing = [self.missing_changes]
             return report
 
@@ -525,15 +527,22 @@ class Sharelog:
         """After opening: compare the vault with the tip beside it (see app.tip).
 
         A tip older than the vault, or none, is brought up to date. A vault older than
-        its tip has lost changes: they are named in ``missing_changes`` and the tip is
+        its tip has lost changes: they are named in ``missing_changes``, remembered in the
+        vault as found (saves made meanwhile must not shrink the count), and the tip is
         left as it is until a backup is restored or the loss is accepted.
         """
         with self._lock, damage_reported():
-            self.missing_changes = tip.reconcile(self.vault.conn, self._tip,
-                                                 self.identity.device_id)
-        if self.missing_changes is not None:
+            conn = self.vault.conn
+            found = integrity.unresolved_loss(conn)
+            if found is None:
+                found = tip.reconcile(conn, self._tip, self.identity.device_id)
+                if found is not None:
+                    with self.vault.transaction() as writer:
+                        integrity.set_unresolved_loss(writer, found)
+            self.missing_changes = found
+        if found is not None:
             log.warning("the vault lacks changes its tip knows of")
-        return self.missing_changes
+        return found
 
     def accept_missing_changes(self) -> None:
         """Go on without the missing changes: noted in the vault, the tip starts again."""
@@ -544,6 +553,7 @@ class Sharelog:
             with self.vault.transaction() as conn:
                 integrity.note_loss(conn, missing, int(dt.datetime.now().timestamp() * 1000),
                                     "accepted")
+                integrity.set_unresolved_loss(conn, None)
             ours = tip.vault_tip(self.vault.conn, self.identity.device_id)
             self.missing_changes = None
             if ours is not None:

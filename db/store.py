@@ -30,6 +30,10 @@ def meta_set(conn: Connection, key: str, value: Any) -> None:
     )
 
 
+def meta_delete(conn: Connection, key: str) -> None:
+    conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+
+
 def meta_all(conn: Connection) -> dict[str, Any]:
     return dict(conn.execute("SELECT key, value FROM meta").fetchall())
 

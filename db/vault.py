@@ -299,6 +299,14 @@ class Vault:
                 self._key[i] = 0
             self._key = None
 
+    def damaged_pages(self) -> int:
+        """How many pages fail SQLCipher's HMAC (every page is read; 0: all intact)."""
+        try:
+            rows = self.conn.execute("PRAGMA cipher_integrity_check").fetchall()
+        except DatabaseError:
+            return -1
+        return len(rows)
+
     def checkpoint(self) -> bool:
         """Move every committed change into the vault file; False if a reader held it back."""
         try:
