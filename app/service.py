@@ -170,6 +170,7 @@ class Sharelog:
             store.meta_set(conn, "users", json.dumps({uid: name}))
             store.meta_set(conn, "created_at", dt.datetime.now().isoformat(timespec="seconds"))
             store.device_put(conn, device_id, uid, key.public_bytes)
+        vault.checkpoint()  # the identity lives in the vault file, not only in its -wal
         return cls(vault)
 
     def lock(self) -> None:

@@ -6,6 +6,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 
+from ui.maintenance import MaintenanceActions
+
 
 class ShellActions(QObject):
     def __init__(self, window: QMainWindow) -> None:
@@ -71,7 +73,8 @@ class ShellActions(QObject):
             action.setToolTip(f"{tip} ({keys})" if keys else tip)
 
     def all(self) -> list[QAction]:
-        return [*self.vault_actions, self.quit, self.shortcuts, self.about]
+        upkeep = self.maintenance.actions if hasattr(self, "maintenance") else []
+        return [*self.vault_actions, *upkeep, self.quit, self.shortcuts, self.about]
 
     def install(self, window: QMainWindow) -> None:
         bar = window.menuBar()
@@ -80,6 +83,7 @@ class ShellActions(QObject):
         self.drafts_menu = file_menu.addMenu(self.tr("Resume a draft"))
         file_menu.addSeparator()
         file_menu.addAction(self.change_passphrase)
+        self.maintenance = MaintenanceActions(window, file_menu)  # back up, restore, check
         file_menu.addSeparator()
         file_menu.addActions([self.lock, self.quit])
         edit_menu = bar.addMenu(self.tr("&Edit"))
@@ -112,6 +116,7 @@ class ShellActions(QObject):
         for action in self.vault_actions:
             action.setEnabled(unlocked)
         self.drafts_menu.setEnabled(unlocked)
+        self.maintenance.set_unlocked(unlocked)
         if self.toolbar is not None:
             self.toolbar.setVisible(unlocked)
 

@@ -27,6 +27,7 @@ from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
 from ui.decisions_panel import DecisionsPanel
 from ui.detail_pane import DetailPane
 from ui.idle import IdleWatcher
+from ui.maintenance import after_unlock
 from ui.passphrase_dialog import open_change_passphrase
 from ui.preferences import apply_theme, idle_timeout_ms, open_preferences
 from ui.resources import app_icon
@@ -165,6 +166,7 @@ class MainWindow(QMainWindow):
         self.refresh_counts(notify=True)
         self._overdue_timer.start()
         self.bridge.read(lambda s: len(s.drafts()), self._remind_of_drafts, lambda _exc: None)
+        after_unlock(self, opened.service)  # changes made here that the vault lacks
         self.unlocked.emit()
 
     def _remind_of_drafts(self, count: int) -> None:
