@@ -216,7 +216,9 @@ def set_aside(base: Path, label: str) -> Path | None:
     Nothing is deleted: ``replaced/<label>-<time>/`` holds the files under their own
     names, so the set can be opened again as it was.
     """
-    belongs = [p for p in base.iterdir() if p.name.startswith(VAULT_FILENAME) and p.is_file()]
+    # Lock files stay: they say who holds the vault's place, not what was in it.
+    belongs = [p for p in base.iterdir() if p.name.startswith(VAULT_FILENAME) and p.is_file()
+               and not p.name.endswith(".lock")]
     if not belongs:
         return None
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")

@@ -135,7 +135,9 @@ class DecisionState:
         return DecisionRecord.from_dict(self.data)
 
     def body(self) -> str:
-        return store.dumps(self.data)
+        """The body column: the record's canonical JSON (as the event carried it, when it
+        did, so a save encodes the record once)."""
+        return self.body_hint if self.body_hint is not None else store.dumps(self.data)
 
     def _heads_text(self) -> str:
         heads = self.heads
@@ -164,8 +166,7 @@ class DecisionState:
         """Whether a stored decisions row is this state (the body compared last, cheaply)."""
         if stored[:-1] != self._columns():
             return False
-        body = stored[-1]
-        return (self.body_hint is not None and body == self.body_hint) or body == self.body()
+        return bool(stored[-1] == self.body())
 
     @cached_property
     def _display(self) -> tuple[str, str, str]:
@@ -293,7 +294,7 @@ def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
         if state is not None:
             raise ProjectionError("a record was created twice")
         body = _body(event)
-        data, hint = _record(body["record"], event.payload)
+        data, hint = _record(body, event.payload)
         return DecisionState(
             record_id=event.record_id, team_id=event.team_id,
             owner_id=body.get("owner_id", event.author_id),
@@ -308,7 +309,7 @@ def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
     changed = replace(state, updated_at=at, version_count=state.version_count + 1,
                       head_event_id=event.event_id, heads=heads)
     if event.kind == "decision.correct":
-        data, hint = _record(_body(event)["record"], event.payload)
+        data, hint = _record(_body(event), event.payload)
         return replace(changed, data=data, body_hint=hint)
     return replace(changed, status=RecordStatus.WITHDRAWN.value)
 
@@ -316,20 +317,21 @@ def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
 _RECORD_KEY = b'"record":'
 
 
-def _record(data: Any, payload: bytes) -> tuple[dict[str, Any], str | None]:
+def _record(body: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], str | None]:
     """The record an event carries, and its canonical JSON text when that is cheap to know.
 
-    A payload is canonical JSON, so the text after its one ``"record":`` key (the last
-    key: "owner_id" and "reason" sort before it) is ``store.dumps`` of the record, as the
-    body column holds it, when the record is in its normal shape. ``matches`` encodes
-    the body itself whenever the hint and the stored body differ.
+    A payload is canonical JSON (keys sorted), so when "record" is its last key and the
+    record is in its normal shape, the text between ``"record":`` and the final brace
+    is exactly ``store.dumps`` of the record: the body column, without encoding it again.
+    The key cannot occur inside a string (its quotes would be escaped) nor in the record.
     """
+    data = body["record"]
     normal = normal_record(data)
     hint = None
-    if normal is data:
+    if normal is data and max(body) == "record":
         at = payload.find(_RECORD_KEY)
         if at >= 0 and payload.endswith(b"}"):
-            hint = payload[at + len(_RECORD_KEY):-1].decode("utf-8", "replace")
+            hint = payload[at + len(_RECORD_KEY):-1].decode("utf-8")
     return normal, hint
 
 
@@ -445,6 +447,14 @@ def apply_event(conn: Connection, event: Event) -> None:
     order). An event that does not (a concurrent one, or one that arrived late)
     re-projects its whole record instead.
     """
+    if event.kind == "decision.create":
+        created = decision_step(None, event)
+        rowid = store.decision_insert(conn, created.row())
+        if rowid is None:  # the record is here already: its events decide what it is
+            reproject_record(conn, event.record_id)
+        else:
+            store.fts_insert(conn, rowid, event.record_id, *created.search())
+        return
     if event.entity == "decision":
         row = store.decision_get_row(conn, event.record_id)
         current = None if row is None else DecisionState.from_row(row)
@@ -463,10 +473,13 @@ def apply_event(conn: Connection, event: Event) -> None:
     display = store.decision_display(conn, event.record_id)
     if display is None:
         raise ProjectionError("a follow-up arrived for a record this vault does not hold")
-    fu_row = store.followup_get_row(conn, event.entity_id)
-    if fu_row is None:
+    if event.kind == "followup.create":
+        # A plain insert: a second creation of the same follow-up fails on its key.
         store.followup_insert(conn, followup_step(None, event).row(display))
         return
+    fu_row = store.followup_get_row(conn, event.entity_id)
+    if fu_row is None:
+        raise ProjectionError("a change arrived for a follow-up this vault does not hold")
     if not _follows_every_head(conn, event):
         reproject_record(conn, event.record_id)
         return

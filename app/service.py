@@ -148,6 +148,10 @@ class Sharelog:
         self.missing_changes: tip.MissingChanges | None = None
         self._changed_since_backup = False
         self.housekeeping = WhenQuiet(self._when_quiet)
+        # (device_seq, hash, signature) of this device's newest committed event, once
+        # read: the next event links to it without asking the vault on every save.
+        self._chain_end: tuple[int, bytes, bytes] | None = None
+        self._chain_end_known = False
 
     # -- set-up ------------------------------------------------------------
     @classmethod
@@ -213,6 +217,10 @@ class Sharelog:
             with damage_reported(), self.vault.transaction() as conn:
                 writer = _Writer(self, conn)
                 yield writer
+            if writer.last is not None:  # committed: the chain now ends here
+                last = writer.last
+                self._chain_end = (last.device_seq, last.hash, last.signature)
+                self._chain_end_known = True
             self._committed(writer.last)
 
     def _committed(self, last: Event | None) -> None:
@@ -588,8 +596,14 @@ class _Writer:
              parents: list[str], payload: dict[str, Any]) -> Event:
         s = self.service
         ident = s.identity
-        tip = store.device_chain_tip(self.conn, ident.device_id)
-        seq, prev_hash = (tip[0] + 1, chain_link(tip[1], tip[2])) if tip else (1, GENESIS_HASH)
+        if self.last is not None:
+            end: tuple[int, bytes, bytes] | None = (
+                self.last.device_seq, self.last.hash, self.last.signature)
+        elif s._chain_end_known:
+            end = s._chain_end
+        else:
+            end = store.device_chain_tip(self.conn, ident.device_id)
+        seq, prev_hash = (end[0] + 1, chain_link(end[1], end[2])) if end else (1, GENESIS_HASH)
         ev = make_event(
             key=s._key, entity=entity, kind=kind, record_id=record_id, entity_id=entity_id,
             team_id=ident.team_id, author_id=ident.user_id, device_id=ident.device_id,

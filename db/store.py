@@ -173,6 +173,16 @@ def decision_get_row(conn: Connection, record_id: str) -> dict[str, Any] | None:
     return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
 
 
+def decision_insert(conn: Connection, row: dict[str, Any]) -> int | None:
+    """A new decision row; its rowid, or None when a row for the record is already there."""
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    cur = conn.execute(
+        f"INSERT INTO decisions ({cols}) VALUES ({marks}) ON CONFLICT (record_id) DO NOTHING",
+        tuple(row.values()))
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
 def decision_upsert(conn: Connection, row: dict[str, Any]) -> None:
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
