@@ -153,16 +153,16 @@ class MissingChanges:
     until_ms: int         # the newest change made on this laptop, as the tip says
 
     def words(self) -> str:
-        until = format_time(self.until_ms)
         if self.count is None:
             return ("The changes made on this laptop up to "
-                    f"{until} are not the ones in the vault: its history was replaced.")
+                    f"{format_time(self.until_ms)} are not the ones in the vault: its history "
+                    "was replaced.")
         what = "1 change" if self.count == 1 else f"{self.count:,} changes"
         verb = "is" if self.count == 1 else "are"
-        if self.after_ms is None:
-            return f"{what} made on this laptop up to {until} {verb} missing from the vault."
-        return (f"{what} made on this laptop between {format_time(self.after_ms)} and "
-                f"{until} {verb} missing from the vault.")
+        kind, first, second = time_span(self.after_ms, self.until_ms)
+        when = {"up_to": f"up to {first}", "at": f"at {first}",
+                "between": f"between {first} and {second}"}[kind]
+        return f"{what} made on this laptop {when} {verb} missing from the vault."
 
     def to_note(self, noted_ms: int, how: str) -> dict[str, object]:
         return {"device_id": self.device_id, "count": self.count, "after_ms": self.after_ms,
@@ -181,6 +181,21 @@ def format_time(ms: int) -> str:
     """'13 Nov 2026 10:30', in local time."""
     when = dt.datetime.fromtimestamp(ms / 1000)
     return f"{when.day} {when:%b %Y %H:%M}"
+
+
+def time_span(after_ms: int | None, until_ms: int) -> tuple[str, str, str]:
+    """How to say when missing changes were made: ("up_to", until, ""), ("at", until, "")
+    when both ends fall in one minute, or ("between", after, until), the second end
+    without its date when both are on one day ("13 Nov 2026 10:30" and "11:02")."""
+    until = format_time(until_ms)
+    if after_ms is None:
+        return "up_to", until, ""
+    after = format_time(after_ms)
+    if after == until:
+        return "at", until, ""
+    start, end = dt.datetime.fromtimestamp(after_ms / 1000), dt.datetime.fromtimestamp(
+        until_ms / 1000)
+    return "between", after, (f"{end:%H:%M}" if start.date() == end.date() else until)
 
 
 def vault_tip(conn: Connection, device_id: str) -> ChainTip | None:

@@ -111,7 +111,7 @@ def test_restore_checks_the_copy_then_replaces_and_keeps_the_old_vault(
     assert (check.decisions, check.events) == (2, 4)
     assert check.report.ok and not check.other_vault
     assert check.lacks is not None and check.lacks.count == 2  # the third record's 2 changes
-    assert check.lacks.words().startswith("2 changes made on this laptop between ")
+    assert check.lacks.words().startswith("2 changes made on this laptop ")
 
     aside = backups.restore(check, home)
     assert aside is not None and aside.parent == home / "replaced"

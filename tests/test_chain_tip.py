@@ -7,7 +7,9 @@ deleted or damaged ``-wal``, events cut off the end of the chain).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import shutil
 import signal
 import time
@@ -106,7 +108,7 @@ def test_changes_lost_with_the_wal_are_named_on_opening(home: Path, how: str) ->
         missing = svc.missing_changes
         assert missing is not None and missing.count == 10  # 5 decisions, 5 follow-ups
         words = missing.words()
-        assert words.startswith("10 changes made on this laptop between ")
+        assert re.match(r"10 changes made on this laptop (at|between) \d+ \w+ 20\d\d ", words)
         assert words.endswith(" are missing from the vault.")
         report = svc.verify_integrity()
         assert not report.ok and report.missing == [missing]
@@ -180,7 +182,7 @@ def test_removing_the_newest_change_is_named(service: Sharelog, home: Path) -> N
     assert report.problems == []  # every remaining link checks out
     assert not report.ok
     assert [m.count for m in report.missing] == [1]
-    assert report.missing[0].words().startswith("1 change made on this laptop between ")
+    assert re.match(r"1 change made on this laptop (at|between) ", report.missing[0].words())
     assert " is missing from the vault." in report.summary()
     # The detail pane's verdict: the record shows a version its events no longer hold.
     assert not service.verify_record(record_id).ok
@@ -207,7 +209,7 @@ def test_removing_the_newest_record_with_all_its_rows_is_named(service: Sharelog
     assert report.problems == [] and report.drift == []  # what is left is consistent
     assert not report.ok
     assert [m.count for m in report.missing] == [2]  # the decision and its follow-up
-    assert "2 changes made on this laptop between" in report.summary()
+    assert re.search(r"2 changes made on this laptop (at|between) ", report.summary())
 
 
 def test_versions_follow_their_parents_not_the_table_order(service: Sharelog) -> None:
@@ -231,3 +233,19 @@ def test_versions_follow_their_parents_not_the_table_order(service: Sharelog) ->
         "First Version", "Second Version", "Third Version"]
     assert [v.number for v in versions] == [1, 2, 3]
     assert service.verify_integrity().ok  # the same events: nothing is wrong
+
+
+def test_missing_changes_are_said_with_their_times() -> None:
+    day = dt.datetime(2026, 11, 13, 10, 30)
+    ms = int(day.timestamp() * 1000)
+    minute, hour, days = 60_000, 3_600_000, 86_400_000
+    assert tip.MissingChanges("d", 5, ms, ms + 32 * minute).words() == (
+        "5 changes made on this laptop between 13 Nov 2026 10:30 and 11:02 are missing "
+        "from the vault.")
+    assert tip.MissingChanges("d", 1, ms, ms + 2 * days + hour).words() == (
+        "1 change made on this laptop between 13 Nov 2026 10:30 and 15 Nov 2026 11:30 is "
+        "missing from the vault.")
+    assert tip.MissingChanges("d", 2, ms, ms + 1000).words() == (
+        "2 changes made on this laptop at 13 Nov 2026 10:30 are missing from the vault.")
+    assert tip.MissingChanges("d", 3, None, ms).words() == (
+        "3 changes made on this laptop up to 13 Nov 2026 10:30 are missing from the vault.")

@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.cancel import Cancelled
-from app.tip import MissingChanges, format_time
+from app.projection import PARTS
+from app.tip import MissingChanges, format_time, time_span
 from ui.bridge import DECISIONS, FOLLOWUPS
 from ui.errors import user_message
 
@@ -35,28 +36,57 @@ def _t(text: str) -> str:
     return QCoreApplication.translate(CONTEXT, text)
 
 
+def fit_height(dialog: QDialog) -> None:
+    """Grow a dialog to show a message that just got longer (word-wrapped labels)."""
+    layout = dialog.layout()
+    if layout is None:
+        return
+    layout.activate()
+    wanted = (layout.heightForWidth(dialog.width()) if layout.hasHeightForWidth()
+              else layout.sizeHint().height())
+    if wanted > dialog.height():
+        dialog.resize(dialog.width(), wanted)
+
+
+class Message(QLabel):
+    """A word-wrapped message whose dialog grows to show all of it."""
+
+    def __init__(self, name: str, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setAccessibleName(name)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        window = self.window()
+        if isinstance(window, QDialog):
+            fit_height(window)
+
+
 def _plural(n: int, one: str, many: str) -> str:
     return (_t(one) if n == 1 else _t(many)).replace("%n", f"{n:,}")
 
 
 def missing_words(missing: MissingChanges) -> str:
-    """'5 changes made on this laptop between 13 Nov 2026 10:30 and … are missing …'."""
-    until = format_time(missing.until_ms)
+    """'5 changes made on this laptop between 13 Nov 2026 10:30 and 11:02 are missing …'."""
     if missing.count is None:
         return _t("The changes made on this laptop up to %1 are not the ones in the vault: "
-                  "its history was replaced.").replace("%1", until)
-    if missing.after_ms is None:
-        return _plural(missing.count,
-                       "%n change made on this laptop up to %1 is missing from the vault.",
-                       "%n changes made on this laptop up to %1 are missing from the vault."
-                       ).replace("%1", until)
-    return _plural(missing.count,
-                   "%n change made on this laptop between %1 and %2 is missing from the vault.",
-                   "%n changes made on this laptop between %1 and %2 are missing from the "
-                   "vault.").replace("%1", format_time(missing.after_ms)).replace("%2", until)
+                  "its history was replaced.").replace("%1", format_time(missing.until_ms))
+    kind, first, second = time_span(missing.after_ms, missing.until_ms)
+    one, many = {
+        "up_to": ("%n change made on this laptop up to %1 is missing from the vault.",
+                  "%n changes made on this laptop up to %1 are missing from the vault."),
+        "at": ("%n change made on this laptop at %1 is missing from the vault.",
+               "%n changes made on this laptop at %1 are missing from the vault."),
+        "between": ("%n change made on this laptop between %1 and %2 is missing from the "
+                    "vault.",
+                    "%n changes made on this laptop between %1 and %2 are missing from the "
+                    "vault."),
+    }[kind]
+    return _plural(missing.count, one, many).replace("%1", first).replace("%2", second)
 
 
-PART_WORDS = {"record": "the record", "follow-ups": "its follow-ups",
+PART_WORDS = {"record": "the record itself", "follow-ups": "its follow-ups",
               "search index": "its search entry"}
 
 
@@ -78,14 +108,11 @@ def report_words(report: Any) -> str:
                              "or reordered."))
     lines.extend(missing_words(m) for m in report.missing)
     if report.drift:
-        counts: dict[str, int] = {}
-        for d in report.drift:
-            for part in d.parts:
-                counts[part] = counts.get(part, 0) + 1
-        which = ", ".join(f"{_t(PART_WORDS.get(p, p))} ({n:,})" for p, n in counts.items())
+        counts = {part: sum(part in d.parts for d in report.drift) for part in PARTS}
+        which = ", ".join(f"{_t(PART_WORDS[p])}: {n:,}" for p, n in counts.items() if n)
         lines.append(_plural(len(report.drift),
-                             "%n record shows something its signed changes do not say: %1.",
-                             "%n records show something their signed changes do not say: %1."
+                             "%n record shows something its signed changes do not say (%1).",
+                             "%n records show something their signed changes do not say (%1)."
                              ).replace("%1", which))
     if report.problems or report.missing:
         lines.append(_t("Restore the latest backup that has them (File > Restore…), or tell "
@@ -134,9 +161,7 @@ class IntegrityDialog(QDialog):
         self.progress.setAccessibleName(self.tr("Integrity check progress"))
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
-        self.outcome = QLabel(self)
-        self.outcome.setWordWrap(True)
-        self.outcome.setAccessibleName(self.tr("Integrity check result"))
+        self.outcome = Message(self.tr("Integrity check result"), self)
         self.buttons = QDialogButtonBox(self)
         self.start_button = QPushButton(self.tr("Start check"), self)
         self.start_button.setDefault(True)

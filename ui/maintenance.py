@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 
 from app.cancel import Cancelled
 from ui.errors import user_message
-from ui.integrity_dialog import missing_words, open_check_integrity
+from ui.integrity_dialog import Message, missing_words, open_check_integrity
 from ui.restore_dialog import open_restore
 
 __all__ = ["MaintenanceActions", "after_unlock", "open_backup", "open_check_integrity",
@@ -76,9 +76,8 @@ class BackupDialog(QDialog):
         title = self.tr("Back up vault")
         self.setWindowTitle(title)
         self.setAccessibleName(title)
-        self.outcome = QLabel(self.tr("Writing an encrypted backup…"), self)
-        self.outcome.setWordWrap(True)
-        self.outcome.setAccessibleName(self.tr("Backup status"))
+        self.outcome = Message(self.tr("Backup status"), self)
+        self.outcome.setText(self.tr("Writing an encrypted backup…"))
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 0)
         self.progress.setAccessibleName(self.tr("Backup progress"))

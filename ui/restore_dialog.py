@@ -37,7 +37,7 @@ from app.tip import format_time
 from ui.bridge import Bridge
 from ui.dialogs import buddy_label, error_label, show_message
 from ui.errors import user_message
-from ui.integrity_dialog import _plural, missing_words
+from ui.integrity_dialog import Message, _plural, missing_words
 
 
 def ask_backup_file(parent: QWidget, start: Path) -> Path | None:
@@ -99,9 +99,7 @@ class RestoreDialog(QDialog):
         self.progress = QProgressBar(self)
         self.progress.setAccessibleName(self.tr("Checking the backup"))
         self.progress.hide()
-        self.outcome = QLabel(self)
-        self.outcome.setWordWrap(True)
-        self.outcome.setAccessibleName(self.tr("What the backup holds"))
+        self.outcome = Message(self.tr("What the backup holds"), self)
         self.buttons = QDialogButtonBox(self)
         self.check_button = QPushButton(self.tr("Check backup"), self)
         self.check_button.setDefault(True)
