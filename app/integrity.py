@@ -57,6 +57,7 @@ WHAT_WORDS = {
     "removed": "a change is missing",
     "reordered": "changes are out of order",
     "unknown_device": "made on a device this vault does not know",
+    "shown": "what is shown differs from its signed changes",
 }
 
 

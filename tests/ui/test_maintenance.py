@@ -184,3 +184,14 @@ def test_missing_changes_are_named_after_unlock_and_can_be_accepted(qtbot, home,
     wait_for_rows(qtbot, window, 1)
     assert find_dialog(MissingChangesDialog) is None
     window.close()
+
+
+def test_a_pdf_of_an_edited_record_says_what_is_wrong(qapp, service):
+    from ui.export_pdf import _integrity_words, collect_records
+
+    record_id = service.record_decision(make_share())
+    service.vault.conn.execute("UPDATE decisions SET subjects_text = 'X' WHERE record_id = ?",
+                               (record_id,))
+    [rec] = collect_records(service, [record_id])["records"]
+    assert _integrity_words(rec["integrity"]) == (
+        "INTEGRITY PROBLEM: what is shown differs from its signed changes.")
