@@ -195,3 +195,30 @@ def test_the_list_of_backups_names_dates_only(service: Sharelog, home: Path) -> 
     [found] = backups.list_backups(home)
     assert found.kind == "daily" and found.taken_at.date() == dt.date.today()
     assert MARKER.lower() not in found.path.name.lower()
+
+
+def test_a_backup_from_an_older_sharelog_is_upgraded_in_its_copy(home: Path,
+                                                                  tmp_path: Path) -> None:
+    from db import migrations
+    from tests.test_migrations import make_vault_at
+
+    old_home = tmp_path / "old-laptop"
+    old_home.mkdir()
+    rid = make_vault_at(3, old_home)
+    source = vault_path(old_home)
+    before = digest(source)
+    current = session.create_vault("Sam Worker", PASSPHRASE, base=home)
+    current.record_decision(make_share())
+    current.lock()
+    check = backups.check_backup(source, PASSPHRASE, home)
+    assert digest(source) == before  # the backup itself is never changed
+    assert check.other_vault  # another laptop's vault: said, not refused
+    backups.restore(check, home)
+    svc = session.unlock(PASSPHRASE, base=home)
+    try:
+        assert svc.vault.conn.execute("PRAGMA user_version").fetchone()[0] == (
+            migrations.LATEST_VERSION)
+        assert svc.get_decision(rid).record.reasons == make_share().reasons
+        assert svc.verify_integrity().ok
+    finally:
+        svc.lock()
