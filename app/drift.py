@@ -8,6 +8,7 @@ the events grouped by record, merged with the stored rows read in the same key o
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -60,7 +61,7 @@ def find(conn: Connection, *, progress: Progress | None = None,
          cancelled: Cancel | None = None) -> list[Found]:
     """Every record whose stored rows differ from its projection (usually none)."""
     found, searched = scan(conn, None, None, progress=progress, cancelled=cancelled)
-    return found + search_rows_left_over(conn, searched, found)
+    return search_rows_left_over(conn, searched, found)
 
 
 def scan(conn: Connection, lo: str | None, hi: str | None, *,
@@ -159,32 +160,33 @@ def _find(conn: Connection, lo: str | None, hi: str | None, progress: Progress |
     return found, searched
 
 
-def search_rows_left_over(conn: Connection, searched: int, found: list[Found]) -> list[Found]:
-    """Search rows no decision row owns (found when there are more than ``searched``):
-    each is drift of the record it names. Adds them to ``found``'s items; returns the
-    records not found before."""
+def search_rows_left_over(conn: Connection, searched: int,
+                          found: list[Found]) -> list[Found]:
+    """``found`` with the search rows no decision row owns (there are some when the index
+    holds more rows than the ``searched`` decision rows own): each is drift of the
+    record it names, which is added, or compared again with them."""
     if store.fts_count(conn) == searched:
-        return []
-    more: list[Found] = []
+        return found
     by_record: dict[Any, list[tuple[Any, ...]]] = {}
     for row in store.fts_orphans(conn):
         by_record.setdefault(row[1], []).append(tuple(row))
+    out: list[Found] = []
     for item in found:
         extra = by_record.pop(item.state.record_id, None)
         if extra:
             item.stored.search_rows += extra
+            out.append(Found(item.state, item.stored, differences(item.state, item.stored)))
+        else:
+            out.append(item)
     for record_id, rows in by_record.items():
         name = record_id if isinstance(record_id, str) else _text(record_id)
+        stored = StoredRecord()
         if isinstance(record_id, str):
-            try:
+            with contextlib.suppress(DatabaseError):
                 stored = projection.read_stored(conn, record_id)
-            except DatabaseError:
-                stored = StoredRecord()
-        else:
-            stored = StoredRecord()
         stored.search_rows += rows
-        _compare(name, [], [], stored, more, events_of=conn)
-    return more
+        _compare(name, [], [], stored, out, events_of=conn)
+    return out
 
 
 def _compare(record_id: Any, events: list[StoredChange], unreadable: list[str],

@@ -374,7 +374,7 @@ def _collect(scans: list[Future[tuple[list[drift.Found], int]]], conn: Connectio
         part, owned = future.result()
         found += part
         searched += owned
-    return found + drift.search_rows_left_over(conn, searched, found)
+    return drift.search_rows_left_over(conn, searched, found)
 
 
 def noted_losses(conn: Connection) -> list[MissingChanges]:

@@ -102,10 +102,6 @@ def last_hlc(conn: Connection) -> str | None:
     return None if row is None else row[0]
 
 
-def events_all(conn: Connection) -> Iterator[tuple[Any, ...]]:
-    yield from conn.execute(f"SELECT seq, {EVENT_COLUMNS} FROM events ORDER BY seq")
-
-
 # For the integrity check: text columns come back as raw bytes, so a byte that was
 # changed into invalid UTF-8 is reported as an alteration rather than crashing the read.
 _RAW_COLUMNS = ", ".join(
