@@ -128,10 +128,10 @@ def unlock(passphrase: str, *, base: Path | None = None,
     log.info("vault unlocked")
     try:
         service = _service(vault, settings)
+        service.check_chain_tip()  # changes made here that the vault lacks (app.tip)
     except BaseException:
         vault.lock()
         raise
-    service.check_chain_tip()  # changes made here that the vault lacks (app.tip)
     return service
 
 

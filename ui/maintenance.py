@@ -3,8 +3,9 @@ word after unlocking when the vault lacks changes made on this laptop.
 
 ``MaintenanceActions`` makes the three commands and puts them in a menu; the window
 only creates it (``ui.actions``) and calls ``after_unlock`` (``ui.main_window``). The
-entry points others call: ``open_restore`` (also from the unlock screen, vault locked),
-``open_check_integrity``, ``open_backup``, ``after_unlock``.
+entry points others call: ``restore_from_window(window)`` (what "Restore a backup…" on
+the unlock screen should do: locks if need be, then ``open_restore``), ``open_restore``
+(vault locked; no window needed), ``open_check_integrity``, ``open_backup``.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from ui.integrity_dialog import Message, missing_words, open_check_integrity
 from ui.restore_dialog import open_restore
 
 __all__ = ["MaintenanceActions", "after_unlock", "open_backup", "open_check_integrity",
-           "open_restore"]
+           "open_restore", "restore_from_window"]
 
 
 def default_backup_name(today: dt.date | None = None) -> str:
@@ -218,13 +219,13 @@ def after_unlock(window: Any, service: Any) -> MissingChangesDialog | None:
     if missing is None:
         return None
     dialog = MissingChangesDialog(window.bridge, missing, window)
-    dialog.restore_requested.connect(lambda: _restore_from_window(window))
+    dialog.restore_requested.connect(lambda: restore_from_window(window))
     dialog.finished.connect(dialog.deleteLater)
     dialog.open()
     return dialog
 
 
-def _restore_from_window(window: Any) -> None:
+def restore_from_window(window: Any) -> None:
     """Restoring replaces the vault, so the window locks first (its views are cleared)."""
     if window.is_unlocked:
         window.lock()
@@ -248,7 +249,7 @@ class MaintenanceActions(QObject):
                                   self.tr("Check every saved change and every record shown"))
         menu.addActions([self.back_up, self.restore, self.check])
         self.back_up.triggered.connect(self._back_up)
-        self.restore.triggered.connect(lambda: _restore_from_window(self.window))
+        self.restore.triggered.connect(lambda: restore_from_window(self.window))
         self.check.triggered.connect(self._check)
         self.set_unlocked(False)
 
