@@ -11,8 +11,10 @@ Three paths share the same steps (``decision_step``, ``followup_step``):
 - a local save (``apply_event``) applies one new event to the stored state, which is
   what ``project_record`` gives when the event follows every head of its entity (it
   then comes last in the parents' order); anything else re-projects the whole record;
-- the integrity check (``app.integrity``) projects every record and compares;
-- ``rebuild`` projects every record and writes back what differs, saying what changed.
+- the integrity check (``app.integrity`` through ``app.drift``) projects every record
+  and compares it with its stored rows;
+- the rebuild (``app.drift.rebuild``) writes back what differs (``write_state``),
+  saying which records and parts changed.
 """
 
 from __future__ import annotations
