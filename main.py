@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 
 from app import __version__
@@ -18,4 +19,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    # A packaged build starts the deep check's signature workers through this file.
+    multiprocessing.freeze_support()
     raise SystemExit(main())

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app import integrity, projection
+from app import backups, drift, integrity, projection, tip
 from app.events import (
     GENESIS_HASH,
     DeviceKey,
@@ -28,6 +28,7 @@ from app.events import (
     make_event,
     uuid7,
 )
+from app.housekeeping import WhenQuiet
 from app.model import (
     DecisionRecord,
     DecisionSummary,
@@ -50,6 +51,7 @@ from db.vault import (
     OPENING,
     Connection,
     Vault,
+    VaultError,
     VaultLocked,
     cancellable,
 )
@@ -139,6 +141,17 @@ class Sharelog:
         )
         self._today_override: dt.date | None = None
         self._now_override: dt.datetime | None = None
+        # The end of this laptop's chain, kept beside the vault (see app.tip). While the
+        # vault lacks changes its tip knows of, the tip stays as it is (frozen) until the
+        # practitioner restores a backup or accepts the loss.
+        self._tip = tip.TipFile(tip.tip_path(vault.path))
+        self.missing_changes: tip.MissingChanges | None = None
+        self._changed_since_backup = False
+        self.housekeeping = WhenQuiet(self._when_quiet)
+        # (device_seq, hash, signature) of this device's newest committed event, once
+        # read: the next event links to it without asking the vault on every save.
+        self._chain_end: tuple[int, bytes, bytes] | None = None
+        self._chain_end_known = False
 
     # -- set-up ------------------------------------------------------------
     @classmethod
@@ -161,10 +174,22 @@ class Sharelog:
             store.meta_set(conn, "users", json.dumps({uid: name}))
             store.meta_set(conn, "created_at", dt.datetime.now().isoformat(timespec="seconds"))
             store.device_put(conn, device_id, uid, key.public_bytes)
+        vault.checkpoint()  # the identity lives in the vault file, not only in its -wal
         return cls(vault)
 
     def lock(self) -> None:
+        """Back up the day's work (if anything changed), checkpoint, close, forget the key."""
+        self.housekeeping.stop()  # first, outside the lock: its work takes the lock
         with self._lock:
+            if self.vault.is_open and self._changed_since_backup \
+                    and self.missing_changes is None:
+                try:
+                    backups.take_daily(self.vault, self.vault.path.parent / "backups")
+                    self._changed_since_backup = False
+                except (OSError, VaultError) as exc:
+                    log.warning("the day's backup could not be written: %s",
+                                type(exc).__name__)
+            self._tip.close()
             self.vault.lock()
 
     @property
@@ -204,9 +229,38 @@ class Sharelog:
 
     @contextmanager
     def _write(self) -> Iterator[_Writer]:
-        # Errors become Sharelog's own (a full disk, a busy vault, damage by page).
-        with self._lock, self.vault.reported(), self.vault.transaction() as conn:
-            yield _Writer(self, conn)
+        with self._lock:
+            with self.vault.reported(), self.vault.transaction() as conn:
+                writer = _Writer(self, conn)
+                yield writer
+            if writer.last is not None:  # committed: the chain now ends here
+                last = writer.last
+                self._chain_end = (last.device_seq, last.hash, last.signature)
+                self._chain_end_known = True
+            self._committed(writer.last)
+
+    def _committed(self, last: Event | None) -> None:
+        """After a commit (never before): note the chain's new end beside the vault."""
+        self._changed_since_backup = True
+        self.housekeeping.changed()
+        if last is None or self.missing_changes is not None:
+            return
+        try:
+            self._tip.write(tip.ChainTip(last.device_id, last.device_seq, last.hash,
+                                         tip.hlc_ms(last.hlc)))
+        except OSError as exc:  # the save is committed; the next one will try again
+            log.warning("the chain tip could not be written: %s", type(exc).__name__)
+
+    def _when_quiet(self) -> bool:
+        """A few seconds after the last change: everything into the vault file."""
+        if not self._lock.acquire(blocking=False):
+            return False  # a save or a check is running: try after the next quiet spell
+        try:
+            if self.vault.is_open:
+                self.vault.checkpoint()
+            return True
+        finally:
+            self._lock.release()
 
     @contextmanager
     def bulk(self) -> Iterator[_Writer]:
@@ -287,13 +341,13 @@ class Sharelog:
         return self._locked(read)
 
     def versions(self, record_id: str) -> list[Version]:
-        """Every version of a record, oldest first, with who, when and on which device."""
+        """Every version of a record in the order its parents give (oldest first), with
+        who, when and on which device; never the order the rows sit in the table."""
         def read(conn: Connection) -> list[Version]:
+            events = [projection.event_from_row(row)
+                      for row in store.events_for_record(conn, record_id)]
             out: list[Version] = []
-            for row in store.events_for_record(conn, record_id):
-                ev = projection.event_from_row(row)
-                if ev.entity != "decision":
-                    continue
+            for ev in projection.order_events(e for e in events if e.entity == "decision"):
                 body = ev.body()
                 out.append(Version(
                     event_id=ev.event_id,
@@ -428,12 +482,10 @@ class Sharelog:
 
     def followup_history(self, followup_id: str) -> list[FollowUpChange]:
         def read(conn: Connection) -> list[FollowUpChange]:
-            out = []
-            for row in store.events_for_entity(conn, followup_id):
-                ev = projection.event_from_row(row)
-                out.append(FollowUpChange(ev.event_id, ev.kind, ev.author_id,
-                                          hlc_wall_iso(ev.hlc), ev.body()))
-            return out
+            events = [projection.event_from_row(r)
+                      for r in store.events_for_entity(conn, followup_id)]
+            return [FollowUpChange(ev.event_id, ev.kind, ev.author_id, hlc_wall_iso(ev.hlc),
+                                   ev.body()) for ev in projection.order_events(events)]
         return self._locked(read)
 
     def due_date_for(self, days: int | None = None, start: dt.date | None = None) -> dt.date:
@@ -461,8 +513,10 @@ class Sharelog:
                                            "saved; it was not kept.")]) from None
         if len(text) > MAX_DRAFT_CHARS:
             raise ValidationError([Problem("draft", "The draft is too long to keep.")])
-        with self._lock, self.vault.reported(), self.vault.transaction() as conn:
-            store.draft_save(conn, did, kind, record_id, text, now)
+        with self._lock:
+            with self.vault.reported(), self.vault.transaction() as conn:
+                store.draft_save(conn, did, kind, record_id, text, now)
+            self._committed(None)
         return did
 
     def drafts(self) -> list[Draft]:
@@ -470,19 +524,91 @@ class Sharelog:
         return [Draft(r[0], r[1], r[2], json.loads(r[3]), r[4]) for r in rows]
 
     def delete_draft(self, draft_id: str) -> None:
-        with self._lock, self.vault.reported(), self.vault.transaction() as conn:
-            store.draft_delete(conn, draft_id)
+        with self._lock:
+            with self.vault.reported(), self.vault.transaction() as conn:
+                store.draft_delete(conn, draft_id)
+            self._committed(None)
 
     # -- integrity and maintenance ---------------------------------------------------
-    def verify_integrity(self, *, every_signature: bool = False) -> integrity.IntegrityReport:
-        return self._locked(lambda c: integrity.verify_all(c, every_signature=every_signature))
+    def verify_integrity(self, *, every_signature: bool = False,
+                         progress: integrity.Progress | None = None,
+                         cancelled: Callable[[], bool] | None = None,
+                         workers: int | None = None) -> integrity.IntegrityReport:
+        """The whole-vault check: every event, the chain's end, every record's rows.
+
+        One snapshot: the tip is read first, then every table within one read
+        transaction, so a save in between can only make the vault newer than its tip.
+        """
+        with self._lock, self.vault.reported():
+            conn = self.vault.conn
+            # Once a loss is found, it is said as found (not worked out again from a tip
+            # that saves made since can no longer be compared with).
+            seen = self._tip.read() if self.missing_changes is None else None
+            own = conn.in_transaction
+            if not own:
+                conn.execute("BEGIN")
+            try:
+                report = integrity.verify_all(conn, every_signature=every_signature,
+                                              tip_seen=seen, progress=progress,
+                                              cancelled=cancelled, workers=workers,
+                                              vault_path=self.vault.path,
+                                              vault_key=self.vault.key)
+            finally:
+                if not own:
+                    conn.execute("COMMIT")
+            if self.missing_changes is not None:
+                report.missing = [self.missing_changes]
+            return report
 
     def verify_record(self, record_id: str) -> integrity.IntegrityReport:
+        """One record: its events (hash, link, signature) and its rows against them."""
         return self._locked(lambda c: integrity.verify_record(c, record_id))
 
-    def rebuild_projection(self) -> int:
+    def rebuild_projection(self, *, progress: Callable[[int], None] | None = None,
+                           cancelled: Callable[[], bool] | None = None) -> drift.RebuildReport:
+        """Make every record's rows what its signed events give; say what changed."""
         with self._lock, self.vault.reported(), self.vault.transaction() as conn:
-            return projection.rebuild(conn)
+            report = drift.rebuild(conn, progress=progress, cancelled=cancelled)
+        if report.repaired:
+            log.info("rebuild repaired %d record(s)", len(report.repaired))
+        return report
+
+    def check_chain_tip(self) -> tip.MissingChanges | None:
+        """After opening: compare the vault with the tip beside it (see app.tip).
+
+        A tip older than the vault, or none, is brought up to date. A vault older than
+        its tip has lost changes: they are named in ``missing_changes``, remembered in the
+        vault as found (saves made meanwhile must not shrink the count), and the tip is
+        left as it is until a backup is restored or the loss is accepted.
+        """
+        with self._lock, self.vault.reported():
+            conn = self.vault.conn
+            found = integrity.unresolved_loss(conn)
+            if found is None:
+                found = tip.reconcile(conn, self._tip, self.identity.device_id)
+                if found is not None:
+                    with self.vault.transaction() as writer:
+                        integrity.set_unresolved_loss(writer, found)
+            self.missing_changes = found
+        if found is not None:
+            log.warning("the vault lacks changes its tip knows of")
+        return found
+
+    def accept_missing_changes(self) -> None:
+        """Go on without the missing changes: noted in the vault, the tip starts again."""
+        with self._lock, self.vault.reported():
+            missing = self.missing_changes
+            if missing is None:
+                return
+            with self.vault.transaction() as conn:
+                integrity.note_loss(conn, missing, int(dt.datetime.now().timestamp() * 1000),
+                                    "accepted")
+                integrity.set_unresolved_loss(conn, None)
+            ours = tip.vault_tip(self.vault.conn, self.identity.device_id)
+            self.missing_changes = None
+            if ours is not None:
+                self._tip.write(ours)
+        log.info("missing changes accepted")
 
     def pending_sync_count(self) -> int:
         return self._locked(store.outbox_count)
@@ -492,9 +618,11 @@ class Sharelog:
         with self._lock:
             self.vault.change_passphrase(old, new, progress)
 
-    def backup_to(self, target: Path) -> Path:
-        with self._lock:
-            return self.vault.backup_to(target)
+    def backup_to(self, target: Path,
+                  progress: Callable[[int, int], None] | None = None) -> Path:
+        """An encrypted backup where the practitioner chooses (File > Back up vault…)."""
+        with self._lock, self.vault.reported():
+            return self.vault.backup_to(target, progress)
 
 
 class _Writer:
@@ -503,13 +631,20 @@ class _Writer:
     def __init__(self, service: Sharelog, conn: Connection) -> None:
         self.service = service
         self.conn = conn
+        self.last: Event | None = None  # the newest event of this transaction
 
     def emit(self, entity: str, kind: str, record_id: str, entity_id: str, *,
              parents: list[str], payload: dict[str, Any]) -> Event:
         s = self.service
         ident = s.identity
-        tip = store.device_chain_tip(self.conn, ident.device_id)
-        seq, prev_hash = (tip[0] + 1, chain_link(tip[1], tip[2])) if tip else (1, GENESIS_HASH)
+        if self.last is not None:
+            end: tuple[int, bytes, bytes] | None = (
+                self.last.device_seq, self.last.hash, self.last.signature)
+        elif s._chain_end_known:
+            end = s._chain_end
+        else:
+            end = store.device_chain_tip(self.conn, ident.device_id)
+        seq, prev_hash = (end[0] + 1, chain_link(end[1], end[2])) if end else (1, GENESIS_HASH)
         ev = make_event(
             key=s._key, entity=entity, kind=kind, record_id=record_id, entity_id=entity_id,
             team_id=ident.team_id, author_id=ident.user_id, device_id=ident.device_id,
@@ -518,6 +653,7 @@ class _Writer:
         )
         store.event_insert(self.conn, projection.event_to_row(ev), outbox=True)
         projection.apply_event(self.conn, ev)
+        self.last = ev
         return ev
 
     def record_decision(self, record: DecisionRecord, *, followup_days: int | None = None,
@@ -544,8 +680,10 @@ class _Writer:
         return record_id
 
     def followup_parents(self, followup_id: str) -> list[str]:
-        rows = store.events_for_entity(self.conn, followup_id)
-        return [rows[-1][1]] if rows else []
+        """The follow-up's latest versions (its heads), which a new change follows."""
+        events = [projection.event_from_row(r)
+                  for r in store.events_for_entity(self.conn, followup_id)]
+        return projection.heads_of(events)
 
     def learn_contact(self, record: DecisionRecord) -> None:
         cp = record.counterparty

@@ -14,6 +14,7 @@ from app.files import private_dir
 from app.paths import backup_dir, data_dir, settings_path, vault_path
 from app.service import Sharelog
 from app.settings import Settings
+from app.tip import tip_path
 from db import keycheck
 from db.claim import VaultClaim
 from db.passphrase import Strength as Strength  # noqa: PLC0414
@@ -102,7 +103,7 @@ def set_aside_vault(base: Path | None = None, *,
                     now: Callable[[], dt.datetime] = dt.datetime.now) -> str:
     """Rename a vault Sharelog cannot open out of the way, keeping every byte of it.
 
-    The vault file (or folder), its journals and its key check move to
+    The vault file (or folder), its journals, key check and chain tip move to
     ``vault.sharelog.damaged-<date>-<time>`` beside it; nothing is deleted. Only on
     the person's say-so (the vault screen asks). Returns the new file name.
     """
@@ -116,7 +117,8 @@ def set_aside_vault(base: Path | None = None, *,
         with vault_errors(OPENING, base):
             moves = [(path, aside), (files.wal, Path(f"{aside}-wal")),
                      (files.journal, Path(f"{aside}-journal")),
-                     (keycheck.path_for(path), keycheck.path_for(aside))]
+                     (keycheck.path_for(path), keycheck.path_for(aside)),
+                     (tip_path(path), tip_path(aside))]
             for source, target in moves:
                 if source.exists() or source.is_symlink():
                     os.rename(source, target)
@@ -190,10 +192,12 @@ def unlock(passphrase: str, *, base: Path | None = None,
         _save_quietly(settings, base)
     log.info("vault unlocked")
     try:
-        return _service(vault, settings)
+        service = _service(vault, settings)
+        service.check_chain_tip()  # changes made here that the vault lacks (app.tip)
     except BaseException:
         vault.lock()
         raise
+    return service
 
 
 def _save_quietly(settings: Settings, base: Path) -> None:

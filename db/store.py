@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -27,6 +28,10 @@ def meta_set(conn: Connection, key: str, value: Any) -> None:
         "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+def meta_delete(conn: Connection, key: str) -> None:
+    conn.execute("DELETE FROM meta WHERE key = ?", (key,))
 
 
 def meta_all(conn: Connection) -> dict[str, Any]:
@@ -68,13 +73,33 @@ def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes, byte
     return None if row is None else (int(row[0]), bytes(row[1]), bytes(row[2]))
 
 
+def device_chain_end(conn: Connection, device_id: str) -> tuple[int, bytes, str] | None:
+    """(device_seq, hash, hlc) of the newest change the vault holds from ``device_id``.
+
+    Read as stored bytes: after damage, a column may no longer be valid text.
+    """
+    row = conn.execute(
+        "SELECT device_seq, CAST(hash AS BLOB), CAST(hlc AS BLOB) FROM events "
+        "WHERE device_id = ? AND typeof(device_seq) = 'integer' "
+        "ORDER BY device_seq DESC LIMIT 1",
+        (device_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    return int(row[0]), bytes(row[1] or b""), bytes(row[2] or b"").decode("utf-8", "replace")
+
+
+def event_hash_at(conn: Connection, device_id: str, device_seq: int) -> bytes | None:
+    row = conn.execute(
+        "SELECT CAST(hash AS BLOB) FROM events WHERE device_id = ? AND device_seq = ?",
+        (device_id, device_seq),
+    ).fetchone()
+    return None if row is None else bytes(row[0] or b"")
+
+
 def last_hlc(conn: Connection) -> str | None:
     row = conn.execute("SELECT max(hlc) FROM events").fetchone()
     return None if row is None else row[0]
-
-
-def events_all(conn: Connection) -> Iterator[tuple[Any, ...]]:
-    yield from conn.execute(f"SELECT seq, {EVENT_COLUMNS} FROM events ORDER BY seq")
 
 
 # For the integrity check: text columns come back as raw bytes, so a byte that was
@@ -121,6 +146,12 @@ def events_for_entity(conn: Connection, entity_id: str) -> list[tuple[Any, ...]]
     ).fetchall()
 
 
+def event_span(conn: Connection) -> int:
+    """The highest arrival number: the count of events, at once (for progress)."""
+    row = conn.execute("SELECT max(seq) FROM events").fetchone()
+    return int(row[0] or 0)
+
+
 def event_count(conn: Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
 
@@ -142,6 +173,16 @@ def decision_decided_at(conn: Connection, record_id: str) -> str | None:
     row = conn.execute("SELECT decided_at FROM decisions WHERE record_id = ?",
                        (record_id,)).fetchone()
     return None if row is None else str(row[0])
+
+
+def decision_insert(conn: Connection, row: dict[str, Any]) -> int | None:
+    """A new decision row; its rowid, or None when a row for the record is already there."""
+    cols = ", ".join(row)
+    marks = ", ".join("?" for _ in row)
+    cur = conn.execute(
+        f"INSERT INTO decisions ({cols}) VALUES ({marks}) ON CONFLICT (record_id) DO NOTHING",
+        tuple(row.values()))
+    return cur.lastrowid if cur.rowcount == 1 else None
 
 
 def decision_upsert(conn: Connection, row: dict[str, Any]) -> None:
@@ -178,6 +219,54 @@ def fts_replace(conn: Connection, record_id: str, subjects: str, counterparties:
     )
 
 
+# The projection's columns, in the order app.projection builds its rows.
+DECISION_COLUMNS = (
+    "record_id", "team_id", "owner_id", "status", "direction", "decision", "consent",
+    "decided_at", "created_at", "updated_at", "version_count", "head_event_id", "heads",
+    "subjects_text", "counterparty_text", "case_refs", "special_category", "body",
+)
+FOLLOWUP_COLUMNS = (
+    "followup_id", "record_id", "team_id", "owner_id", "kind", "title", "due_date", "state",
+    "outcome", "cancel_reason", "created_at", "updated_at", "subjects_text", "case_refs",
+    "counterparty_text",
+)
+
+
+def decision_values(conn: Connection, record_id: str) -> tuple[int, tuple[Any, ...]] | None:
+    """(rowid, the row in DECISION_COLUMNS order) of one decision."""
+    row = conn.execute(f"SELECT rowid, {', '.join(DECISION_COLUMNS)} FROM decisions "
+                       "WHERE record_id = ?", (record_id,)).fetchone()
+    return None if row is None else (int(row[0]), tuple(row[1:]))
+
+
+def decision_rowid(conn: Connection, record_id: str) -> int | None:
+    row = conn.execute("SELECT rowid FROM decisions WHERE record_id = ?", (record_id,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def decision_delete(conn: Connection, record_id: str) -> None:
+    conn.execute("DELETE FROM decisions WHERE record_id = ?", (record_id,))
+
+
+_FTS_COLUMNS = "rowid, record_id, subjects, counterparties, information, reasons"
+
+
+def fts_rows_at(conn: Connection, rowid: int) -> list[tuple[Any, ...]]:
+    return conn.execute(
+        f"SELECT {_FTS_COLUMNS} FROM decisions_fts WHERE rowid = ?", (rowid,)).fetchall()
+
+
+def fts_delete_rowid(conn: Connection, rowid: int) -> None:
+    conn.execute("DELETE FROM decisions_fts WHERE rowid = ?", (rowid,))
+
+
+def fts_insert(conn: Connection, rowid: int, record_id: str, subjects: str,
+               counterparties: str, information: str, reasons: str) -> None:
+    conn.execute(
+        f"INSERT INTO decisions_fts ({_FTS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+        (rowid, record_id, subjects, counterparties, information, reasons))
+
+
 # -- follow-ups -------------------------------------------------------------
 def followup_insert(conn: Connection, row: dict[str, Any]) -> None:
     cols = ", ".join(row)
@@ -201,6 +290,15 @@ def followup_get_row(conn: Connection, followup_id: str) -> dict[str, Any] | Non
     if row is None:
         return None
     return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
+
+
+def followup_delete(conn: Connection, followup_id: str) -> None:
+    conn.execute("DELETE FROM followups WHERE followup_id = ?", (followup_id,))
+
+
+def followup_values_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
+    return conn.execute(f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups "
+                        "WHERE record_id = ?", (record_id,)).fetchall()
 
 
 FOLLOWUP_SELECT = (
@@ -412,6 +510,94 @@ def projection_snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
             "FROM decisions_fts ORDER BY record_id"
         ).fetchall(),
     }
+
+
+# -- the projection check: each stream in record id order, so they merge in one pass ----
+CHANGE_COLUMNS = ("event_id, entity, kind, record_id, entity_id, team_id, author_id, hlc, "
+                  "parents, payload")
+
+
+def _key_range(column: str, lo: str | None, hi: str | None) -> tuple[str, list[str]]:
+    """WHERE text for ``lo <= column < hi`` (either end open). In SQLite's order numbers
+    sort before text and blobs after it, so the open ends take in damaged keys too."""
+    where, params = [], []
+    if lo is not None:
+        where.append(f"{column} >= ?")
+        params.append(lo)
+    if hi is not None:
+        where.append(f"{column} < ?")
+        params.append(hi)
+    return (" WHERE " + " AND ".join(where)) if where else "", params
+
+
+def record_bounds(conn: Connection, parts: int) -> list[str]:
+    """Record ids that cut the decisions into ``parts`` runs of about equal size."""
+    count = decision_count(conn)
+    bounds: list[str] = []
+    for i in range(1, parts):
+        row = conn.execute("SELECT record_id FROM decisions ORDER BY record_id LIMIT 1 OFFSET ?",
+                           (count * i // parts,)).fetchone()
+        if row is not None and isinstance(row[0], str) and (not bounds or row[0] > bounds[-1]):
+            bounds.append(row[0])
+    return bounds
+
+
+def changes_by_record(conn: Connection, lo: str | None = None,
+                      hi: str | None = None) -> Iterator[tuple[Any, ...]]:
+    """What the projection reads of every event, grouped by record (the (record_id, seq)
+    index gives this order): the columns of CHANGE_COLUMNS."""
+    where, params = _key_range("record_id", lo, hi)
+    yield from conn.execute(
+        f"SELECT {CHANGE_COLUMNS} FROM events{where} ORDER BY record_id, seq", params)
+
+
+def changes_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
+    return conn.execute(f"SELECT {CHANGE_COLUMNS} FROM events WHERE record_id = ? "
+                        "ORDER BY seq", (record_id,)).fetchall()
+
+
+def decisions_with_search(conn: Connection, lo: str | None = None, hi: str | None = None
+                          ) -> Iterator[tuple[int, tuple[Any, ...], tuple[Any, ...] | None]]:
+    """(rowid, row in DECISION_COLUMNS order, its search row or None), by record id."""
+    fts = ", ".join("f." + c for c in _FTS_COLUMNS.split(", "))
+    where, params = _key_range("d.record_id", lo, hi)
+    cur = conn.execute(
+        f"SELECT {fts}, d.rowid, {', '.join('d.' + c for c in DECISION_COLUMNS)} "
+        f"FROM decisions d LEFT JOIN decisions_fts f ON f.rowid = d.rowid{where} "
+        "ORDER BY d.record_id", params)
+    for row in cur:
+        yield row[6], row[7:], (None if row[0] is None else row[:6])
+
+
+def followups_by_record(conn: Connection, lo: str | None = None,
+                        hi: str | None = None) -> Iterator[tuple[Any, ...]]:
+    """Every follow-up row in FOLLOWUP_COLUMNS order, grouped by record."""
+    where, params = _key_range("record_id", lo, hi)
+    yield from conn.execute(
+        f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups{where} ORDER BY record_id",
+        params)
+
+
+def fts_count(conn: Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM decisions_fts").fetchone()[0])
+
+
+def fts_orphans(conn: Connection) -> list[tuple[Any, ...]]:
+    """Search rows that no decision row owns (same rowid)."""
+    return conn.execute(
+        f"SELECT {_FTS_COLUMNS} FROM decisions_fts "
+        "WHERE rowid NOT IN (SELECT rowid FROM decisions)").fetchall()
+
+
+@contextlib.contextmanager
+def tolerant_text(conn: Connection) -> Iterator[None]:
+    """Read text that is no longer valid UTF-8 (damage) instead of failing the whole read."""
+    before = conn.text_factory
+    conn.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
+    try:
+        yield
+    finally:
+        conn.text_factory = before
 
 
 def today_iso() -> str:

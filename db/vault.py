@@ -15,9 +15,12 @@ import contextlib
 import os
 import secrets
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import sqlcipher3
 
 from db import keycheck, migrations
 from db.claim import VaultClaim
@@ -274,10 +277,14 @@ class Vault:
         return bytes(self._key)
 
     def lock(self) -> None:
-        """Close the connection and forget the key."""
+        """Checkpoint, close the connection and forget the key.
+
+        The TRUNCATE checkpoint copies every committed change from the ``-wal`` into the
+        vault file and empties the ``-wal``, so the vault file alone holds everything
+        once it is locked (a copy of it, or a lost ``-wal``, loses nothing).
+        """
         if self._conn is not None:
-            with contextlib.suppress(DatabaseError):
-                self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            self.checkpoint()
             self._conn.close()
             self._conn = None
         if self._key is not None:
@@ -287,6 +294,14 @@ class Vault:
         if self._claim is not None:
             self._claim.release()
             self._claim = None
+
+    def checkpoint(self) -> bool:
+        """Move every committed change into the vault file; False if a reader held it back."""
+        try:
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except DatabaseError:
+            return False
+        return not busy
 
     close = lock
 
@@ -383,31 +398,37 @@ class Vault:
         target = target_dir / f"{self.path.stem}.v{version}.backup"
         return self.backup_to(target)
 
-    def backup_to(self, target: Path) -> Path:
-        """Encrypted backup written whole: temp file (0600), fsync, atomic replace."""
+    def backup_to(self, target: Path, progress: Callable[[int, int], None] | None = None) -> Path:
+        """An encrypted copy, consistent while the vault is open, written whole.
+
+        SQLite's backup API copies the pages of one snapshot (what is in the ``-wal`` too)
+        into a temporary file (0600) under the same key and salt, so the passphrase that
+        opens the vault opens the copy; the copy keeps a rollback journal (one file, no
+        ``-wal``), is fsynced and renamed into place. ``progress(copied, total)`` in pages.
+        """
         _owner_only_dir(target.parent)
-        tmp = target.with_name(target.name + ".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
-        os.unlink(tmp)  # SQLCipher creates it; we only reserved the name safely
-        conn = self.conn
-        # Same key and same salt: the backup opens with the same passphrase.
-        conn.execute(
-            "ATTACH DATABASE ? AS backup KEY ?",
-            (str(tmp), f"x'{self.key.hex()}{read_salt(self.path).hex()}'"),
-        )
+        fd, name = tempfile.mkstemp(prefix=".backup-", suffix=".tmp", dir=target.parent)
+        os.close(fd)  # mkstemp made it 0600; SQLCipher writes into it
+        tmp = Path(name)
         try:
-            conn.execute("SELECT sqlcipher_export('backup')").fetchall()
-            # sqlcipher_export copies tables, not the schema version: carry it over.
-            version = int(conn.execute("PRAGMA main.user_version").fetchone()[0])
-            conn.execute(f"PRAGMA backup.user_version = {version}")
-        finally:
-            conn.execute("DETACH DATABASE backup")
-        os.chmod(tmp, 0o600)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+            dst = sqlcipher3.connect(str(tmp), isolation_level=None)
+            try:
+                dst.execute(f"PRAGMA key = {raw_key_literal(self.key, read_salt(self.path))}")
+                if progress is None:
+                    self.conn.backup(dst)
+                else:
+                    self.conn.backup(dst, pages=2048, progress=lambda _s, left, total:
+                                     progress(total - left, total))
+                dst.execute("PRAGMA journal_mode = DELETE").fetchall()
+            finally:
+                dst.close()
+            os.chmod(tmp, 0o600)
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         fsync_dir(target.parent)
         return target
 

@@ -6,6 +6,8 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 
+from ui.maintenance import MaintenanceActions
+
 
 class ShellActions(QObject):
     def __init__(self, window: QMainWindow) -> None:
@@ -79,7 +81,8 @@ class ShellActions(QObject):
             action.setToolTip(f"{tip} ({keys})" if keys else tip)
 
     def all(self) -> list[QAction]:
-        return [*self.vault_actions, *self.record_actions, self.quit, self.shortcuts,
+        upkeep = self.maintenance.actions if hasattr(self, "maintenance") else []
+        return [*self.vault_actions, *self.record_actions, *upkeep, self.quit, self.shortcuts,
                 self.about]
 
     def install(self, window: QMainWindow) -> None:
@@ -89,6 +92,7 @@ class ShellActions(QObject):
         self.drafts_menu = file_menu.addMenu(self.tr("Resume a draft"))
         file_menu.addSeparator()
         file_menu.addAction(self.change_passphrase)
+        self.maintenance = MaintenanceActions(window, file_menu)  # back up, restore, check
         file_menu.addSeparator()
         file_menu.addActions([self.lock, self.quit])
         edit_menu = bar.addMenu(self.tr("&Edit"))
@@ -125,6 +129,7 @@ class ShellActions(QObject):
         if not unlocked:
             self.set_record_state(can_correct=False, can_export=False)
         self.drafts_menu.setEnabled(unlocked)
+        self.maintenance.set_unlocked(unlocked)
         if self.toolbar is not None:
             self.toolbar.setVisible(unlocked)
 

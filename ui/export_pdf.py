@@ -100,7 +100,8 @@ def collect_records(service: Any, record_ids: list[str]) -> dict[str, Any]:
             "created_at": detail.created_at,
             "has_conflict": detail.has_conflict,
             "integrity": {"ok": report.ok, "events": report.events_checked,
-                          "problems": sorted({p.what for p in report.problems})},
+                          "problems": sorted({p.what for p in report.problems}
+                                             | ({"shown"} if report.drift else set()))},
             "versions": versions,
             "followups": followups,
         })

@@ -30,6 +30,7 @@ from ui.decisions_panel import DecisionsPanel
 from ui.detail_pane import DetailPane
 from ui.dialogs import install_dialog_keys
 from ui.idle import IdleWatcher
+from ui.maintenance import after_unlock, restore_from_window
 from ui.passphrase_dialog import open_change_passphrase
 from ui.plural import counted
 from ui.preferences import apply_theme, idle_timeout_ms, open_preferences
@@ -131,6 +132,7 @@ class MainWindow(QMainWindow):
         a.change_passphrase.triggered.connect(self.show_change_passphrase)
         a.drafts_menu.aboutToShow.connect(self._fill_drafts_menu)
         self.vault_screen.opened.connect(self.on_opened)
+        self.vault_screen.restore_requested.connect(lambda: restore_from_window(self))
         self.decisions.record_selected.connect(self.detail.show_record)
         self.detail.correct_requested.connect(self.correct)
         a.correct_record.triggered.connect(self.detail.correct)
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
         self.refresh_counts(notify=True)
         self._overdue_timer.start()
         self.bridge.read(lambda s: len(s.drafts()), self._remind_of_drafts, lambda _exc: None)
+        after_unlock(self, opened.service)  # changes made here that the vault lacks
         self.unlocked.emit()
 
     def _draft_saved(self, _draft_id: str) -> None:

@@ -1,0 +1,193 @@
+"""The integrity check covers what the screen shows (issue 8, point 6).
+
+The tables the screens read are a projection of the signed events. An edit of those
+tables alone leaves every event intact; the check projects each record again from its
+events, names the records whose rows differ and which parts, and a rebuild repairs them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app import projection, session
+from app.model import Counterparty, Subject
+from app.projection import PART_FOLLOWUPS, PART_RECORD, PART_SEARCH
+from app.service import Sharelog
+from db import store
+from tests.conftest import PASSPHRASE, make_share
+
+EDITS: dict[str, tuple[str, str]] = {
+    # what is edited: (SQL with :rid, the part the check must name)
+    "the decision's current body": (
+        "UPDATE decisions SET body = json_set(body, '$.reasons', 'Someone changed this') "
+        "WHERE record_id = :rid", PART_RECORD),
+    "its subjects text": (
+        "UPDATE decisions SET subjects_text = 'Another Child' WHERE record_id = :rid",
+        PART_RECORD),
+    "its status": (
+        "UPDATE decisions SET status = 'withdrawn' WHERE record_id = :rid", PART_RECORD),
+    "a follow-up's due date": (
+        "UPDATE followups SET due_date = '2031-01-01' WHERE record_id = :rid",
+        PART_FOLLOWUPS),
+    "a follow-up's state": (
+        "UPDATE followups SET state = 'done', outcome = 'never happened' "
+        "WHERE record_id = :rid", PART_FOLLOWUPS),
+    "a follow-up that no change made": (
+        "INSERT INTO followups (followup_id, record_id, team_id, owner_id, kind, title, "
+        "due_date, state, created_at, updated_at) SELECT 'forged', record_id, team_id, "
+        "owner_id, 'other', 'Forged', '2030-01-01', 'open', created_at, updated_at "
+        "FROM decisions WHERE record_id = :rid", PART_FOLLOWUPS),
+    "its search row": (
+        "UPDATE decisions_fts SET reasons = 'nothing to find here' "
+        "WHERE rowid = (SELECT rowid FROM decisions WHERE record_id = :rid)", PART_SEARCH),
+    "a search row no decision row owns": (
+        "INSERT INTO decisions_fts (rowid, record_id, subjects, counterparties, information, "
+        "reasons) VALUES (999999, :rid, 'Someone', 'Else', 'Found by', 'mistake')",
+        PART_SEARCH),
+    "its search row, removed": (
+        "DELETE FROM decisions_fts "
+        "WHERE rowid = (SELECT rowid FROM decisions WHERE record_id = :rid)", PART_SEARCH),
+}
+
+
+@pytest.mark.parametrize("what", list(EDITS))
+def test_an_edit_of_the_projection_alone_is_seen_and_repaired(service: Sharelog,
+                                                              what: str) -> None:
+    other = service.record_decision(make_share(reasons="Another record, untouched."))
+    record_id = service.record_decision(make_share(
+        reasons="Sharing is needed to protect the child from significant harm."))
+    before = store.projection_snapshot(service.vault.conn)
+    shown = service.get_decision(record_id)
+    assert service.verify_record(record_id).ok and service.verify_integrity().ok
+
+    sql, part = EDITS[what]
+    service.vault.conn.execute(sql, {"rid": record_id})
+
+    # The detail pane's verdict and the whole-vault check both see it, and name it (a
+    # search row at another rowid is for the whole-vault check only: finding it by record
+    # means reading the whole index, too slow for the pane).
+    assert service.verify_record(record_id).ok == (what == "a search row no decision row owns")
+    assert service.verify_record(other).ok
+    report = service.verify_integrity()
+    assert report.problems == []  # every event is intact: only the projection moved
+    assert not report.ok
+    assert [(d.record_id, d.parts) for d in report.drift] == [(record_id, (part,))]
+    assert report.records == {record_id}
+    assert f"1 record shown differs from its signed changes ({part}: 1)" in report.summary()
+
+    repaired = service.rebuild_projection()
+    assert [(d.record_id, d.parts) for d in repaired.repaired] == [(record_id, (part,))]
+    assert repaired.summary().startswith("Repaired 1 record from the signed changes")
+    assert store.projection_snapshot(service.vault.conn) == before
+    assert service.get_decision(record_id) == shown
+    assert service.verify_integrity().ok and service.verify_record(record_id).ok
+    assert [s.record_id for s in service.search("significant harm")] == [record_id]
+
+
+def test_a_record_no_change_made_is_named_and_removed(service: Sharelog) -> None:
+    real = service.record_decision(make_share())
+    conn = service.vault.conn
+    row = store.decision_get_row(conn, real)
+    assert row is not None
+    forged = dict(row, record_id="forged-record", head_event_id="none", heads='["none"]')
+    store.decision_upsert(conn, forged)
+    report = service.verify_integrity()
+    assert [(d.record_id, d.parts) for d in report.drift] == [
+        ("forged-record", (PART_RECORD,))]
+    assert not service.verify_record("forged-record").ok
+    repaired = service.rebuild_projection()
+    assert [d.record_id for d in repaired.repaired] == ["forged-record"]
+    assert store.decision_get_row(conn, "forged-record") is None
+    assert service.verify_integrity().ok
+
+
+def test_damaged_text_in_the_projection_is_named_not_a_crash(service: Sharelog) -> None:
+    record_id = service.record_decision(make_share())
+    # Bytes that are no longer UTF-8, as damage on disk leaves them.
+    service.vault.conn.execute(
+        "UPDATE decisions SET counterparty_text = CAST(X'fffe41' AS TEXT) "
+        "WHERE record_id = ?", (record_id,))
+    report = service.verify_integrity()
+    assert [(d.record_id, d.parts) for d in report.drift] == [(record_id, (PART_RECORD,))]
+    assert not service.verify_record(record_id).ok
+    service.rebuild_projection()
+    assert service.verify_integrity().ok
+
+
+# -- the projection is a function of the set of events --------------------------------------
+def _record_with_history(service: Sharelog) -> str:
+    record_id = service.record_decision(make_share(
+        subjects=[Subject(name="Alice Example", case_ref="C1", kind="child")]))
+    service.correct_decision(record_id, make_share(
+        subjects=[Subject(name="Alicia Example", case_ref="C1", kind="child")]), "name")
+    fu = service.get_decision(record_id).followups[0].followup_id
+    service.reschedule_followup(fu, dt.date(2027, 1, 4), "away")
+    service.complete_followup(fu, "confirmed by phone")
+    return record_id
+
+
+def _concurrent_correction(service: Sharelog, record_id: str, name: str) -> str:
+    """A correction made without seeing the latest version (as one from another device
+    that had only seen the first), through the same writer a save uses."""
+    first = [e for e in service.versions(record_id) if e.kind == "decision.create"][0]
+    with service.bulk() as writer:
+        ev = writer.emit("decision", "decision.correct", record_id, record_id,
+                         parents=[first.event_id],
+                         payload={"record": make_share(
+                             subjects=[Subject(name=name, case_ref="C1", kind="child")],
+                             counterparty=Counterparty(name="K. Osei")).to_dict(),
+                                  "reason": "seen only the first"})
+    return ev.event_id
+
+
+def test_concurrent_versions_are_kept_and_the_order_is_by_parents_then_id(
+        service: Sharelog) -> None:
+    record_id = _record_with_history(service)
+    late = _concurrent_correction(service, record_id, "Concurrent Name")
+    detail = service.get_decision(record_id)
+    assert detail.has_conflict  # two heads: both versions kept, nobody's change dropped
+    row = store.decision_get_row(service.vault.conn, record_id)
+    assert row is not None and row["version_count"] == 3
+    heads = json.loads(row["heads"])
+    assert len(heads) == 2 and late in heads
+    # Between concurrent versions the one with the larger event id is shown, whatever
+    # order they arrived in; the saved, incremental state is exactly that.
+    winner = max(heads)
+    shown = service.get_decision(record_id).record.subjects[0].name
+    assert shown == ("Concurrent Name" if winner == late else "Alicia Example")
+    assert service.rebuild_projection().repaired == []
+    assert service.verify_integrity().ok
+
+
+@settings(max_examples=20, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=10_000))
+def test_any_arrival_order_gives_the_same_state(tmp_path_factory: Any, seed: int) -> None:
+    home = tmp_path_factory.mktemp("order")
+    svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
+    try:
+        record_id = _record_with_history(svc)
+        _concurrent_correction(svc, record_id, "Concurrent Name")
+        events = [projection.event_from_row(r)
+                  for r in store.events_for_record(svc.vault.conn, record_id)]
+        expected = projection.project_record(events)
+        shuffled = list(events)
+        random.Random(seed).shuffle(shuffled)
+        assert projection.project_record(shuffled) == expected
+        # And in the vault: the same events stored in that arrival order rebuild the same.
+        conn = svc.vault.conn
+        conn.execute("PRAGMA foreign_keys = OFF")
+        top = conn.execute("SELECT max(seq) FROM events").fetchone()[0]
+        for i, ev in enumerate(shuffled, 1):
+            conn.execute("UPDATE events SET seq = ? WHERE event_id = ?", (top + i, ev.event_id))
+        assert svc.rebuild_projection().repaired == []
+        assert svc.verify_integrity().ok
+    finally:
+        svc.lock()
