@@ -1,0 +1,176 @@
+"""The store under test: a real PostgreSQL cluster (started once per session from the
+installed binaries), SQLite files, and real ``python -m server`` processes on loopback."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.events import DeviceKey
+from app.sync.transport import StoreClient
+from server import accounts
+from server.database import make_engine, migrate, writing
+from server.pgcluster import Cluster, ClusterUnavailable, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSWORD = "a long enough password"
+_names = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    try:
+        cluster = Cluster().start()
+    except ClusterUnavailable as exc:  # loudly: a missing PostgreSQL is a failure, not a skip
+        pytest.fail(f"The tests need a PostgreSQL cluster and none could start: {exc}",
+                    pytrace=False)
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_template(pg_cluster: Cluster) -> str:
+    """A migrated database that each test's database is copied from (fast, no migration)."""
+    url = pg_cluster.create_database("sharelog_template")
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return "sharelog_template"
+
+
+def new_pg_database(cluster: Cluster, template: str) -> str:
+    return cluster.create_database(f"store_{os.getpid()}_{next(_names)}", template=template)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, migrated store database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'store.sqlite3'}"
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+        return url
+    cluster = request.getfixturevalue("pg_cluster")
+    return new_pg_database(cluster, request.getfixturevalue("pg_template"))
+
+
+@pytest.fixture
+def pg_url(pg_cluster: Cluster, pg_template: str) -> str:
+    return new_pg_database(pg_cluster, pg_template)
+
+
+class StoreProcess:
+    """``python -m server`` as a child process on a free loopback port."""
+
+    def __init__(self, url: str, home: Path) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        env = {**os.environ, "SHARELOG_HOME": str(home)}
+        if url:
+            env["SHARELOG_DATABASE_URL"] = url
+        else:  # the default: a SQLite file under SHARELOG_HOME
+            env.pop("SHARELOG_DATABASE_URL", None)
+        self.log = open(home / f"server-{self.port}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "server", "--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the store exited with {self.proc.returncode}: "
+                                   f"{Path(self.log.name).read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.base_url}/v1/info", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("the store did not start within 60 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.log.close()
+
+
+@pytest.fixture
+def start_store(tmp_path: Path) -> Iterator[object]:
+    started: list[StoreProcess] = []
+
+    def start(url: str) -> StoreProcess:
+        home = tmp_path / f"home-{len(started)}"
+        home.mkdir()
+        proc = StoreProcess(url, home)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        proc.stop()
+
+
+@dataclass
+class Org:
+    """Two teams: A (practitioners pat and paula, manager mo), B (practitioner quinn)."""
+
+    url: str
+    team_a: str = ""
+    team_b: str = ""
+    users: dict[str, str] = field(default_factory=dict)  # username -> user id
+
+
+def seed(url: str) -> Org:
+    org = Org(url)
+    engine = make_engine(url)
+    with writing(engine) as conn:
+        accounts.create_organisation(conn, "Riverside Council")
+        org.team_a = accounts.create_team(conn, "Riverside Council", "Team A")
+        org.team_b = accounts.create_team(conn, "Riverside Council", "Team B")
+        for username, team, role in (("pat", org.team_a, "practitioner"),
+                                     ("paula", org.team_a, "practitioner"),
+                                     ("mo", org.team_a, "manager"),
+                                     ("quinn", org.team_b, "practitioner"),
+                                     ("ada", org.team_a, "admin")):
+            org.users[username] = accounts.create_user(conn, team, username,
+                                                       username.title(), role, PASSWORD)
+    engine.dispose()
+    return org
+
+
+@dataclass
+class Device:
+    client: StoreClient
+    key: DeviceKey
+    device_id: str
+    user_id: str
+    team_id: str
+
+
+def enrol(base_url: str, username: str, *, key: DeviceKey | None = None,
+          device_id: str | None = None, local_user_id: str | None = None,
+          local_team_id: str | None = None) -> Device:
+    import uuid
+
+    key = key or DeviceKey.generate()
+    device_id = device_id or str(uuid.uuid4())
+    client = StoreClient(base_url)
+    result = client.enrol(username=username, password=PASSWORD, device_id=device_id,
+                          public_key=key.public_bytes, device_label="test laptop",
+                          local_user_id=local_user_id, local_team_id=local_team_id)
+    return Device(client, key, device_id, result.user_id, result.team_id)
