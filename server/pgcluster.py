@@ -73,7 +73,7 @@ class Cluster:
         return ["runuser", "-u", self.user, "--", *args] if self.user else list(args)
 
     def _exec(self, *args: str, timeout: float = 120) -> None:
-        result = subprocess.run(self._cmd(*args), capture_output=True, text=True,
+        result = subprocess.run(self._cmd(*args), capture_output=True, text=True, check=False,
                                 timeout=timeout, cwd=self.root)
         if result.returncode != 0:
             raise ClusterUnavailable(f"{Path(args[0]).name} failed: "

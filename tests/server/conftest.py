@@ -73,6 +73,7 @@ class StoreProcess:
     """``python -m server`` as a child process on a free loopback port."""
 
     def __init__(self, url: str, home: Path) -> None:
+        self.url = url
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "SHARELOG_HOME": str(home)}
@@ -127,30 +128,72 @@ def start_store(tmp_path: Path) -> Iterator[object]:
 
 @dataclass
 class Org:
-    """Two teams: A (practitioners pat and paula, manager mo), B (practitioner quinn)."""
+    """Two teams: A (practitioners pat and paula, manager mo, admin ada), B (practitioner
+    quinn). Names are unique per call, so many orgs share one store."""
 
     url: str
+    prefix: str
     team_a: str = ""
     team_b: str = ""
-    users: dict[str, str] = field(default_factory=dict)  # username -> user id
+    users: dict[str, str] = field(default_factory=dict)  # short name -> user id
+
+    def login(self, name: str) -> str:
+        return f"{self.prefix}-{name}"
 
 
 def seed(url: str) -> Org:
-    org = Org(url)
+    org = Org(url, f"o{os.getpid()}x{next(_names)}")
     engine = make_engine(url)
     with writing(engine) as conn:
-        accounts.create_organisation(conn, "Riverside Council")
-        org.team_a = accounts.create_team(conn, "Riverside Council", "Team A")
-        org.team_b = accounts.create_team(conn, "Riverside Council", "Team B")
-        for username, team, role in (("pat", org.team_a, "practitioner"),
-                                     ("paula", org.team_a, "practitioner"),
-                                     ("mo", org.team_a, "manager"),
-                                     ("quinn", org.team_b, "practitioner"),
-                                     ("ada", org.team_a, "admin")):
-            org.users[username] = accounts.create_user(conn, team, username,
-                                                       username.title(), role, PASSWORD)
+        accounts.create_organisation(conn, f"Council {org.prefix}")
+        org.team_a = accounts.create_team(conn, f"Council {org.prefix}", "Team A")
+        org.team_b = accounts.create_team(conn, f"Council {org.prefix}", "Team B")
+        for name, team, role in (("pat", org.team_a, "practitioner"),
+                                 ("paula", org.team_a, "practitioner"),
+                                 ("mo", org.team_a, "manager"),
+                                 ("quinn", org.team_b, "practitioner"),
+                                 ("ada", org.team_a, "admin")):
+            org.users[name] = accounts.create_user(conn, team, org.login(name), name.title(),
+                                                   role, PASSWORD)
     engine.dispose()
     return org
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+          ) -> Iterator[StoreProcess]:
+    """One store process per module and backend; tests seed their own organisations."""
+    home = tmp_path_factory.mktemp("store-home")
+    if request.param == "sqlite":
+        url = f"sqlite:///{home / 'store.sqlite3'}"
+        engine = make_engine(url)
+        migrate(engine)
+        engine.dispose()
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        url = new_pg_database(cluster, request.getfixturevalue("pg_template"))
+    proc = StoreProcess(url, home)
+    yield proc
+    proc.stop()
+
+
+def snapshot(url: str) -> dict[str, object]:
+    """Everything a refused request must leave as it was."""
+    from sqlalchemy import func, select
+
+    from server import schema
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        counts = {t: conn.execute(select(func.count()).select_from(schema.metadata.tables[t]))
+                  .scalar_one() for t in ("events", "refused_events", "records", "followups",
+                                          "grants", "bindings", "team_cursor")}
+        counts["tips"] = sorted(tuple(r) for r in conn.execute(select(
+            schema.devices.c.device_id, schema.devices.c.tip_seq, schema.devices.c.revoked_at)))
+        counts["cursors"] = sorted(tuple(r) for r in conn.execute(select(
+            schema.team_cursor.c.team_id, schema.team_cursor.c.last_seq)))
+    engine.dispose()
+    return counts
 
 
 @dataclass
