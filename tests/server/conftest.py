@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,7 @@ def pg_template(pg_cluster: Cluster) -> str:
 
 
 def new_pg_database(cluster: Cluster, template: str) -> str:
-    return cluster.create_database(f"store_{os.getpid()}_{next(_names)}", template=template)
+    return cluster.create_database(f"store_{uuid.uuid4().hex[:12]}", template=template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -142,7 +143,7 @@ class Org:
 
 
 def seed(url: str) -> Org:
-    org = Org(url, f"o{os.getpid()}x{next(_names)}")
+    org = Org(url, f"o{uuid.uuid4().hex[:10]}")
     engine = make_engine(url)
     with writing(engine) as conn:
         accounts.create_organisation(conn, f"Council {org.prefix}")
@@ -217,3 +218,9 @@ def enrol(base_url: str, username: str, *, key: DeviceKey | None = None,
                           public_key=key.public_bytes, device_label="test laptop",
                           local_user_id=local_user_id, local_team_id=local_team_id)
     return Device(client, key, device_id, result.user_id, result.team_id)
+
+
+@pytest.fixture(scope="module")
+def org(store: StoreProcess) -> Org:
+    """One seeded organisation per module's store; tests use fresh devices and records."""
+    return seed(store.url)
