@@ -305,7 +305,7 @@ def enrol(conn: Connection, *, account: Account, device_id: str, public_key: byt
         if row.revoked_at is not None:
             raise forbidden("device_revoked", "This device was revoked by an administrator.")
         if row.team_id != account.team_id or row.user_id != account.user_id:
-            raise StoreError(409, "device_taken",
+            raise forbidden("device_taken",
                              "This device already belongs to another account.")
         if bytes(row.public_key) != public_key:
             raise StoreError(409, "device_key_mismatch",
