@@ -14,7 +14,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.envelope import MAX_PAYLOAD_BYTES, SUPPORTED_SCHEMA_VERSIONS, EnvelopeError, b64
+from app.envelope import (
+    MAX_PAYLOAD_BYTES,
+    SUPPORTED_SCHEMA_VERSIONS,
+    EnvelopeError,
+    b64,
+    to_wire,
+)
 from server import accounts, sync
 from server.database import reading, writing
 from server.errors import StoreError
@@ -31,7 +37,6 @@ from server.models import (
     PushRequest,
     PushResponse,
     TipsResponse,
-    WireEvent,
 )
 
 log = logging.getLogger("sharelog.store")
@@ -242,7 +247,7 @@ def create_app(engine: Engine) -> FastAPI:
                            device_id=ctx.device_id, count=len(events))
         return JSONResponse({
             "events": [{"seq": p.seq, "author_user_id": p.author_user_id,
-                        "event": WireEvent.of(p.event).model_dump()} for p in events],
+                        "event": to_wire(p.event)} for p in events],
             "next_since": upto, "has_more": more})
 
     @app.get("/v1/tips", response_model=TipsResponse, responses=_ERRORS)

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 
 from app.envelope import (
     DIGEST_TAG,
@@ -316,9 +316,9 @@ class _Effects:
         if ev.kind == "decision.create":
             owner = st.resolve(ev.effective_owner)
             st.records[ev.record_id] = owner
+            # The owner sees the record from its first event on: no grant needed.
             self.records.append(dict(record_id=ev.record_id, owner_user_id=owner,
                                      created_seq=seq))
-            self.grants[(owner, ev.record_id)] = seq
             return
         if ev.entity != "followup":
             return
@@ -349,17 +349,30 @@ class _Effects:
         if self.new_followups:
             conn.execute(insert(s.followups),
                          [{"team_id": team_id, **f} for f in self.new_followups.values()])
-        for fid, assignee in self.moved.items():
+        if self.moved:
             conn.execute(update(s.followups).where(and_(
-                s.followups.c.team_id == team_id, s.followups.c.followup_id == fid))
-                .values(assignee_user_id=assignee))
-        for (user_id, record_id), seq in self.grants.items():
-            changed = conn.execute(update(s.grants).where(and_(
-                s.grants.c.team_id == team_id, s.grants.c.user_id == user_id,
-                s.grants.c.record_id == record_id)).values(granted_seq=seq)).rowcount
-            if not changed:
-                conn.execute(insert(s.grants).values(team_id=team_id, user_id=user_id,
-                                                     record_id=record_id, granted_seq=seq))
+                s.followups.c.team_id == team_id,
+                s.followups.c.followup_id == bindparam("fid")))
+                .values(assignee_user_id=bindparam("assignee")),
+                [{"fid": f, "assignee": a} for f, a in self.moved.items()])
+        if self.grants:
+            self._write_grants(conn, team_id)
+
+    def _write_grants(self, conn: Connection, team_id: str) -> None:
+        g = s.grants
+        record_ids = sorted({r for _, r in self.grants})
+        held = {(u, r) for u, r in conn.execute(select(g.c.user_id, g.c.record_id).where(
+            and_(g.c.team_id == team_id, g.c.record_id.in_(record_ids))))}
+        fresh = [{"team_id": team_id, "user_id": u, "record_id": r, "granted_seq": seq}
+                 for (u, r), seq in self.grants.items() if (u, r) not in held]
+        again = [{"u": u, "r": r, "seq": seq}
+                 for (u, r), seq in self.grants.items() if (u, r) in held]
+        if fresh:
+            conn.execute(insert(g), fresh)
+        if again:
+            conn.execute(update(g).where(and_(
+                g.c.team_id == team_id, g.c.user_id == bindparam("u"),
+                g.c.record_id == bindparam("r"))).values(granted_seq=bindparam("seq")), again)
 
 
 def _event_row(ctx: DeviceContext, st: _TeamState, ev: SignedEvent, seq: int,
