@@ -240,9 +240,10 @@ def create_app(engine: Engine) -> FastAPI:
         """Events this device may see after the cursor ``since``, oldest first."""
         check_team(ctx, team_id)
         whole_team = sync.team_scope(ctx, scope)
-        with reading(engine) as conn:
-            events, upto, more = sync.pull(conn, ctx, since, limit, whole_team)
+        # The read and its audit row in one transaction (on SQLite a write one from the
+        # start: a read that turns into a write can fail against a concurrent push).
         with writing(engine) as conn:
+            events, upto, more = sync.pull(conn, ctx, since, limit, whole_team)
             accounts.audit(conn, ctx.team_id, "pull", user_id=ctx.user_id,
                            device_id=ctx.device_id, count=len(events))
         return JSONResponse({

@@ -119,22 +119,49 @@ def push(engine: Engine, ctx: DeviceContext, batch: list[SignedEvent],
          acknowledged: set[str]) -> tuple[list[PushResult], ChainTip]:
     authenticate_batch(ctx, batch)
     with writing(engine) as conn:
-        last_seq: int = conn.execute(
-            select(s.team_cursor.c.last_seq).where(s.team_cursor.c.team_id == ctx.team_id)
-            .with_for_update()).scalar_one()
+        # The device's row first: two pushes of one device (a retry overtaking its original)
+        # take turns, so the chain and idempotency checks below see a settled tip.
         device = conn.execute(select(s.devices).where(and_(
-            s.devices.c.team_id == ctx.team_id, s.devices.c.device_id == ctx.device_id))).one()
+            s.devices.c.team_id == ctx.team_id, s.devices.c.device_id == ctx.device_id))
+            .with_for_update()).one()
         if device.revoked_at is not None:
             raise forbidden("device_revoked", "This device was revoked by an administrator.")
-        results, tip, stored = _apply(conn, ctx, batch, acknowledged, last_seq, device)
+        planned = _apply(conn, ctx, batch, acknowledged, device)
         audit(conn, ctx.team_id, "push", user_id=ctx.user_id, device_id=ctx.device_id,
-              count=stored, outcome="ok")
-    return results, tip
+              count=len(planned.rows), outcome="ok")
+        if planned.rows:
+            # Numbers are taken last, under the team's counter row lock held to commit:
+            # so sequence order is commit order, and the lock is held only for the inserts.
+            last: int = conn.execute(
+                update(s.team_cursor).where(s.team_cursor.c.team_id == ctx.team_id)
+                .values(last_seq=s.team_cursor.c.last_seq + len(planned.rows))
+                .returning(s.team_cursor.c.last_seq)).scalar_one()
+            planned.number(int(last) - len(planned.rows))
+            conn.execute(insert(s.events), planned.rows)
+            planned.effects.write(conn, ctx.team_id)
+    return planned.results, planned.tip
+
+
+@dataclass
+class _Planned:
+    """A checked batch before it has sequence numbers (relative ones, from 1)."""
+
+    results: list[PushResult]
+    tip: ChainTip
+    rows: list[dict[str, Any]]
+    effects: _Effects
+
+    def number(self, base: int) -> None:
+        for row in self.rows:
+            row["seq"] += base
+        self.results = [PushResult(r.event_id, (r.seq or 0) + base, r.status, r.reason)
+                        if r.status == "stored" and r.event_id in self.effects.new_ids else r
+                        for r in self.results]
+        self.effects.shift(base)
 
 
 def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
-           acknowledged: set[str], last_seq: int, device: Any,
-           ) -> tuple[list[PushResult], ChainTip, int]:
+           acknowledged: set[str], device: Any) -> _Planned:
     ids = [ev.event_id for ev in batch]
     held = {r.event_id: r for r in conn.execute(
         select(s.events.c.event_id, s.events.c.hash, s.events.c.seq).where(and_(
@@ -155,6 +182,7 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
     refusals: list[dict[str, Any]] = []
     effects = _Effects()
     now = now_iso()
+    last_seq = 0
     for i, ev in enumerate(batch):
         if ev.event_id in held:
             if bytes(held[ev.event_id].hash) != ev.hash:
@@ -188,15 +216,11 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
             results.append(PushResult(ev.event_id, None, "refused", error.code))
         else:
             last_seq += 1
+            effects.new_ids.add(ev.event_id)
             effects.apply(state, ev, last_seq)
             rows.append(_event_row(ctx, state, ev, last_seq, now))
             results.append(PushResult(ev.event_id, last_seq, "stored", None))
         tip_seq, link, tip_hash, tip_sig = ev.device_seq, ev.link(), ev.hash, ev.signature
-    if rows:
-        conn.execute(insert(s.events), rows)
-        effects.write(conn, ctx.team_id)
-        conn.execute(update(s.team_cursor).where(s.team_cursor.c.team_id == ctx.team_id)
-                     .values(last_seq=last_seq))
     if refusals:
         conn.execute(insert(s.refused_events), refusals)
         for r in refusals:
@@ -210,7 +234,7 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
     tip = ChainTip(ctx.device_id, ctx.user_id, tip_seq,
                    bytes(tip_hash) if tip_hash is not None else None,
                    bytes(tip_sig) if tip_sig is not None else None, False)
-    return results, tip, len(rows)
+    return _Planned(results, tip, rows, effects)
 
 
 def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
@@ -311,6 +335,12 @@ class _Effects:
         self.new_followups: dict[str, dict[str, Any]] = {}
         self.moved: dict[str, str] = {}
         self.grants: dict[tuple[str, str], int] = {}
+        self.new_ids: set[str] = set()
+
+    def shift(self, base: int) -> None:
+        for r in self.records:
+            r["created_seq"] += base
+        self.grants = {k: seq + base for k, seq in self.grants.items()}
 
     def apply(self, st: _TeamState, ev: SignedEvent, seq: int) -> None:
         if ev.kind == "decision.create":
