@@ -199,7 +199,8 @@ sign_in_failures = Table(
 Index("ix_events_record", events.c.team_id, events.c.record_id, events.c.seq)
 Index("ix_records_owner", records.c.team_id, records.c.owner_user_id)
 Index("ix_followups_assignee", followups.c.team_id, followups.c.assignee_user_id)
-Index("ix_followups_record", followups.c.team_id, followups.c.record_id)
+Index("ix_followups_record", followups.c.team_id, followups.c.record_id,
+      followups.c.assignee_user_id)
 Index("ix_audit_at", audit_log.c.team_id, audit_log.c.at)
 Index("ix_sign_in_failures_subject", sign_in_failures.c.team_id, sign_in_failures.c.subject,
       sign_in_failures.c.failed_at)

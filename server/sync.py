@@ -12,7 +12,17 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
 from app.envelope import (
     DIGEST_TAG,
@@ -27,7 +37,7 @@ from app.envelope import (
 )
 from app.events import chain_link
 from server import schema as s
-from server.accounts import DeviceContext, Role, aliases, audit, local_teams, now_iso
+from server.accounts import DeviceContext, Role, audit, now_iso
 from server.database import writing
 from server.errors import StoreError, forbidden
 
@@ -54,6 +64,7 @@ class _TeamState:
 
     aliases: dict[str, str]
     roles: dict[str, str]
+    local_teams: set[str]
     records: dict[str, str] = field(default_factory=dict)  # record -> owner (account id)
     followups: dict[str, tuple[str, str]] = field(default_factory=dict)  # -> (record, assignee)
     holders: dict[str, set[str]] = field(default_factory=dict)  # record -> follow-up holders
@@ -163,16 +174,18 @@ class _Planned:
 def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
            acknowledged: set[str], device: Any) -> _Planned:
     ids = [ev.event_id for ev in batch]
-    held = {r.event_id: r for r in conn.execute(
-        select(s.events.c.event_id, s.events.c.hash, s.events.c.seq).where(and_(
-            s.events.c.team_id == ctx.team_id, s.events.c.event_id.in_(ids))))} if ids else {}
-    refused = {r.event_id: r for r in conn.execute(
-        select(s.refused_events.c.event_id, s.refused_events.c.hash,
-               s.refused_events.c.reason).where(and_(
-            s.refused_events.c.team_id == ctx.team_id,
-            s.refused_events.c.event_id.in_(ids))))} if ids else {}
+    held: dict[str, Any] = {}
+    refused: dict[str, Any] = {}
+    if ids:  # what a retry already stored or had refused, in one query
+        e, x = s.events, s.refused_events
+        for row in conn.execute(
+                select(e.c.event_id, e.c.hash, e.c.seq, literal(None).label("reason"))
+                .where(and_(e.c.team_id == ctx.team_id, e.c.event_id.in_(ids)))
+                .union_all(select(x.c.event_id, x.c.hash, literal(None), x.c.reason)
+                           .where(and_(x.c.team_id == ctx.team_id, x.c.event_id.in_(ids))))):
+            (refused if row.reason is not None else held)[row.event_id] = row
     state = _load_state(conn, ctx, batch)
-    own_teams = {ctx.team_id} | local_teams(conn, ctx.team_id, ctx.user_id)
+    own_teams = {ctx.team_id} | state.local_teams
     tip_seq = int(device.tip_seq)
     link = (GENESIS_HASH if tip_seq == 0 else
             chain_link(bytes(device.tip_hash), bytes(device.tip_signature)))
@@ -243,9 +256,14 @@ def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
 
 
 def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent]) -> _TeamState:
-    state = _TeamState(aliases=aliases(conn, ctx.team_id), roles={
-        r[0]: r[1] for r in conn.execute(select(s.users.c.user_id, s.users.c.role).where(
-            s.users.c.team_id == ctx.team_id))})
+    b = s.bindings
+    bound = conn.execute(select(b.c.local_user_id, b.c.user_id, b.c.local_team_id).where(
+        b.c.team_id == ctx.team_id)).all()
+    state = _TeamState(
+        aliases={r[0]: r[1] for r in bound},
+        roles={r[0]: r[1] for r in conn.execute(select(s.users.c.user_id, s.users.c.role)
+                                                .where(s.users.c.team_id == ctx.team_id))},
+        local_teams={r[2] for r in bound if r[1] == ctx.user_id and r[2]})
     record_ids = sorted({ev.record_id for ev in batch})
     if not record_ids:
         return state
@@ -426,12 +444,21 @@ class PulledEvent:
     event: SignedEvent
 
 
-def _visible_records(ctx: DeviceContext) -> Any:
-    owned = select(s.records.c.record_id).where(and_(
-        s.records.c.team_id == ctx.team_id, s.records.c.owner_user_id == ctx.user_id))
-    held = select(s.followups.c.record_id).where(and_(
-        s.followups.c.team_id == ctx.team_id, s.followups.c.assignee_user_id == ctx.user_id))
-    return owned.union(held)
+def _visible(ctx: DeviceContext) -> Any:
+    """An event's record is the user's own, or the user holds one of its follow-ups.
+
+    Checked per event by key lookups, so a pull costs what its page holds, not what the
+    user has ever owned."""
+    e, r, f = s.events, s.records, s.followups
+    # The owner by primary key (a scalar subquery leaves the planner no other index to
+    # pick, whatever its statistics say); a holder through (team, record, assignee).
+    owner = select(r.c.owner_user_id).where(and_(
+        r.c.team_id == e.c.team_id, r.c.record_id == e.c.record_id)).scalar_subquery()
+    owned = owner == ctx.user_id
+    held = select(f.c.followup_id).where(and_(
+        f.c.team_id == e.c.team_id, f.c.record_id == e.c.record_id,
+        f.c.assignee_user_id == ctx.user_id)).exists()
+    return or_(owned, held)
 
 
 def _event_from_row(row: Any) -> PulledEvent:
@@ -462,7 +489,7 @@ def pull(conn: Connection, ctx: DeviceContext, since: int, limit: int,
     in_range = and_(e.c.team_id == ctx.team_id, e.c.seq > since, e.c.seq <= last)
     query = select(e).where(in_range)
     if not whole_team:
-        query = query.where(e.c.record_id.in_(_visible_records(ctx)))
+        query = query.where(_visible(ctx))
     rows = conn.execute(query.order_by(e.c.seq).limit(limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -475,7 +502,7 @@ def pull(conn: Connection, ctx: DeviceContext, since: int, limit: int,
             s.grants.c.granted_seq > since, s.grants.c.granted_seq <= upto))
         history = list(conn.execute(select(e).where(and_(
             e.c.team_id == ctx.team_id, e.c.seq <= since, e.c.record_id.in_(granted),
-            e.c.record_id.in_(_visible_records(ctx)))).order_by(e.c.seq)).all())
+            _visible(ctx))).order_by(e.c.seq)).all())
     return [_event_from_row(r) for r in [*history, *rows]], upto, has_more
 
 
@@ -500,7 +527,7 @@ def digest(conn: Connection, ctx: DeviceContext, since: int, upto: int | None,
     query = select(e.c.seq, e.c.hash).where(and_(
         e.c.team_id == ctx.team_id, e.c.seq > since, e.c.seq <= end))
     if not whole_team:
-        query = query.where(e.c.record_id.in_(_visible_records(ctx)))
+        query = query.where(_visible(ctx))
     h = hashlib.sha256(DIGEST_TAG)
     count = 0
     row: Any

@@ -93,7 +93,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('followups', schema=None) as batch_op:
         batch_op.create_index('ix_followups_assignee', ['team_id', 'assignee_user_id'], unique=False)
-        batch_op.create_index('ix_followups_record', ['team_id', 'record_id'], unique=False)
+        batch_op.create_index('ix_followups_record', ['team_id', 'record_id', 'assignee_user_id'], unique=False)
 
     op.create_table('grants',
     sa.Column('team_id', sa.String(length=64), nullable=False),
