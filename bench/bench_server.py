@@ -131,7 +131,7 @@ def _baseline(cluster: Cluster, chain: DeviceChain, events: list[SignedEvent]) -
 
 def bench_devices(cluster: Cluster, home: Path, teams: int, per_team: int, rounds: int,
                   batch: int, workers: int) -> dict[str, float]:
-    url = cluster.create_database("bench_devices")
+    url = cluster.create_database(f"bench_devices_{uuid.uuid4().hex[:8]}")
     engine = make_engine(url)
     migrate(engine)
     engine.dispose()

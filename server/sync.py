@@ -220,7 +220,7 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
             error = (exc if isinstance(exc, StoreError)
                      else _refusal(exc.code, exc.message, ev, i))
             error.event_id, error.index = ev.event_id, i
-            if ev.event_id not in acknowledged:
+            if ev.event_id not in acknowledged or not error.acknowledgeable:
                 raise error from None
             refusals.append(dict(team_id=ctx.team_id, device_id=ctx.device_id,
                                  device_seq=ev.device_seq, event_id=ev.event_id, kind=ev.kind,
