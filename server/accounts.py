@@ -361,37 +361,47 @@ def _bind_vault(conn: Connection, account: Account, device_id: str,
 
 @dataclass(frozen=True)
 class DeviceContext:
-    """Who is calling, from the device token."""
+    """Who is calling, from the device token, and the store's tip of the device's chain."""
 
     team_id: str
     device_id: str
     user_id: str
     role: str
     public_key: bytes
+    tip_seq: int = 0
+    tip_hash: bytes | None = None
+    tip_signature: bytes | None = None
 
     @property
     def is_manager(self) -> bool:
         return self.role == Role.MANAGER
 
 
-def authenticate(conn: Connection, token: str | None) -> DeviceContext:
+def authenticate(conn: Connection, token: str | None, *, lock: bool = False) -> DeviceContext:
+    """The device behind ``token``. ``lock`` holds its row to the end of the transaction,
+    so two pushes of one device (a retry overtaking its original) take turns."""
     if not token:
         raise unauthorised("Sign in: this request carries no device token.")
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) > s.ID:
         raise unauthorised()
-    row = conn.execute(
-        select(s.devices.c.device_id, s.devices.c.user_id, s.devices.c.public_key,
-               s.devices.c.revoked_at, s.users.c.role)
-        .join(s.users, s.users.c.user_id == s.devices.c.user_id)
-        .where(and_(s.devices.c.team_id == parts[1],
-                    s.devices.c.token_hash == token_hash(token)))).first()
+    d = s.devices
+    query = (select(d.c.device_id, d.c.user_id, d.c.public_key, d.c.revoked_at, s.users.c.role,
+                    d.c.tip_seq, d.c.tip_hash, d.c.tip_signature)
+             .join(s.users, s.users.c.user_id == d.c.user_id)
+             .where(and_(d.c.team_id == parts[1], d.c.token_hash == token_hash(token))))
+    row = conn.execute(query.with_for_update(of=d) if lock else query).first()
     if row is None:
         raise unauthorised()
     if row.revoked_at is not None:
         raise forbidden("device_revoked", "This device was revoked by an administrator; "
                         "it can no longer sync.")
-    return DeviceContext(parts[1], row.device_id, row.user_id, row.role, bytes(row.public_key))
+    return DeviceContext(parts[1], row.device_id, row.user_id, row.role, bytes(row.public_key),
+                         int(row.tip_seq), _bytes(row.tip_hash), _bytes(row.tip_signature))
+
+
+def _bytes(value: object) -> bytes | None:
+    return bytes(value) if value is not None else None  # type: ignore[call-overload]
 
 
 def aliases(conn: Connection, team_id: str) -> dict[str, str]:

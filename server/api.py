@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.envelope import (
@@ -129,25 +129,22 @@ def create_app(engine: Engine) -> FastAPI:
                              "Sharelog: the store must be updated.")
         return version
 
-    def device(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-               _version: Annotated[int, Depends(protocol)]) -> accounts.DeviceContext:
-        token = credentials.credentials if credentials else None
-        with reading(engine) as conn:
-            return accounts.authenticate(conn, token)
+    def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+              _version: Annotated[int, Depends(protocol)]) -> str | None:
+        """The device token; checked inside each endpoint's own transaction."""
+        return credentials.credentials if credentials else None
 
-    Device = Annotated[accounts.DeviceContext, Depends(device)]
+    Token = Annotated[str | None, Depends(token)]
     Scope = Annotated[Literal["own", "team"] | None, Query(
         description="own: the user's records and those they hold a follow-up on; team: "
         "every record of the team (managers only). Default: team for a manager.")]
     TeamId = Annotated[str | None, Query(max_length=64, description="If given, must be the "
                                          "device's own team.")]
 
-    def check_team(ctx: accounts.DeviceContext, team_id: str | None) -> None:
-        if team_id is not None and team_id != ctx.team_id:
-            with reading(engine) as conn:
-                own = accounts.local_teams(conn, ctx.team_id, ctx.user_id)
-            if team_id not in own:
-                raise StoreError(403, "another_team", "A device sees only its own team.")
+    def check_team(conn: Connection, ctx: accounts.DeviceContext, team_id: str | None) -> None:
+        if team_id is not None and team_id != ctx.team_id and team_id not in (
+                accounts.local_teams(conn, ctx.team_id, ctx.user_id)):
+            raise StoreError(403, "another_team", "A device sees only its own team.")
 
     @app.get("/v1/info", response_model=InfoResponse, responses=_ERRORS)
     def info() -> InfoResponse:
@@ -198,10 +195,11 @@ def create_app(engine: Engine) -> FastAPI:
                             signature=_b64(result.tip_signature), revoked=False))
 
     @app.get("/v1/me", response_model=MeResponse, responses=_ERRORS)
-    def me(ctx: Device, team_id: TeamId = None) -> MeResponse:
+    def me(device_token: Token, team_id: TeamId = None) -> MeResponse:
         """The device's account, its team's members and the team's bound local ids."""
-        check_team(ctx, team_id)
         with reading(engine) as conn:
+            ctx = accounts.authenticate(conn, device_token)
+            check_team(conn, ctx, team_id)
             members = accounts.team_members(conn, ctx.team_id)
             bound = accounts.aliases(conn, ctx.team_id)
         name, role = next((n, r) for u, n, r in members if u == ctx.user_id)
@@ -212,21 +210,25 @@ def create_app(engine: Engine) -> FastAPI:
                           aliases=bound)
 
     @app.post("/v1/push", response_model=PushResponse, responses=_ERRORS)
-    def push(body: PushRequest, ctx: Device) -> JSONResponse:
+    def push(body: PushRequest, device_token: Token) -> JSONResponse:
         """Store a batch of this device's events, all or nothing, idempotent by event id."""
-        if len(body.events) > sync.MAX_BATCH_EVENTS:
-            raise StoreError(413, "batch_too_large", f"A push may carry at most "
-                             f"{sync.MAX_BATCH_EVENTS} events: send fewer.")
+        ctx: accounts.DeviceContext | None = None
         try:
-            batch = [ev.signed() for ev in body.events]
-        except EnvelopeError as exc:
-            raise StoreError(422, exc.code, exc.message) from exc
-        try:
-            results, tip = sync.push(engine, ctx, batch, set(body.acknowledged_refusals))
-        except StoreError as exc:
             with writing(engine) as conn:
-                accounts.audit(conn, ctx.team_id, "push", user_id=ctx.user_id,
-                               device_id=ctx.device_id, count=0, outcome=exc.code)
+                ctx = accounts.authenticate(conn, device_token, lock=True)
+                if len(body.events) > sync.MAX_BATCH_EVENTS:
+                    raise StoreError(413, "batch_too_large", f"A push may carry at most "
+                                     f"{sync.MAX_BATCH_EVENTS} events: send fewer.")
+                try:
+                    batch = [ev.signed() for ev in body.events]
+                except EnvelopeError as exc:
+                    raise StoreError(422, exc.code, exc.message) from exc
+                results, tip = sync.push(conn, ctx, batch, set(body.acknowledged_refusals))
+        except StoreError as exc:
+            if ctx is not None:  # the refusal is audited; the batch was rolled back
+                with writing(engine) as conn:
+                    accounts.audit(conn, ctx.team_id, "push", user_id=ctx.user_id,
+                                   device_id=ctx.device_id, count=0, outcome=exc.code)
             raise
         return JSONResponse({
             "results": [{"event_id": r.event_id, "seq": r.seq, "status": r.status,
@@ -234,16 +236,16 @@ def create_app(engine: Engine) -> FastAPI:
             "tip": _tip(tip)})
 
     @app.get("/v1/pull", response_model=PullResponse, responses=_ERRORS)
-    def pull(ctx: Device, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    def pull(device_token: Token, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
              limit: Annotated[int, Query(ge=1, le=sync.MAX_PULL_LIMIT)] = 500,
              scope: Scope = None, team_id: TeamId = None) -> JSONResponse:
         """Events this device may see after the cursor ``since``, oldest first."""
-        check_team(ctx, team_id)
-        whole_team = sync.team_scope(ctx, scope)
         # The read and its audit row in one transaction (on SQLite a write one from the
         # start: a read that turns into a write can fail against a concurrent push).
         with writing(engine) as conn:
-            events, upto, more = sync.pull(conn, ctx, since, limit, whole_team)
+            ctx = accounts.authenticate(conn, device_token)
+            check_team(conn, ctx, team_id)
+            events, upto, more = sync.pull(conn, ctx, since, limit, sync.team_scope(ctx, scope))
             accounts.audit(conn, ctx.team_id, "pull", user_id=ctx.user_id,
                            device_id=ctx.device_id, count=len(events))
         return JSONResponse({
@@ -252,24 +254,25 @@ def create_app(engine: Engine) -> FastAPI:
             "next_since": upto, "has_more": more})
 
     @app.get("/v1/tips", response_model=TipsResponse, responses=_ERRORS)
-    def tips(ctx: Device, scope: Scope = None, team_id: TeamId = None) -> TipsResponse:
+    def tips(device_token: Token, scope: Scope = None, team_id: TeamId = None) -> TipsResponse:
         """The store's tip of each chain of the user's devices (a manager: of the team's)."""
-        check_team(ctx, team_id)
-        whole_team = sync.team_scope(ctx, scope)
         with reading(engine) as conn:
-            found = sync.tips(conn, ctx, whole_team)
+            ctx = accounts.authenticate(conn, device_token)
+            check_team(conn, ctx, team_id)
+            found = sync.tips(conn, ctx, sync.team_scope(ctx, scope))
         return TipsResponse(tips=[ChainTipOut(**_tip(t)) for t in found])
 
     @app.get("/v1/digest", response_model=DigestResponse, responses=_ERRORS)
-    def digest(ctx: Device, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
+    def digest(device_token: Token, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
                upto: Annotated[int | None, Query(ge=0, le=MAX_SEQ)] = None,
                scope: Scope = None, team_id: TeamId = None) -> DigestResponse:
         """Count and hash of the events this device may see with ``since < seq <= upto``."""
-        check_team(ctx, team_id)
-        whole_team = sync.team_scope(ctx, scope)
-        if upto is not None and upto < since:
-            raise StoreError(422, "bad_range", "upto must not be below since.")
         with reading(engine) as conn:
+            ctx = accounts.authenticate(conn, device_token)
+            check_team(conn, ctx, team_id)
+            whole_team = sync.team_scope(ctx, scope)
+            if upto is not None and upto < since:
+                raise StoreError(422, "bad_range", "upto must not be below since.")
             end, count, value, last = sync.digest(conn, ctx, since, upto, whole_team)
         return DigestResponse(since=since, upto=end, count=count, digest=b64(value),
                               team_last_seq=last)

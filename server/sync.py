@@ -14,7 +14,6 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     and_,
     bindparam,
     insert,
@@ -38,7 +37,6 @@ from app.envelope import (
 from app.events import chain_link
 from server import schema as s
 from server.accounts import DeviceContext, Role, audit, now_iso
-from server.database import writing
 from server.errors import StoreError, forbidden
 
 MAX_BATCH_EVENTS = 500
@@ -126,30 +124,24 @@ def authenticate_batch(ctx: DeviceContext, batch: list[SignedEvent]) -> None:
                              event_id=ev.event_id, index=i)
 
 
-def push(engine: Engine, ctx: DeviceContext, batch: list[SignedEvent],
+def push(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
          acknowledged: set[str]) -> tuple[list[PushResult], ChainTip]:
+    """Check and store a batch in the caller's transaction. ``ctx`` must come from
+    ``authenticate(..., lock=True)`` in that transaction: its tip is then settled."""
     authenticate_batch(ctx, batch)
-    with writing(engine) as conn:
-        # The device's row first: two pushes of one device (a retry overtaking its original)
-        # take turns, so the chain and idempotency checks below see a settled tip.
-        device = conn.execute(select(s.devices).where(and_(
-            s.devices.c.team_id == ctx.team_id, s.devices.c.device_id == ctx.device_id))
-            .with_for_update()).one()
-        if device.revoked_at is not None:
-            raise forbidden("device_revoked", "This device was revoked by an administrator.")
-        planned = _apply(conn, ctx, batch, acknowledged, device)
-        audit(conn, ctx.team_id, "push", user_id=ctx.user_id, device_id=ctx.device_id,
-              count=len(planned.rows), outcome="ok")
-        if planned.rows:
-            # Numbers are taken last, under the team's counter row lock held to commit:
-            # so sequence order is commit order, and the lock is held only for the inserts.
-            last: int = conn.execute(
-                update(s.team_cursor).where(s.team_cursor.c.team_id == ctx.team_id)
-                .values(last_seq=s.team_cursor.c.last_seq + len(planned.rows))
-                .returning(s.team_cursor.c.last_seq)).scalar_one()
-            planned.number(int(last) - len(planned.rows))
-            conn.execute(insert(s.events), planned.rows)
-            planned.effects.write(conn, ctx.team_id)
+    planned = _apply(conn, ctx, batch, acknowledged)
+    audit(conn, ctx.team_id, "push", user_id=ctx.user_id, device_id=ctx.device_id,
+          count=len(planned.rows), outcome="ok")
+    if planned.rows:
+        # Numbers are taken last, under the team's counter row lock held to commit:
+        # so sequence order is commit order, and the lock is held only for the inserts.
+        last: int = conn.execute(
+            update(s.team_cursor).where(s.team_cursor.c.team_id == ctx.team_id)
+            .values(last_seq=s.team_cursor.c.last_seq + len(planned.rows))
+            .returning(s.team_cursor.c.last_seq)).scalar_one()
+        planned.number(int(last) - len(planned.rows))
+        conn.execute(insert(s.events), planned.rows)
+        planned.effects.write(conn, ctx.team_id)
     return planned.results, planned.tip
 
 
@@ -172,7 +164,7 @@ class _Planned:
 
 
 def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
-           acknowledged: set[str], device: Any) -> _Planned:
+           acknowledged: set[str]) -> _Planned:
     ids = [ev.event_id for ev in batch]
     held: dict[str, Any] = {}
     refused: dict[str, Any] = {}
@@ -186,10 +178,9 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
             (refused if row.reason is not None else held)[row.event_id] = row
     state = _load_state(conn, ctx, batch)
     own_teams = {ctx.team_id} | state.local_teams
-    tip_seq = int(device.tip_seq)
-    link = (GENESIS_HASH if tip_seq == 0 else
-            chain_link(bytes(device.tip_hash), bytes(device.tip_signature)))
-    tip_hash, tip_sig = device.tip_hash, device.tip_signature
+    tip_seq, tip_hash, tip_sig = ctx.tip_seq, ctx.tip_hash, ctx.tip_signature
+    link = (GENESIS_HASH if tip_seq == 0 or tip_hash is None or tip_sig is None else
+            chain_link(tip_hash, tip_sig))
     results: list[PushResult] = []
     rows: list[dict[str, Any]] = []
     refusals: list[dict[str, Any]] = []
@@ -267,19 +258,19 @@ def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent]) 
     record_ids = sorted({ev.record_id for ev in batch})
     if not record_ids:
         return state
+    r, f = s.records, s.followups
+    owners = select(literal(None).label("followup_id"), r.c.record_id,
+                    r.c.owner_user_id.label("user_id")).where(and_(
+        r.c.team_id == ctx.team_id, r.c.record_id.in_(record_ids)))
+    holders = select(f.c.followup_id, f.c.record_id, f.c.assignee_user_id).where(and_(
+        f.c.team_id == ctx.team_id, f.c.record_id.in_(record_ids)))
     row: Any
-    for row in conn.execute(select(s.records.c.record_id, s.records.c.owner_user_id)
-                                   .where(and_(s.records.c.team_id == ctx.team_id,
-                                               s.records.c.record_id.in_(record_ids)))):
-        state.records[row[0]] = row[1]
-    for row in conn.execute(
-            select(s.followups.c.followup_id, s.followups.c.record_id,
-                   s.followups.c.assignee_user_id)
-            .where(and_(s.followups.c.team_id == ctx.team_id,
-                        s.followups.c.record_id.in_(record_ids)))):
-        fid, rid, assignee = row
-        state.followups[fid] = (rid, assignee)
-        state.holders.setdefault(rid, set()).add(assignee)
+    for row in conn.execute(owners.union_all(holders)):  # one round trip for both
+        if row.followup_id is None:
+            state.records[row.record_id] = row.user_id
+        else:
+            state.followups[row.followup_id] = (row.record_id, row.user_id)
+            state.holders.setdefault(row.record_id, set()).add(row.user_id)
     return state
 
 
