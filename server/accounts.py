@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Connection, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from server import schema as s
 from server.errors import StoreError, forbidden, unauthorised
@@ -181,9 +181,13 @@ def revoke_device(conn: Connection, device_id: str) -> None:
 def audit(conn: Connection, team_id: str, action: str, *, user_id: str | None = None,
           device_id: str | None = None, count: int = 0, outcome: str = "ok") -> None:
     """Who, which device, when, how many events, and the outcome's code: never content."""
-    conn.execute(insert(s.audit_log).values(
+    conn.execute(_AUDIT, dict(
         team_id=team_id, audit_id=new_id(), at=now_iso(), action=action, user_id=user_id,
         device_id=device_id, event_count=count, outcome=outcome[:64]))
+
+
+# Statements on every request are built once: SQLAlchemy then reuses their cache keys.
+_AUDIT = insert(s.audit_log)
 
 
 @dataclass(frozen=True)
@@ -385,12 +389,8 @@ def authenticate(conn: Connection, token: str | None, *, lock: bool = False) -> 
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) > s.ID:
         raise unauthorised()
-    d = s.devices
-    query = (select(d.c.device_id, d.c.user_id, d.c.public_key, d.c.revoked_at, s.users.c.role,
-                    d.c.tip_seq, d.c.tip_hash, d.c.tip_signature)
-             .join(s.users, s.users.c.user_id == d.c.user_id)
-             .where(and_(d.c.team_id == parts[1], d.c.token_hash == token_hash(token))))
-    row = conn.execute(query.with_for_update(of=d) if lock else query).first()
+    row = conn.execute(_AUTH_LOCKED if lock else _AUTH,
+                       {"team": parts[1], "token_hash": token_hash(token)}).first()
     if row is None:
         raise unauthorised()
     if row.revoked_at is not None:
@@ -398,6 +398,15 @@ def authenticate(conn: Connection, token: str | None, *, lock: bool = False) -> 
                         "it can no longer sync.")
     return DeviceContext(parts[1], row.device_id, row.user_id, row.role, bytes(row.public_key),
                          int(row.tip_seq), _bytes(row.tip_hash), _bytes(row.tip_signature))
+
+
+_d = s.devices
+_AUTH = (select(_d.c.device_id, _d.c.user_id, _d.c.public_key, _d.c.revoked_at, s.users.c.role,
+                _d.c.tip_seq, _d.c.tip_hash, _d.c.tip_signature)
+         .join(s.users, s.users.c.user_id == _d.c.user_id)
+         .where(and_(_d.c.team_id == bindparam("team"),
+                     _d.c.token_hash == bindparam("token_hash"))))
+_AUTH_LOCKED = _AUTH.with_for_update(of=_d)
 
 
 def _bytes(value: object) -> bytes | None:

@@ -135,12 +135,10 @@ def push(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
     if planned.rows:
         # Numbers are taken last, under the team's counter row lock held to commit:
         # so sequence order is commit order, and the lock is held only for the inserts.
-        last: int = conn.execute(
-            update(s.team_cursor).where(s.team_cursor.c.team_id == ctx.team_id)
-            .values(last_seq=s.team_cursor.c.last_seq + len(planned.rows))
-            .returning(s.team_cursor.c.last_seq)).scalar_one()
+        last: int = conn.execute(_TAKE_NUMBERS, {"team": ctx.team_id,
+                                                 "n": len(planned.rows)}).scalar_one()
         planned.number(int(last) - len(planned.rows))
-        conn.execute(insert(s.events), planned.rows)
+        conn.execute(_INSERT_EVENTS, planned.rows)
         planned.effects.write(conn, ctx.team_id)
     return planned.results, planned.tip
 
@@ -169,12 +167,7 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
     held: dict[str, Any] = {}
     refused: dict[str, Any] = {}
     if ids:  # what a retry already stored or had refused, in one query
-        e, x = s.events, s.refused_events
-        for row in conn.execute(
-                select(e.c.event_id, e.c.hash, e.c.seq, literal(None).label("reason"))
-                .where(and_(e.c.team_id == ctx.team_id, e.c.event_id.in_(ids)))
-                .union_all(select(x.c.event_id, x.c.hash, literal(None), x.c.reason)
-                           .where(and_(x.c.team_id == ctx.team_id, x.c.event_id.in_(ids))))):
+        for row in conn.execute(_HELD, {"team": ctx.team_id, "ids": ids}):
             (refused if row.reason is not None else held)[row.event_id] = row
     state = _load_state(conn, ctx, batch)
     own_teams = {ctx.team_id} | state.local_teams
@@ -231,10 +224,8 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
             audit(conn, ctx.team_id, "push.refused", user_id=ctx.user_id,
                   device_id=ctx.device_id, count=1, outcome=r["reason"])
     if rows or refusals:
-        conn.execute(update(s.devices).where(and_(
-            s.devices.c.team_id == ctx.team_id, s.devices.c.device_id == ctx.device_id))
-            .values(tip_seq=tip_seq, tip_hash=tip_hash, tip_signature=tip_sig,
-                    last_seen_at=now))
+        conn.execute(_SET_TIP, {"team": ctx.team_id, "device": ctx.device_id, "seq": tip_seq,
+                                "hash": tip_hash, "sig": tip_sig, "now": now})
     tip = ChainTip(ctx.device_id, ctx.user_id, tip_seq,
                    bytes(tip_hash) if tip_hash is not None else None,
                    bytes(tip_sig) if tip_sig is not None else None, False)
@@ -247,25 +238,16 @@ def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
 
 
 def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent]) -> _TeamState:
-    b = s.bindings
-    bound = conn.execute(select(b.c.local_user_id, b.c.user_id, b.c.local_team_id).where(
-        b.c.team_id == ctx.team_id)).all()
+    bound = conn.execute(_BINDINGS, {"team": ctx.team_id}).all()
     state = _TeamState(
         aliases={r[0]: r[1] for r in bound},
-        roles={r[0]: r[1] for r in conn.execute(select(s.users.c.user_id, s.users.c.role)
-                                                .where(s.users.c.team_id == ctx.team_id))},
+        roles={r[0]: r[1] for r in conn.execute(_ROLES, {"team": ctx.team_id})},
         local_teams={r[2] for r in bound if r[1] == ctx.user_id and r[2]})
     record_ids = sorted({ev.record_id for ev in batch})
     if not record_ids:
         return state
-    r, f = s.records, s.followups
-    owners = select(literal(None).label("followup_id"), r.c.record_id,
-                    r.c.owner_user_id.label("user_id")).where(and_(
-        r.c.team_id == ctx.team_id, r.c.record_id.in_(record_ids)))
-    holders = select(f.c.followup_id, f.c.record_id, f.c.assignee_user_id).where(and_(
-        f.c.team_id == ctx.team_id, f.c.record_id.in_(record_ids)))
     row: Any
-    for row in conn.execute(owners.union_all(holders)):  # one round trip for both
+    for row in conn.execute(_OWNERS_AND_HOLDERS, {"team": ctx.team_id, "records": record_ids}):
         if row.followup_id is None:
             state.records[row.record_id] = row.user_id
         else:
@@ -435,21 +417,19 @@ class PulledEvent:
     event: SignedEvent
 
 
-def _visible(ctx: DeviceContext) -> Any:
-    """An event's record is the user's own, or the user holds one of its follow-ups.
-
-    Checked per event by key lookups, so a pull costs what its page holds, not what the
-    user has ever owned."""
+def _visible() -> Any:
+    """An event's record is the user's (``:user``) own, or the user holds one of its
+    follow-ups. Checked per event by key lookups, so a pull costs what its page holds,
+    not what the user has ever owned."""
     e, r, f = s.events, s.records, s.followups
     # The owner by primary key (a scalar subquery leaves the planner no other index to
     # pick, whatever its statistics say); a holder through (team, record, assignee).
     owner = select(r.c.owner_user_id).where(and_(
         r.c.team_id == e.c.team_id, r.c.record_id == e.c.record_id)).scalar_subquery()
-    owned = owner == ctx.user_id
     held = select(f.c.followup_id).where(and_(
         f.c.team_id == e.c.team_id, f.c.record_id == e.c.record_id,
-        f.c.assignee_user_id == ctx.user_id)).exists()
-    return or_(owned, held)
+        f.c.assignee_user_id == bindparam("user"))).exists()
+    return or_(owner == bindparam("user"), held)
 
 
 def _event_from_row(row: Any) -> PulledEvent:
@@ -474,26 +454,17 @@ def pull(conn: Connection, ctx: DeviceContext, since: int, limit: int,
          whole_team: bool) -> tuple[list[PulledEvent], int, bool]:
     """Events after ``since`` the device may see: (events, next cursor, more to come)."""
     # The counter first: every push that took a number at or below it has committed.
-    last = int(conn.execute(select(s.team_cursor.c.last_seq).where(
-        s.team_cursor.c.team_id == ctx.team_id)).scalar_one())
-    e = s.events
-    in_range = and_(e.c.team_id == ctx.team_id, e.c.seq > since, e.c.seq <= last)
-    query = select(e).where(in_range)
-    if not whole_team:
-        query = query.where(_visible(ctx))
-    rows = conn.execute(query.order_by(e.c.seq).limit(limit + 1)).all()
+    last = int(conn.execute(_LAST_SEQ, {"team": ctx.team_id}).scalar_one())
+    params = {"team": ctx.team_id, "user": ctx.user_id, "since": since, "last": last,
+              "limit": limit + 1}
+    rows = conn.execute(_PULL_TEAM if whole_team else _PULL_OWN, params).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     upto = int(rows[-1].seq) if has_more else max(last, since)
     history: list[Any] = []
     if not whole_team and since > 0:
         # Records the user came to see after the cursor come with their whole history.
-        granted = select(s.grants.c.record_id).where(and_(
-            s.grants.c.team_id == ctx.team_id, s.grants.c.user_id == ctx.user_id,
-            s.grants.c.granted_seq > since, s.grants.c.granted_seq <= upto))
-        history = list(conn.execute(select(e).where(and_(
-            e.c.team_id == ctx.team_id, e.c.seq <= since, e.c.record_id.in_(granted),
-            _visible(ctx))).order_by(e.c.seq)).all())
+        history = list(conn.execute(_HISTORY, {**params, "upto": upto}).all())
     return [_event_from_row(r) for r in [*history, *rows]], upto, has_more
 
 
@@ -511,14 +482,13 @@ def tips(conn: Connection, ctx: DeviceContext, whole_team: bool) -> list[ChainTi
 def digest(conn: Connection, ctx: DeviceContext, since: int, upto: int | None,
            whole_team: bool) -> tuple[int, int, bytes, int]:
     """(upto used, count, SHA-256) over the visible events with ``since < seq <= upto``."""
-    last = int(conn.execute(select(s.team_cursor.c.last_seq).where(
-        s.team_cursor.c.team_id == ctx.team_id)).scalar_one())
+    last = int(conn.execute(_LAST_SEQ, {"team": ctx.team_id}).scalar_one())
     end = last if upto is None else min(upto, last)
     e = s.events
     query = select(e.c.seq, e.c.hash).where(and_(
         e.c.team_id == ctx.team_id, e.c.seq > since, e.c.seq <= end))
     if not whole_team:
-        query = query.where(_visible(ctx))
+        query = query.where(_visible()).params(user=ctx.user_id)
     h = hashlib.sha256(DIGEST_TAG)
     count = 0
     row: Any
@@ -526,3 +496,46 @@ def digest(conn: Connection, ctx: DeviceContext, since: int, upto: int | None,
         h.update(int(row[0]).to_bytes(8, "big") + bytes(row[1]))
         count += 1
     return max(end, since), count, h.digest(), last
+
+
+# -- statements built once (SQLAlchemy reuses their cache keys on every request) ----------
+
+_e, _x, _r, _f, _g = s.events, s.refused_events, s.records, s.followups, s.grants
+_TAKE_NUMBERS = (update(s.team_cursor).where(s.team_cursor.c.team_id == bindparam("team"))
+                 .values(last_seq=s.team_cursor.c.last_seq + bindparam("n"))
+                 .returning(s.team_cursor.c.last_seq))
+_INSERT_EVENTS = insert(_e)
+_LAST_SEQ = select(s.team_cursor.c.last_seq).where(s.team_cursor.c.team_id == bindparam("team"))
+_HELD = (select(_e.c.event_id, _e.c.hash, _e.c.seq, literal(None).label("reason"))
+         .where(and_(_e.c.team_id == bindparam("team"),
+                     _e.c.event_id.in_(bindparam("ids", expanding=True))))
+         .union_all(select(_x.c.event_id, _x.c.hash, literal(None), _x.c.reason)
+                    .where(and_(_x.c.team_id == bindparam("team"),
+                                _x.c.event_id.in_(bindparam("ids", expanding=True))))))
+_SET_TIP = (update(s.devices).where(and_(s.devices.c.team_id == bindparam("team"),
+                                         s.devices.c.device_id == bindparam("device")))
+            .values(tip_seq=bindparam("seq"), tip_hash=bindparam("hash"),
+                    tip_signature=bindparam("sig"), last_seen_at=bindparam("now")))
+_BINDINGS = select(s.bindings.c.local_user_id, s.bindings.c.user_id,
+                   s.bindings.c.local_team_id).where(s.bindings.c.team_id == bindparam("team"))
+_ROLES = select(s.users.c.user_id, s.users.c.role).where(s.users.c.team_id == bindparam("team"))
+_OWNERS_AND_HOLDERS = (  # one round trip for both
+    select(literal(None).label("followup_id"), _r.c.record_id,
+           _r.c.owner_user_id.label("user_id"))
+    .where(and_(_r.c.team_id == bindparam("team"),
+                _r.c.record_id.in_(bindparam("records", expanding=True))))
+    .union_all(select(_f.c.followup_id, _f.c.record_id, _f.c.assignee_user_id)
+               .where(and_(_f.c.team_id == bindparam("team"),
+                           _f.c.record_id.in_(bindparam("records", expanding=True))))))
+_IN_RANGE = and_(_e.c.team_id == bindparam("team"), _e.c.seq > bindparam("since"),
+                 _e.c.seq <= bindparam("last"))
+_PULL_TEAM = select(_e).where(_IN_RANGE).order_by(_e.c.seq).limit(bindparam("limit"))
+_PULL_OWN = (select(_e).where(and_(_IN_RANGE, _visible())).order_by(_e.c.seq)
+             .limit(bindparam("limit")))
+_GRANTED = select(_g.c.record_id).where(and_(
+    _g.c.team_id == bindparam("team"), _g.c.user_id == bindparam("user"),
+    _g.c.granted_seq > bindparam("since"), _g.c.granted_seq <= bindparam("upto")))
+_HISTORY = (select(_e).where(and_(_e.c.team_id == bindparam("team"),
+                                  _e.c.seq <= bindparam("since"),
+                                  _e.c.record_id.in_(_GRANTED), _visible()))
+            .order_by(_e.c.seq))
