@@ -52,8 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     import uvicorn
 
+    # Keep-alive outlasts a client's pause between a push and its pull (uvicorn's 5 s
+    # default closed connections a client was about to reuse).
     uvicorn.run("server.api:application", factory=True, host=args.host, port=args.port,
-                workers=args.workers, log_level="warning", access_log=False)
+                workers=args.workers, log_level="warning", access_log=False,
+                timeout_keep_alive=75)
     return 0
 
 

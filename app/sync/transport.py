@@ -306,6 +306,8 @@ class StoreClient:
             raise NetworkUnreachable("The team's store cannot be reached.") from exc
         except httpx.TimeoutException as exc:
             raise NetworkUnreachable("The team's store did not answer in time.") from exc
+        except httpx.TransportError as exc:  # cut mid-request: safe to retry (idempotent)
+            raise NetworkUnreachable("The connection to the team's store was cut.") from exc
         except httpx.HTTPError as exc:
             raise StoreError("The connection to the team's store failed.") from exc
         try:
