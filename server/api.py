@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.envelope import (
@@ -223,7 +224,12 @@ def create_app(engine: Engine) -> FastAPI:
                     batch = [ev.signed() for ev in body.events]
                 except EnvelopeError as exc:
                     raise StoreError(422, exc.code, exc.message) from exc
-                results, tip = sync.push(conn, ctx, batch, set(body.acknowledged_refusals))
+                try:
+                    results, tip = sync.push(conn, ctx, batch,
+                                             set(body.acknowledged_refusals))
+                except IntegrityError as exc:  # a concurrent push took the same ids first
+                    raise StoreError(409, "concurrent_change", "Another device stored the "
+                                     "same ids at the same moment: push again.") from exc
         except StoreError as exc:
             if ctx is not None:  # the refusal is audited; the batch was rolled back
                 with writing(engine) as conn:

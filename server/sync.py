@@ -101,7 +101,12 @@ def authenticate_batch(ctx: DeviceContext, batch: list[SignedEvent]) -> None:
         raise StoreError(413, "batch_too_large",
                          f"A push may carry at most {MAX_BATCH_EVENTS} events: send fewer.")
     verifier = Verifier(ctx.public_key)
+    seen: set[str] = set()
     for i, ev in enumerate(batch):
+        if ev.event_id in seen:
+            raise StoreError(422, "duplicate_event_id", "A push carries each event once.",
+                             event_id=ev.event_id, index=i)
+        seen.add(ev.event_id)
         if ev.device_id != ctx.device_id:
             raise StoreError(422, "wrong_device", "A device pushes only its own events.",
                              event_id=ev.event_id, index=i)
@@ -247,7 +252,9 @@ def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent]) 
     if not record_ids:
         return state
     row: Any
-    for row in conn.execute(_OWNERS_AND_HOLDERS, {"team": ctx.team_id, "records": record_ids}):
+    entity_ids = sorted({ev.entity_id for ev in batch})
+    for row in conn.execute(_OWNERS_AND_HOLDERS, {"team": ctx.team_id, "records": record_ids,
+                                                  "entities": entity_ids}):
         if row.followup_id is None:
             state.records[row.record_id] = row.user_id
         else:
@@ -525,8 +532,9 @@ _OWNERS_AND_HOLDERS = (  # one round trip for both
     .where(and_(_r.c.team_id == bindparam("team"),
                 _r.c.record_id.in_(bindparam("records", expanding=True))))
     .union_all(select(_f.c.followup_id, _f.c.record_id, _f.c.assignee_user_id)
-               .where(and_(_f.c.team_id == bindparam("team"),
-                           _f.c.record_id.in_(bindparam("records", expanding=True))))))
+               .where(and_(_f.c.team_id == bindparam("team"), or_(
+                   _f.c.record_id.in_(bindparam("records", expanding=True)),
+                   _f.c.followup_id.in_(bindparam("entities", expanding=True)))))))
 _IN_RANGE = and_(_e.c.team_id == bindparam("team"), _e.c.seq > bindparam("since"),
                  _e.c.seq <= bindparam("last"))
 _PULL_TEAM = select(_e).where(_IN_RANGE).order_by(_e.c.seq).limit(bindparam("limit"))

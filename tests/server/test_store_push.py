@@ -114,8 +114,16 @@ def _newer_envelope(chain: DeviceChain, other: Device) -> tuple[list, str, int]:
     return [dataclasses.replace(ev, schema_version=3)], "store_too_old", 422
 
 
+def _same_id_twice(chain: DeviceChain, other: Device) -> tuple[list, str, int]:
+    first = chain.event("decision.create", str(uuid.uuid4()))
+    again = chain.event("decision.create", str(uuid.uuid4()))
+    return [first, sign(dataclasses.replace(again, event_id=first.event_id), chain.key)], \
+        "duplicate_event_id", 422
+
+
 @pytest.mark.parametrize("make", [_forged, _tampered, _gap, _relinked, _bad_tail, _too_many,
-                                  _replayed_from_another_device, _newer_envelope],
+                                  _replayed_from_another_device, _newer_envelope,
+                                  _same_id_twice],
                          ids=lambda f: f.__name__.strip("_"))
 def test_bad_events_get_a_clear_4xx_and_nothing_is_stored(store, org, make) -> None:
     pat = enrol(store.base_url, org.login("pat"))

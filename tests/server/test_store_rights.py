@@ -139,3 +139,23 @@ def test_tips_and_digest_let_a_device_check_what_the_store_holds(store, org) -> 
     answer = pat.client.digest(first, last)
     assert answer.count == len(held) and answer.digest == range_digest(held)
     assert answer.digest != range_digest(held[:-1])
+
+
+def test_an_id_already_used_elsewhere_is_refused_not_a_failure(store, org) -> None:
+    pat = enrol(store.base_url, org.login("pat"))
+    chain = chain_of(pat)
+    first, second, fid = str(uuid.uuid4()), str(uuid.uuid4()), str(uuid.uuid4())
+    pat.client.push([chain.event("decision.create", first),
+                     chain.event("followup.create", first, entity_id=fid),
+                     chain.event("decision.create", second)])
+    before = snapshot(store.url)
+    for kind, record, entity in (("followup.create", second, fid),
+                                 ("followup.done", second, fid),
+                                 ("decision.create", first, first)):
+        ev = chain.event(kind, record, entity_id=entity)
+        chain.next_seq, chain.prev_hash = ev.device_seq, ev.prev_hash  # never stored
+        with pytest.raises(EventRejected) as err:
+            pat.client.push([ev])
+        assert err.value.code in ("followup_exists", "wrong_record", "record_exists")
+        assert err.value.status == 409
+    assert snapshot(store.url) == before
