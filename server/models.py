@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from app.envelope import SignedEvent, b64, unb64
+from app.envelope import SignedEvent, unb64
 
 
 def _plain_text(value: str) -> str:
@@ -26,8 +26,10 @@ Id = Annotated[str, Field(max_length=64), AfterValidator(_plain_text)]
 Base64 = Annotated[str, Field(max_length=2_000_000, pattern=r"^[A-Za-z0-9+/]*={0,2}$")]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Request(BaseModel):
+    # Fields a newer client adds are ignored, not refused: an addition that an older store
+    # may ignore keeps the protocol version (docs/sync-protocol.md, versioning).
+    model_config = ConfigDict(extra="ignore")
 
 
 class ErrorDetail(BaseModel):
@@ -64,7 +66,7 @@ class InfoResponse(BaseModel):
     limits: Limits
 
 
-class EnrolRequest(Strict):
+class EnrolRequest(Request):
     username: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_plain_text)]
     password: Annotated[str, Field(min_length=1, max_length=1024), AfterValidator(_plain_text)]
     device_id: Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_plain_text)]
@@ -113,7 +115,7 @@ class MeResponse(BaseModel):
     aliases: dict[str, str] = Field(description="Bound local user ids to account ids.")
 
 
-class WireEvent(Strict):
+class WireEvent(Request):
     event_id: Id
     entity: Id
     kind: Id
@@ -143,18 +145,8 @@ class WireEvent(Strict):
             payload=unb64(self.payload, "payload"), prev_hash=unb64(self.prev_hash, "prev_hash"),
             hash=unb64(self.hash, "hash"), signature=unb64(self.signature, "signature"))
 
-    @classmethod
-    def of(cls, ev: SignedEvent) -> WireEvent:
-        return cls.model_construct(
-            event_id=ev.event_id, entity=ev.entity, kind=ev.kind, record_id=ev.record_id,
-            entity_id=ev.entity_id, team_id=ev.team_id, author_id=ev.author_id,
-            device_id=ev.device_id, device_seq=ev.device_seq, hlc=ev.hlc,
-            parents=list(ev.parents), schema_version=ev.schema_version, owner_id=ev.owner_id,
-            assignee_id=ev.assignee_id, payload=b64(ev.payload), prev_hash=b64(ev.prev_hash),
-            hash=b64(ev.hash), signature=b64(ev.signature))
 
-
-class PushRequest(Strict):
+class PushRequest(Request):
     events: list[WireEvent]
     acknowledged_refusals: Annotated[list[Id], Field(max_length=10_000)] = Field(
         default_factory=list, description="Ids of events this device holds in quarantine "

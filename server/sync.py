@@ -243,11 +243,12 @@ def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
 
 
 def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent]) -> _TeamState:
-    bound = conn.execute(_BINDINGS, {"team": ctx.team_id}).all()
+    directory = conn.execute(_MEMBERS_AND_BINDINGS, {"team": ctx.team_id}).all()
+    bound = [r for r in directory if r.kind == "binding"]
     state = _TeamState(
-        aliases={r[0]: r[1] for r in bound},
-        roles={r[0]: r[1] for r in conn.execute(_ROLES, {"team": ctx.team_id})},
-        local_teams={r[2] for r in bound if r[1] == ctx.user_id and r[2]})
+        aliases={r.a: r.b for r in bound},
+        roles={r.a: r.b for r in directory if r.kind == "member"},
+        local_teams={r.c for r in bound if r.b == ctx.user_id and r.c})
     record_ids = sorted({ev.record_id for ev in batch})
     if not record_ids:
         return state
@@ -523,9 +524,13 @@ _SET_TIP = (update(s.devices).where(and_(s.devices.c.team_id == bindparam("team"
                                          s.devices.c.device_id == bindparam("device")))
             .values(tip_seq=bindparam("seq"), tip_hash=bindparam("hash"),
                     tip_signature=bindparam("sig"), last_seen_at=bindparam("now")))
-_BINDINGS = select(s.bindings.c.local_user_id, s.bindings.c.user_id,
-                   s.bindings.c.local_team_id).where(s.bindings.c.team_id == bindparam("team"))
-_ROLES = select(s.users.c.user_id, s.users.c.role).where(s.users.c.team_id == bindparam("team"))
+_MEMBERS_AND_BINDINGS = (  # the team's roles and its vaults' bindings, one round trip
+    select(literal("member").label("kind"), s.users.c.user_id.label("a"),
+           s.users.c.role.label("b"), literal("").label("c"))
+    .where(s.users.c.team_id == bindparam("team"))
+    .union_all(select(literal("binding"), s.bindings.c.local_user_id, s.bindings.c.user_id,
+                      s.bindings.c.local_team_id)
+               .where(s.bindings.c.team_id == bindparam("team"))))
 _OWNERS_AND_HOLDERS = (  # one round trip for both
     select(literal(None).label("followup_id"), _r.c.record_id,
            _r.c.owner_user_id.label("user_id"))
