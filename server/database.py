@@ -39,9 +39,11 @@ def database_url() -> str:
 
 
 def make_engine(url: str | None = None, *, pool_size: int = 10) -> Engine:
+    """``hide_parameters``: a database error's text (logged with its traceback) never
+    carries the statement's values, which include payloads."""
     target = url or database_url()
     if target.startswith("sqlite"):
-        engine = create_engine(target, poolclass=NullPool,
+        engine = create_engine(target, poolclass=NullPool, hide_parameters=True,
                                connect_args={"timeout": 30, "check_same_thread": False})
         _sqlite_transactions(engine)
         return engine
@@ -51,7 +53,8 @@ def make_engine(url: str | None = None, *, pool_size: int = 10) -> Engine:
     # No ping before each use (a round trip per request): connections are recycled after
     # 30 minutes instead, and a dropped one fails one request, which the client retries.
     return create_engine(target, pool_size=pool_size, max_overflow=pool_size * 2,
-                         pool_recycle=1800, connect_args={"prepare_threshold": None})
+                         pool_recycle=1800, hide_parameters=True,
+                         connect_args={"prepare_threshold": None})
 
 
 def _sqlite_transactions(engine: Engine) -> None:
