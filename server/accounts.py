@@ -221,10 +221,17 @@ def _failures(conn: Connection, subject: str, since: int) -> list[int]:
 
 
 def check_rate(conn: Connection, username: str, address: str) -> None:
+    """Refuses an attempt over the limits; run with ``record_failure`` in one transaction.
+
+    On PostgreSQL a transaction lock per username and per address (always in that order)
+    makes the count and the new attempt one step, so parallel guesses cannot all pass;
+    SQLite's write transactions are already one at a time."""
     now = int(time.time())
     since = now - FAILURE_WINDOW_S
     for subject, limit in ((f"user:{username}", MAX_FAILURES_PER_USERNAME),
                            (f"addr:{address}", MAX_FAILURES_PER_ADDRESS)):
+        if conn.dialect.name == "postgresql":
+            conn.execute(select(func.pg_advisory_xact_lock(func.hashtext(subject))))
         failures = _failures(conn, subject, since)
         if len(failures) >= limit:
             wait = max(1, failures[-limit] + FAILURE_WINDOW_S - now)
@@ -233,15 +240,27 @@ def check_rate(conn: Connection, username: str, address: str) -> None:
                              retry_after=wait)
 
 
-def record_failure(conn: Connection, username: str, address: str) -> None:
+def record_failure(conn: Connection, username: str, address: str) -> list[str]:
+    """Count an attempt as failed; returns its rows' ids (``forget_attempt`` on success).
+
+    An attempt is counted *before* its password is checked, so parallel guesses see each
+    other, and the slow hash runs outside any transaction."""
     now = int(time.time())
+    ids = []
     for subject in (f"user:{username}", f"addr:{address}"):
+        ids.append(new_id())
         conn.execute(insert(s.sign_in_failures).values(
-            team_id=s.NO_TEAM, failure_id=new_id(), subject=subject[:128], failed_at=now))
+            team_id=s.NO_TEAM, failure_id=ids[-1], subject=subject[:128], failed_at=now))
     # Keep the table small: failures older than the window no longer count.
     conn.execute(delete(s.sign_in_failures).where(and_(
         s.sign_in_failures.c.team_id == s.NO_TEAM,
         s.sign_in_failures.c.failed_at < now - FAILURE_WINDOW_S)))
+    return ids
+
+
+def forget_attempt(conn: Connection, ids: list[str]) -> None:
+    conn.execute(delete(s.sign_in_failures).where(and_(
+        s.sign_in_failures.c.team_id == s.NO_TEAM, s.sign_in_failures.c.failure_id.in_(ids))))
 
 
 def clear_failures(conn: Connection, username: str) -> None:
@@ -259,18 +278,30 @@ class Account:
     role: str
 
 
-def check_credentials(conn: Connection, username: str, password: str) -> Account | None:
+@dataclass(frozen=True)
+class Candidate:
+    """The account a username names (or none), with its password hash."""
+
+    account: Account | None
+    password_hash: str
+
+
+def find_account(conn: Connection, username: str) -> Candidate:
     row = conn.execute(select(s.users.c.user_id, s.users.c.team_id, s.users.c.username,
                               s.users.c.display_name, s.users.c.role, s.users.c.password_hash)
                        .where(s.users.c.username == normalise_username(username))).first()
-    stored = row[5] if row else _DUMMY_HASH  # same work whether or not the user exists
+    if row is None:  # the same work follows whether or not the user exists
+        return Candidate(None, _DUMMY_HASH)
+    return Candidate(Account(row[0], row[1], row[2], row[3], row[4]), row[5])
+
+
+def check_password(candidate: Candidate, password: str) -> Account | None:
+    """Argon2id verification (slow on purpose): call it outside any transaction."""
     try:
-        _hasher.verify(stored, password)
+        _hasher.verify(candidate.password_hash, password)
     except (VerificationError, InvalidHashError):
         return None
-    if row is None:
-        return None
-    return Account(row[0], row[1], row[2], row[3], row[4])
+    return candidate.account
 
 
 def token_hash(token: str) -> bytes:

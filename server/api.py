@@ -171,21 +171,29 @@ def create_app(engine: Engine) -> FastAPI:
             raise StoreError(422, "bad_public_key", "The public key is not base64.") from exc
         with writing(engine) as conn:
             accounts.check_rate(conn, username, address)
-            account = accounts.check_credentials(conn, username, body.password)
-            if account is None:
-                accounts.record_failure(conn, username, address)
-                accounts.audit(conn, accounts.s.NO_TEAM, "sign_in", outcome="bad_credentials")
+            attempt = accounts.record_failure(conn, username, address)
+            candidate = accounts.find_account(conn, username)
+        account = accounts.check_password(candidate, body.password)  # no lock held
         if account is None:
+            with writing(engine) as conn:
+                accounts.audit(conn, accounts.s.NO_TEAM, "sign_in", outcome="bad_credentials")
             raise StoreError(401, "bad_credentials", "That username and password do not match.")
         with writing(engine) as conn:
+            accounts.forget_attempt(conn, attempt)
             accounts.clear_failures(conn, username)
             accounts.audit(conn, account.team_id, "sign_in", user_id=account.user_id,
                            device_id=body.device_id)
-        with writing(engine) as conn:
-            result = accounts.enrol(conn, account=account, device_id=body.device_id,
-                                    public_key=public_key, label=body.device_label,
-                                    local_user_id=body.local_user_id,
-                                    local_team_id=body.local_team_id)
+        try:
+            with writing(engine) as conn:
+                result = accounts.enrol(conn, account=account, device_id=body.device_id,
+                                        public_key=public_key, label=body.device_label,
+                                        local_user_id=body.local_user_id,
+                                        local_team_id=body.local_team_id)
+        except StoreError as exc:
+            with writing(engine) as conn:
+                accounts.audit(conn, account.team_id, "enrol", user_id=account.user_id,
+                               device_id=body.device_id, outcome=exc.code)
+            raise
         return EnrolResponse(
             device_token=result.token, user_id=account.user_id,
             display_name=account.display_name, role=account.role, team_id=account.team_id,

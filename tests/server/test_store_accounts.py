@@ -92,6 +92,21 @@ def test_sign_in_attempts_are_rate_limited(store) -> None:
     enrol(store.base_url, org.login("paula"))
 
 
+def test_parallel_guesses_share_one_limit(store) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    org = seed(store.url)
+
+    def guess(i: int) -> int:
+        return httpx.post(f"{store.base_url}/v1/enrol", timeout=60, json={
+            "username": org.login("paula"), "password": f"guess number {i}",
+            "device_id": str(uuid.uuid4()), "public_key": "A" * 43 + "="}).status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        statuses = list(pool.map(guess, range(12)))
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 7, statuses
+
+
 def _admin(home: Path, *args: str, password: str | None = None) -> str:
     env = {**os.environ, "SHARELOG_HOME": str(home)}
     env.pop("SHARELOG_DATABASE_URL", None)
