@@ -77,8 +77,9 @@ def test_a_real_vaults_v1_history_verifies_as_a_chain(service) -> None:
     assert [e.schema_version for e in events] == [1, 1, 1, 1]
     assert [e.effective_owner for e in events] == [service.identity.user_id] * 4
     # v1: the assignee of a follow-up event is its author, and a decision has none.
-    assert [e.effective_assignee for e in events] == ["", "", "", service.identity.user_id][
-        :0] + ["" if e.entity == "decision" else service.identity.user_id for e in events]
+    assert [(e.entity, e.effective_assignee) for e in events] == [
+        ("decision", ""), ("followup", service.identity.user_id), ("decision", ""),
+        ("followup", service.identity.user_id)]
     verify_chain(events, device_public_key(service))
     wire = json.loads(json.dumps([to_wire(e) for e in events]))
     verify_chain([from_wire(w) for w in wire], device_public_key(service))
