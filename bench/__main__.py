@@ -10,7 +10,7 @@ import runpy
 import sys
 import traceback
 
-MODULES = ("bench.bench_core", "bench.bench_ui", "bench.bench_form")
+MODULES = ("bench.bench_core", "bench.bench_ui", "bench.bench_form", "bench.bench_server")
 
 
 def main() -> int:
