@@ -139,6 +139,14 @@ def events_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]
     ).fetchall()
 
 
+def events_of_device(conn: Connection, device_id: str) -> list[tuple[Any, ...]]:
+    """One device's chain, oldest first (what sync pushes)."""
+    return conn.execute(
+        f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE device_id = ? ORDER BY device_seq",
+        (device_id,),
+    ).fetchall()
+
+
 def events_for_entity(conn: Connection, entity_id: str) -> list[tuple[Any, ...]]:
     return conn.execute(
         f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE entity_id = ? ORDER BY seq",

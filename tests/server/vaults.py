@@ -11,9 +11,8 @@ from db import store
 
 def vault_events(svc: Sharelog) -> list[SignedEvent]:
     """The vault's own chain, oldest first, for the wire."""
-    rows = [event_from_row(r) for r in store.events_all(svc.vault.conn)]
-    own = [e for e in rows if e.device_id == svc.identity.device_id]
-    return [from_v1(e) for e in sorted(own, key=lambda e: e.device_seq)]
+    rows = store.events_of_device(svc.vault.conn, svc.identity.device_id)
+    return [from_v1(event_from_row(r)) for r in rows]
 
 
 def device_public_key(svc: Sharelog) -> bytes:
