@@ -253,7 +253,7 @@ def _change(row: tuple[Any, ...]) -> StoredChange:
     if type(event_id) is not str or type(payload) is not bytes:
         raise TypeError("not an event")
     return StoredChange(event_id, row[1], row[2], row[3], row[4], row[5], row[6], row[7],
-                        parent_ids, payload)
+                        parent_ids, payload, row[10], row[11], row[12], row[13])
 
 
 def _followup_groups(rows: Iterator[tuple[Any, ...]]

@@ -16,13 +16,19 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from app.clock import local_iso, utc_iso
+
 EVENT_SCHEMA_VERSION = 1
 GENESIS_HASH = b"\x00" * 32
 
 
-def uuid7() -> str:
-    """A time-ordered UUID (RFC 9562 version 7): 48-bit ms time, then random bits."""
-    ms = time.time_ns() // 1_000_000
+def uuid7(ms: int | None = None) -> str:
+    """A time-ordered UUID (RFC 9562 version 7): 48-bit ms time, then random bits.
+
+    ``ms`` is the vault's clock (``app.clock.Clock.ms``); the system clock by default.
+    """
+    if ms is None:
+        ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & ((1 << 48) - 1)) << 80
     value |= 0x7 << 76
@@ -39,15 +45,30 @@ def canonical(data: Any) -> bytes:
     )
 
 
+# How far ahead of this device's own clock an incoming stamp may pull its hybrid logical
+# clock. A device whose clock is set to next year must not drag every other device there:
+# beyond this, the stamp is taken as if it were this much ahead (its event is still kept).
+MAX_CLOCK_PULL_MS = 5 * 60 * 1000
+
+
+def _system_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
 class HybridLogicalClock:
     """HLC timestamps: wall milliseconds plus a counter; never goes backwards.
 
     Encoded as ``<13-digit ms>-<5-digit counter>-<device>`` so text order is
     causal order. Clocks order events for display; they never pick a winner.
+    ``wall`` is the vault's clock in milliseconds (``app.clock.Clock.ms``).
     """
 
-    def __init__(self, device_id: str, last: str | None = None) -> None:
+    def __init__(self, device_id: str, last: str | None = None, *,
+                 wall: Callable[[], int] = _system_ms,
+                 max_pull_ms: int = MAX_CLOCK_PULL_MS) -> None:
         self.device_id = device_id
+        self._wall = wall
+        self.max_pull_ms = max_pull_ms
         self._ms = 0
         self._counter = 0
         self._lock = threading.Lock()
@@ -57,28 +78,55 @@ class HybridLogicalClock:
     @staticmethod
     def parse(stamp: str) -> tuple[int, int, str]:
         ms, counter, device = stamp.split("-", 2)
+        if len(ms) != 13 or not ms.isdigit() or len(counter) != 5 or not counter.isdigit():
+            raise ValueError("not a clock stamp")
         return int(ms), int(counter), device
 
     def now(self) -> str:
         with self._lock:
-            wall = time.time_ns() // 1_000_000
+            wall = self._wall()
             if wall > self._ms:
                 self._ms, self._counter = wall, 0
             else:
                 self._counter += 1
+                if self._counter > 99_999:  # five digits: move on a millisecond instead
+                    self._ms, self._counter = self._ms + 1, 0
             return f"{self._ms:013d}-{self._counter:05d}-{self.device_id}"
 
-    def observe(self, stamp: str) -> None:
+    def observe(self, stamp: str) -> bool:
+        """Take in another event's stamp, so the next local one sorts after it.
+
+        A stamp more than ``max_pull_ms`` ahead of this device's wall clock pulls the
+        clock only that far (returns False: the stamp was ahead of the bound).
+        """
         ms, counter, _ = self.parse(stamp)
         with self._lock:
+            limit = self._wall() + self.max_pull_ms
+            within = ms <= limit
+            if not within:
+                ms, counter = limit, 0
             self._ms, self._counter = max((self._ms, self._counter), (ms, counter))
+            return within
+
+    @property
+    def last_ms(self) -> int:
+        return self._ms
+
+
+def hlc_ms(stamp: str) -> int:
+    """The wall milliseconds of a stamp; raises ValueError when it is not one."""
+    return HybridLogicalClock.parse(stamp)[0]
 
 
 def hlc_wall_iso(stamp: str) -> str:
-    import datetime as dt
+    """When an event was made, by its author's clock, as UTC text (what the projection
+    stores: the same on every machine, in any timezone)."""
+    return utc_iso(int(stamp.split("-", 1)[0]))
 
-    ms = int(stamp.split("-", 1)[0])
-    return dt.datetime.fromtimestamp(ms / 1000).isoformat(timespec="seconds")
+
+def hlc_local_iso(stamp: str) -> str:
+    """When an event was made, as local naive text to show a person."""
+    return local_iso(hlc_wall_iso(stamp))
 
 
 @dataclass(frozen=True)

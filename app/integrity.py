@@ -35,6 +35,7 @@ from typing import Any
 from app import drift, tip
 from app.cancel import Cancelled
 from app.drift import RecordDrift
+from app.envelope import ENVELOPE_TAG_V2
 from app.events import (
     CHAIN_TAG,
     ENVELOPE_TAG,
@@ -139,17 +140,26 @@ class _Row:
 def _recompute(row: tuple[Any, ...]) -> _Row:
     """Recompute an event's hash from its stored bytes (text columns arrive as bytes)."""
     (_seq, event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
-     device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature) = row
+     device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature,
+     owner_id, assignee_id) = row
     digest: bytes | None
     try:
         if type(device_seq) is not int or type(schema_version) is not int:
             raise TypeError("not an integer")
-        digest = hashlib.sha256(envelope_bytes(
-            event_id=event_id, entity=entity, kind=kind, record_id=record_id,
-            entity_id=entity_id, team_id=team_id, author_id=author_id, device_id=device_id,
-            device_seq=device_seq, hlc=hlc, parents=parents, schema_version=schema_version,
-            payload=payload, prev_hash=prev_hash,
-        )).digest()
+        if schema_version == 1:
+            envelope = envelope_bytes(
+                event_id=event_id, entity=entity, kind=kind, record_id=record_id,
+                entity_id=entity_id, team_id=team_id, author_id=author_id,
+                device_id=device_id, device_seq=device_seq, hlc=hlc, parents=parents,
+                schema_version=schema_version, payload=payload, prev_hash=prev_hash)
+        elif schema_version == 2:
+            envelope = ENVELOPE_TAG_V2 + b"".join(_field(v) for v in (
+                event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
+                str(device_seq), hlc, parents, str(schema_version), owner_id, assignee_id,
+                str(len(payload)), hashlib.sha256(payload).digest(), prev_hash))
+        else:
+            raise TypeError("an envelope this Sharelog does not know")
+        digest = hashlib.sha256(envelope).digest()
     except (TypeError, AttributeError):
         digest = None
     return _Row(
@@ -157,6 +167,11 @@ def _recompute(row: tuple[Any, ...]) -> _Row:
         device_seq if type(device_seq) is int else -1,
         _as_bytes(hash_), _as_bytes(signature), _as_bytes(prev_hash), digest,
     )
+
+
+def _field(value: str | bytes) -> bytes:
+    raw = value.encode("utf-8") if isinstance(value, str) else value
+    return len(raw).to_bytes(4, "big") + raw
 
 
 def _str(value: Any) -> str | None:
@@ -180,28 +195,35 @@ _DIGEST_PREFIX = (32).to_bytes(4, "big")
 
 
 def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: IntegrityReport,
-           *, every_signature: bool, queue: SignatureQueue,
+           *, every_signature: bool, queue: SignatureQueue, own_device: str | None = None,
            step: Callable[[int], None] | None = None) -> None:
     """One pass over every event in (device, device_seq) order.
 
     The loop is written flat, on local names, because it runs once per event: it builds
-    the envelope exactly as ``envelope_bytes`` does, but in one join. A row that does not
-    fit that shape (a column of the wrong type, an over-long field) goes through
-    ``_recompute`` instead, which handles anything.
+    the envelope (v1 or v2) exactly as ``envelope_bytes`` does, but in one join. A row
+    that does not fit that shape (a column of the wrong type, an over-long field) goes
+    through ``_recompute`` instead, which handles anything.
+
+    This vault's own chain must be whole from its first event. Another device's chain
+    may be held in part (a practitioner's device receives only the records it may see):
+    each run of consecutive events is proved by its links and the signature at its end,
+    and a gap between runs is not a problem of this vault (the team's store, which holds
+    every chain, confirms them).
     """
     problems = report.problems
     signature_problems: list[IntegrityProblem] = []
     sha256 = hashlib.sha256
     join = b"".join
     length = _LENGTH_PREFIX
-    tag, digest_prefix, chain_tag = ENVELOPE_TAG, _DIGEST_PREFIX, CHAIN_TAG
+    tag, tag2, digest_prefix, chain_tag = ENVELOPE_TAG, ENVELOPE_TAG_V2, _DIGEST_PREFIX, CHAIN_TAG
     checked = 0
     signatures = 0
 
-    # The previous event on the current chain (device), or none at a chain's start.
+    # The previous event on the current run of a chain (device), or none at a run's start.
     in_chain = False
     raw_device: Any = object()
     device = ""
+    foreign = False
     public: bytes | None = None
     verify: Callable[[bytes, bytes], bool] | None = None
     prev_seq = 0
@@ -221,7 +243,8 @@ def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: Inte
 
     for row in rows:
         (_seq, event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
-         device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature) = row
+         device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature,
+         owner_id, assignee_id) = row
         checked += 1
         if step is not None and not checked & 4095:
             step(checked)
@@ -229,17 +252,35 @@ def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: Inte
             if type(device_seq) is not int or type(schema_version) is not int:
                 raise TypeError("not an integer")
             seq_text = b"%d" % device_seq
-            version_text = b"%d" % schema_version
-            digest: bytes | None = sha256(join((
-                tag,
-                length[len(event_id)], event_id, length[len(entity)], entity,
-                length[len(kind)], kind, length[len(record_id)], record_id,
-                length[len(entity_id)], entity_id, length[len(team_id)], team_id,
-                length[len(author_id)], author_id, length[len(device_id)], device_id,
-                length[len(seq_text)], seq_text, length[len(hlc)], hlc,
-                length[len(parents)], parents, length[len(version_text)], version_text,
-                digest_prefix, sha256(payload).digest(), length[len(prev_hash)], prev_hash,
-            ))).digest()
+            if schema_version == 1:
+                digest: bytes | None = sha256(join((
+                    tag,
+                    length[len(event_id)], event_id, length[len(entity)], entity,
+                    length[len(kind)], kind, length[len(record_id)], record_id,
+                    length[len(entity_id)], entity_id, length[len(team_id)], team_id,
+                    length[len(author_id)], author_id, length[len(device_id)], device_id,
+                    length[len(seq_text)], seq_text, length[len(hlc)], hlc,
+                    length[len(parents)], parents, length[1], b"1",
+                    digest_prefix, sha256(payload).digest(), length[len(prev_hash)],
+                    prev_hash,
+                ))).digest()
+            elif schema_version == 2:
+                size_text = b"%d" % len(payload)
+                digest = sha256(join((
+                    tag2,
+                    length[len(event_id)], event_id, length[len(entity)], entity,
+                    length[len(kind)], kind, length[len(record_id)], record_id,
+                    length[len(entity_id)], entity_id, length[len(team_id)], team_id,
+                    length[len(author_id)], author_id, length[len(device_id)], device_id,
+                    length[len(seq_text)], seq_text, length[len(hlc)], hlc,
+                    length[len(parents)], parents, length[1], b"2",
+                    length[len(owner_id)], owner_id, length[len(assignee_id)], assignee_id,
+                    length[len(size_text)], size_text,
+                    digest_prefix, sha256(payload).digest(), length[len(prev_hash)],
+                    prev_hash,
+                ))).digest()
+            else:
+                raise TypeError("an envelope this Sharelog does not know")
             link = sha256(join((chain_tag, hash_, signature))).digest()
         except (TypeError, IndexError):
             # Not the shape a stored event has: take the general path.
@@ -255,9 +296,14 @@ def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: Inte
                 close_chain()
                 in_chain, tip = False, None
                 device = name
+                foreign = own_device is not None and name != own_device
                 public = keys.get(name)
                 verify = None if public is None else signature_verifier(public)
 
+        if in_chain and foreign and device_seq > prev_seq + 1:
+            # Another device's chain, held in part: a new run starts here.
+            close_chain()
+            in_chain, tip = False, None
         if in_chain:
             if device_seq != prev_seq + 1:
                 problems.append(problem(
@@ -267,6 +313,8 @@ def _check(rows: Iterable[tuple[Any, ...]], keys: dict[str, bytes], report: Inte
                 # The link to the previous change broke: it was changed or re-signed.
                 problems.append(problem(prev_record, prev_seq, "altered"))
                 problems.append(problem(record_id, device_seq, "reordered"))
+        elif foreign and device_seq > 1:
+            pass  # a run of another device's chain: its end's signature proves it
         elif device_seq != 1:
             problems.append(problem(
                 record_id, device_seq, "removed" if device_seq > 1 else "reordered"))
@@ -335,7 +383,8 @@ def verify_all(conn: Connection, *, every_signature: bool = False,
             scans = drift.scan_in_pool(pool, conn, vault_path, vault_key)
         queue = SignatureQueue(pool if every_signature else None)
         _check(store.events_raw_by_device(conn), store.device_keys(conn), report,
-               every_signature=every_signature, queue=queue, step=step)
+               every_signature=every_signature, queue=queue, step=step,
+               own_device=_own_device(conn))
         local = events
         step(0)
         if scans is None:
@@ -425,10 +474,21 @@ LOST_CHANGES_KEY = "lost_changes"
 UNRESOLVED_LOSS_KEY = "unresolved_loss"
 
 
+def _own_device(conn: Connection) -> str | None:
+    value = store.meta_get(conn, "device_id")
+    return str(value) if value is not None else None
+
+
 def verify_record(conn: Connection, record_id: str) -> IntegrityReport:
-    """A record's own changes: each hash, each link to its predecessor, each signature."""
+    """A record's own changes: each hash, each link to its predecessor, each signature.
+
+    A change from another device whose predecessor this vault does not hold (a chain held
+    in part, by design) is proved by its own signature; only this device's chain must be
+    whole.
+    """
     report = IntegrityReport()
     keys = store.device_keys(conn)
+    own = _own_device(conn)
     for raw in store.events_raw_for_record(conn, record_id):
         row = _recompute(raw)
         report.events_checked += 1
@@ -436,8 +496,9 @@ def verify_record(conn: Connection, record_id: str) -> IntegrityReport:
         if row.device_seq > 1:
             before = store.event_raw_at(conn, row.device_id, row.device_seq - 1)
             if before is None:
-                report.problems.append(
-                    IntegrityProblem(record_id, row.device_id, row.device_seq, "removed"))
+                if row.device_id == own:
+                    report.problems.append(
+                        IntegrityProblem(record_id, row.device_id, row.device_seq, "removed"))
                 expected = row.prev_hash
             else:
                 prev = _recompute(before)

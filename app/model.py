@@ -393,6 +393,14 @@ class FollowUp(NamedTuple):
     subjects: str = ""
     case_refs: str = ""
     counterparty: str = ""
+    # Its latest versions as shown: a change made from this view names them as the
+    # versions its author saw (``parents``).
+    heads: tuple[str, ...] = ()
+    conflicts: tuple[str, ...] = ()  # fields changed differently by concurrent changes
+
+    @property
+    def in_conflict(self) -> bool:
+        return bool(self.conflicts)
 
     def is_overdue(self, today: dt.date) -> bool:
         return self.state == FollowUpState.OPEN and self.due_date < today

@@ -26,3 +26,12 @@ class ValidationError(Exception):
     def for_field(self, name: str) -> list[str]:
         return [p.message for p in self.problems
                 if p.field == name or p.field.startswith(name + ".")]
+
+
+class NotFound(Exception):
+    def __init__(self, what: str) -> None:
+        super().__init__(f"That {what} could not be found.")
+
+
+class InvalidChange(Exception):
+    """A change that does not make sense in the state its author saw."""

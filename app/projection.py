@@ -4,7 +4,13 @@
 decision row, its follow-ups and its search-index text, from its signed events alone.
 The events are taken in the order their parents give (ties broken by event id, never
 by arrival order), so the same set of events gives the same state on every device,
-whatever order they arrived in (sync relies on it).
+whatever order they arrived in, in any timezone (times are stored in UTC).
+
+Concurrent versions (neither an ancestor of the other through their parents) are merged
+field by field (``app.merge``): a field changed on one side only takes that change; the
+same field changed differently on both sides is *in conflict* and shows the value of
+the versions' common ancestor until a person resolves it with a version whose parents
+are all the heads. Clock time never chooses a winner.
 
 Three paths share the same steps (``decision_step``, ``followup_step``):
 
@@ -27,7 +33,9 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, NamedTuple, Protocol, TypeVar
 
-from app.events import Event, hlc_wall_iso
+from app.envelope import SCHEMA_V1, SignedEvent
+from app.events import hlc_wall_iso
+from app.merge import STATUS, FieldConflict, merge_decision, merge_followup
 from app.model import (
     RECORD_VERSION,
     SPECIAL_CATEGORIES,
@@ -74,10 +82,19 @@ class Change(Protocol):
     def parents(self) -> tuple[str, ...]: ...
     @property
     def payload(self) -> bytes: ...
+    @property
+    def device_id(self) -> str: ...
+    @property
+    def schema_version(self) -> int: ...
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def assignee_id(self) -> str: ...
 
 
 class StoredChange(NamedTuple):
-    """An event as the check reads it: only what the projection needs, cheap to build."""
+    """An event as the check reads it: only what the projection needs, cheap to build
+    (``store.CHANGE_COLUMNS`` order)."""
 
     event_id: str
     entity: str
@@ -89,6 +106,25 @@ class StoredChange(NamedTuple):
     hlc: str
     parents: tuple[str, ...]
     payload: bytes
+    device_id: str
+    schema_version: int
+    owner_id: str
+    assignee_id: str
+
+
+def record_owner(change: Change, body: dict[str, Any]) -> str:
+    """Who owns the record a ``decision.create`` makes: signed in the envelope from v2;
+    a v1 event named its author in the payload (one local user made every v1 event)."""
+    if change.schema_version == SCHEMA_V1:
+        return str(body.get("owner_id", change.author_id))
+    return change.owner_id
+
+
+def followup_holder(change: Change, body: dict[str, Any]) -> str:
+    """Who holds a follow-up after a create or a reassignment (v1: in the payload)."""
+    if change.schema_version == SCHEMA_V1:
+        return str(body["owner_id"])
+    return change.assignee_id
 
 
 _c_scanner = getattr(json.scanner, "c_make_scanner", None)
@@ -139,6 +175,8 @@ class DecisionState:
     # The record's canonical JSON as the event carries it, when that is what the body
     # column holds (so the check need not encode it again); None: work it out.
     body_hint: str | None = None
+    # Fields changed differently by concurrent versions, until a person resolves them.
+    conflicts: tuple[str, ...] = ()
 
     @property
     def record(self) -> DecisionRecord:
@@ -150,10 +188,7 @@ class DecisionState:
         return self.body_hint if self.body_hint is not None else store.dumps(self.data)
 
     def _heads_text(self) -> str:
-        heads = self.heads
-        if len(heads) == 1 and heads[0].isascii() and heads[0].replace("-", "").isalnum():
-            return f'["{heads[0]}"]'  # what store.dumps gives for one id, without encoding
-        return store.dumps(list(heads))
+        return ids_text(self.heads)
 
     def _columns(self) -> tuple[Any, ...]:
         d = self.data
@@ -163,6 +198,7 @@ class DecisionState:
             d["decision"], d["consent"], d["decided_at"], self.created_at, self.updated_at,
             self.version_count, self.head_event_id, self._heads_text(), subjects_text,
             counterparty_text, case_refs, int(is_special_category(d)),
+            ids_text(self.conflicts),
         )
 
     def values(self) -> tuple[Any, ...]:
@@ -210,7 +246,17 @@ class DecisionState:
             status=row["status"], created_at=row["created_at"], updated_at=row["updated_at"],
             version_count=int(row["version_count"]), head_event_id=row["head_event_id"],
             heads=tuple(json.loads(row["heads"])), data=normal_record(json.loads(row["body"])),
+            conflicts=tuple(json.loads(row["conflicts"])),
         )
+
+
+def ids_text(ids: tuple[str, ...]) -> str:
+    """A sorted tuple of ids or names as the JSON list a column holds."""
+    if not ids:
+        return "[]"
+    if len(ids) == 1 and ids[0].isascii() and ids[0].replace("-", "").replace("_", "").isalnum():
+        return f'["{ids[0]}"]'  # what store.dumps gives for one id, without encoding
+    return store.dumps(list(ids))
 
 
 # What ``to_dict`` gives: every field and the shape's version.
@@ -257,17 +303,21 @@ class FollowUpProjection(NamedTuple):
     cancel_reason: str | None
     created_at: str
     updated_at: str
+    heads: tuple[str, ...] = ()  # its latest versions, which a change of it follows
+    conflicts: tuple[str, ...] = ()  # fields changed differently by concurrent changes
 
     def values(self, display: tuple[str, str, str]) -> tuple[Any, ...]:
         """The followups row, in ``store.FOLLOWUP_COLUMNS`` order."""
-        return (*self, *display)
+        return (*self[:12], ids_text(self.heads), ids_text(self.conflicts), *display)
 
     def row(self, display: tuple[str, str, str]) -> dict[str, Any]:
         return dict(zip(store.FOLLOWUP_COLUMNS, self.values(display), strict=True))
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> FollowUpProjection:
-        return cls(*(row[k] for k in cls._fields))
+        values = {k: row[k] for k in cls._fields[:12]}
+        return cls(**values, heads=tuple(json.loads(row["heads"])),
+                   conflicts=tuple(json.loads(row["conflicts"])))
 
 
 @dataclass(frozen=True)
@@ -280,6 +330,9 @@ class RecordState:
     # Events that could not be applied (a change to a record or follow-up whose creation
     # is not among the events, an unknown kind, an unreadable payload).
     unapplied: tuple[str, ...] = ()
+    # Each field in conflict, with every concurrent value and who wrote it (not stored:
+    # worked out from the events whenever a screen asks).
+    conflict_details: tuple[FieldConflict, ...] = ()
 
     def display(self) -> tuple[str, str, str]:
         return self.decision.display() if self.decision is not None else ("", "", "")
@@ -307,7 +360,8 @@ def _wall(hlc: str) -> str:
 
 
 def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
-    """A decision's state after one more of its events (in the parents' order)."""
+    """A decision's state after one more of its events, in a linear history (each event
+    follows the one before): what ``merge_decision`` gives there, at a fraction of the cost."""
     at = _wall(event.hlc)
     if event.kind == "decision.create":
         if state is not None:
@@ -316,7 +370,7 @@ def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
         data, hint = _record(body, event.payload)
         return DecisionState(
             record_id=event.record_id, team_id=event.team_id,
-            owner_id=body.get("owner_id", event.author_id),
+            owner_id=record_owner(event, body),
             status=RecordStatus.ACTIVE.value, created_at=at, updated_at=at, version_count=1,
             head_event_id=event.event_id, heads=(event.event_id,), data=data, body_hint=hint,
         )
@@ -326,7 +380,7 @@ def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
         raise ProjectionError("a change arrived for a record this vault does not hold")
     heads = tuple(sorted((set(state.heads) - set(event.parents)) | {event.event_id}))
     changed = replace(state, updated_at=at, version_count=state.version_count + 1,
-                      head_event_id=event.event_id, heads=heads)
+                      head_event_id=event.event_id, heads=heads, conflicts=())
     if event.kind == "decision.correct":
         data, hint = _record(_body(event), event.payload)
         return replace(changed, data=data, body_hint=hint)
@@ -354,33 +408,59 @@ def _record(body: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], str |
     return normal, hint
 
 
-def followup_step(state: FollowUpProjection | None, event: Change) -> FollowUpProjection:
-    """A follow-up's state after one more of its events (in the parents' order)."""
+def followup_delta(event: Change) -> dict[str, Any]:
+    """The fields of a follow-up one of its events sets (a create sets every one)."""
     body = _body(event)
-    at = _wall(event.hlc)
-    if event.kind == "followup.create":
-        if state is not None:
-            raise ProjectionError("a follow-up was created twice")
-        return FollowUpProjection(
-            event.entity_id, event.record_id, event.team_id, body["owner_id"], body["kind"],
-            body["title"], body["due_date"], FollowUpState.OPEN.value, None, None, at, at)
-    if state is None:
-        raise ProjectionError("a change arrived for a follow-up this vault does not hold")
-    if event.kind == "followup.done":
-        return state._replace(state=FollowUpState.DONE.value, outcome=body["outcome"],
-                              updated_at=at)
-    if event.kind == "followup.cancel":
-        return state._replace(state=FollowUpState.CANCELLED.value,
-                              cancel_reason=body["reason"], updated_at=at)
-    if event.kind == "followup.reschedule":
-        return state._replace(due_date=body["due_date"], updated_at=at)
-    if event.kind == "followup.reassign":
-        return state._replace(owner_id=body["owner_id"], updated_at=at)
+    kind = event.kind
+    if kind == "followup.create":
+        return {"state": FollowUpState.OPEN.value, "outcome": None, "cancel_reason": None,
+                "due_date": _text(body["due_date"]), "owner_id": followup_holder(event, body)}
+    if kind == "followup.done":
+        return {"state": FollowUpState.DONE.value, "outcome": _text(body["outcome"])}
+    if kind == "followup.cancel":
+        return {"state": FollowUpState.CANCELLED.value, "cancel_reason": _text(body["reason"])}
+    if kind == "followup.reschedule":
+        return {"due_date": _text(body["due_date"])}
+    if kind == "followup.reassign":
+        return {"owner_id": followup_holder(event, body)}
     raise ProjectionError("an unknown kind of change")
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ProjectionError("a change whose content is not readable")
+    return value
+
+
+def followup_step(state: FollowUpProjection | None, event: Change) -> FollowUpProjection:
+    """A follow-up's state after one more of its events, in a linear history."""
+    at = _wall(event.hlc)
+    delta = followup_delta(event)
+    if event.kind == "followup.create":
+        if state is not None:
+            raise ProjectionError("a follow-up was created twice")
+        body = _body(event)
+        return FollowUpProjection(
+            event.entity_id, event.record_id, event.team_id, delta["owner_id"],
+            _text(body["kind"]), _text(body["title"]), delta["due_date"],
+            FollowUpState.OPEN.value, None, None, at, at, (event.event_id,), ())
+    if state is None:
+        raise ProjectionError("a change arrived for a follow-up this vault does not hold")
+    heads = tuple(sorted((set(state.heads) - set(event.parents)) | {event.event_id}))
+    return state._replace(**delta, updated_at=at, heads=heads, conflicts=())
+
+
 # -- order and projection -----------------------------------------------------------------
-C = TypeVar("C", bound=Change)
+class Ordered(Protocol):
+    """What ordering needs of an event: its id and its parents."""
+
+    @property
+    def event_id(self) -> str: ...
+    @property
+    def parents(self) -> tuple[str, ...]: ...
+
+
+C = TypeVar("C", bound=Ordered)
 
 
 def order_events(events: Iterable[C]) -> list[C]:
@@ -434,92 +514,271 @@ def heads_of(events: Iterable[Change]) -> list[str]:
 
 def project_record(events: Iterable[Change]) -> RecordState:
     """A record's state from its set of events (a pure function: no clock, no vault)."""
-    decision: DecisionState | None = None
-    followups: dict[str, FollowUpProjection] = {}
+    decision_events: list[Change] = []
+    followup_events: dict[str, list[Change]] = {}
     unapplied: list[str] = []
     record_id = ""
     for ev in order_events(events):
         record_id = record_id or ev.record_id
-        try:
-            if ev.entity == "decision":
-                decision = decision_step(decision, ev)
-            elif ev.entity == "followup":
-                followups[ev.entity_id] = followup_step(followups.get(ev.entity_id), ev)
-            else:
-                raise ProjectionError("an unknown kind of change")
-        except (ProjectionError, KeyError, TypeError, ValueError, AttributeError):
+        if ev.entity == "decision":
+            decision_events.append(ev)
+        elif ev.entity == "followup":
+            followup_events.setdefault(ev.entity_id, []).append(ev)
+        else:
             unapplied.append(ev.event_id)
+    details: list[FieldConflict] = []
+    decision = project_decision(decision_events, unapplied, details)
+    followups = {}
+    for fid in sorted(followup_events, key=_id_order):
+        fu = project_followup(followup_events[fid], unapplied, details)
+        if fu is not None:
+            followups[fid] = fu
     return RecordState(
         record_id=decision.record_id if decision is not None else record_id,
         decision=decision,
-        followups=tuple(followups[k] for k in sorted(followups)),
-        unapplied=tuple(unapplied),
+        followups=tuple(followups[k] for k in sorted(followups, key=_id_order)),
+        unapplied=tuple(sorted(unapplied)),
+        conflict_details=tuple(details),
     )
 
 
+_APPLY_ERRORS = (ProjectionError, KeyError, TypeError, ValueError, AttributeError)
+
+
+def _id_order(value: Any) -> tuple[int, bytes]:
+    """Ids in order; one that damage left as bytes (or worse) sorts after every text id,
+    never a crash."""
+    if isinstance(value, str):
+        return 0, value.encode("utf-8", "surrogateescape")
+    if isinstance(value, bytes):
+        return 1, value
+    return 2, repr(value).encode("utf-8")
+
+
+def _linear(events: list[Change], create: str) -> bool:
+    """Whether each event follows the one before (the creation first): no concurrency."""
+    if not events or events[0].kind != create or events[0].parents:
+        return False
+    for before, ev in zip(events, events[1:], strict=False):
+        if len(ev.parents) != 1 or ev.parents[0] != before.event_id:
+            return False
+    return True
+
+
+def project_decision(events: list[Change], unapplied: list[str],
+                     details: list[FieldConflict]) -> DecisionState | None:
+    """The decision of a record from its decision events, in the parents' order."""
+    if _linear(events, "decision.create"):
+        state: DecisionState | None = None
+        for ev in events:
+            try:
+                state = decision_step(state, ev)
+            except _APPLY_ERRORS:
+                unapplied.append(ev.event_id)
+        return state
+    versions: list[Change] = []
+    snapshots: list[dict[str, Any] | None] = []
+    notes: list[str] = []
+    create: tuple[Change, dict[str, Any]] | None = None
+    for ev in events:
+        try:
+            if ev.kind == "decision.create":
+                if create is not None:
+                    raise ProjectionError("a record was created twice")
+                body = _body(ev)
+                snapshot: dict[str, Any] | None = normal_record(body["record"])
+                create = (ev, body)
+                note = ""
+            elif create is None:
+                raise ProjectionError("a change arrived for a record this vault does not hold")
+            elif ev.kind == "decision.correct":
+                body = _body(ev)
+                snapshot = normal_record(body["record"])
+                note = str(body.get("reason", ""))
+            elif ev.kind == "decision.withdraw":
+                snapshot = None
+                note = str(_body(ev).get("reason", ""))
+            else:
+                raise ProjectionError("an unknown kind of change")
+        except _APPLY_ERRORS:
+            unapplied.append(ev.event_id)
+            continue
+        versions.append(ev)
+        snapshots.append(snapshot)
+        notes.append(note)
+    if create is None:
+        return None
+    first, body = create
+    merged = merge_decision(versions, snapshots, notes, RECORD_FIELDS, EMPTY_RECORD,
+                            first.record_id)
+    values = dict(merged.values)
+    status = values.pop(STATUS)
+    data = {**values, "record_version": RECORD_VERSION}
+    details.extend(merged.conflicts)
+    last = versions[-1]
+    return DecisionState(
+        record_id=first.record_id, team_id=first.team_id, owner_id=record_owner(first, body),
+        status=status, created_at=_wall(first.hlc), updated_at=_wall(last.hlc),
+        version_count=len(versions), head_event_id=last.event_id, heads=merged.heads,
+        data=data, conflicts=tuple(c.field for c in merged.conflicts),
+    )
+
+
+def project_followup(events: list[Change], unapplied: list[str],
+                     details: list[FieldConflict]) -> FollowUpProjection | None:
+    """One follow-up from its events, in the parents' order."""
+    if _linear(events, "followup.create"):
+        state: FollowUpProjection | None = None
+        for ev in events:
+            try:
+                state = followup_step(state, ev)
+            except _APPLY_ERRORS:
+                unapplied.append(ev.event_id)
+        return state
+    versions: list[Change] = []
+    deltas: list[dict[str, Any]] = []
+    notes: list[str] = []
+    create: tuple[Change, dict[str, Any]] | None = None
+    for ev in events:
+        try:
+            if ev.kind == "followup.create":
+                if create is not None:
+                    raise ProjectionError("a follow-up was created twice")
+                create = (ev, _body(ev))
+            elif create is None:
+                raise ProjectionError("a change arrived for a follow-up this vault does not hold")
+            delta = followup_delta(ev)
+            note = delta.get("outcome") or delta.get("cancel_reason") or str(
+                _body(ev).get("reason") or "")
+            if ev.kind == "followup.create":
+                _text(create[1]["kind"])
+                _text(create[1]["title"])
+        except _APPLY_ERRORS:
+            unapplied.append(ev.event_id)
+            continue
+        versions.append(ev)
+        deltas.append(delta)
+        notes.append(note)
+    if create is None:
+        return None
+    first, body = create
+    merged = merge_followup(versions, deltas, notes, first.entity_id)
+    v = merged.values
+    details.extend(merged.conflicts)
+    return FollowUpProjection(
+        first.entity_id, first.record_id, first.team_id, v["owner_id"], body["kind"],
+        body["title"], v["due_date"], v["state"], v["outcome"], v["cancel_reason"],
+        _wall(first.hlc), _wall(versions[-1].hlc), merged.heads,
+        tuple(c.field for c in merged.conflicts))
+
+
+# Every top-level field of a record (a list is one field), and a record with none answered.
+RECORD_FIELDS = tuple(sorted(k for k in DecisionRecord.__dataclass_fields__))
+EMPTY_RECORD = DecisionRecord().to_dict()
+
+
 # -- writing the state --------------------------------------------------------------------
-def apply_event(conn: Connection, event: Event) -> None:
+@dataclass(frozen=True)
+class Applied:
+    """What one event changed in the stored projection (for a change set)."""
+
+    record_id: str
+    decision: bool  # the record's decision row (and its search row)
+    followups: tuple[str, ...]  # follow-ups whose rows changed
+    conflict: bool  # the record is, or was until now, in conflict
+
+
+def apply_event(conn: Connection, event: Change) -> Applied:
     """Bring the stored state up to date with one new event (already inserted).
 
-    A local save's event follows every head of its entity, so one step on the stored
-    state gives what ``project_record`` would (the event comes last in the parents'
-    order). An event that does not (a concurrent one, or one that arrived late)
-    re-projects its whole record instead.
+    In a linear history (every earlier event of the entity followed by the next, this
+    one following the last) one step on the stored state gives what ``project_record``
+    would; anything else (a concurrent event, one that arrived late, a record in
+    conflict) re-projects the whole record from its events.
     """
+    rid = event.record_id
     if event.kind == "decision.create":
         created = decision_step(None, event)
         rowid = store.decision_insert(conn, created.row())
-        if rowid is None:  # the record is here already: its events decide what it is
-            reproject_record(conn, event.record_id)
-        else:
-            store.fts_insert(conn, rowid, event.record_id, *created.search())
-        return
+        if rowid is None:
+            raise ProjectionError("a record was created twice")
+        store.fts_insert(conn, rowid, rid, *created.search())
+        return Applied(rid, True, (), False)
     if event.entity == "decision":
-        row = store.decision_get_row(conn, event.record_id)
-        current = None if row is None else DecisionState.from_row(row)
-        if current is not None and not set(current.heads) <= set(event.parents):
-            reproject_record(conn, event.record_id)
-            return
+        row = store.decision_get_row(conn, rid)
+        if row is None:
+            raise ProjectionError("a change arrived for a record this vault does not hold")
+        current = DecisionState.from_row(row)
+        if current.conflicts or not _follows_a_line(conn, rid, event):
+            return reproject_record(conn, rid, conflicted=bool(current.conflicts))
         new = decision_step(current, event)
         store.decision_upsert(conn, new.row())
-        if current is None or new.data is not current.data:
-            store.fts_replace(conn, event.record_id, *new.search())
-        if current is not None and new.display() != current.display():
-            store.followups_set_display(conn, event.record_id, *new.display())
-        return
+        if new.data is not current.data:
+            store.fts_replace(conn, rid, *new.search())
+        changed: tuple[str, ...] = ()
+        if new.display() != current.display():
+            store.followups_set_display(conn, rid, *new.display())
+            changed = tuple(r[0] for r in store.followup_values_for_record(conn, rid))
+        return Applied(rid, True, changed, False)
     if event.entity != "followup":
         raise ProjectionError("an unknown kind of change")
-    display = store.decision_display(conn, event.record_id)
-    if display is None:
-        raise ProjectionError("a follow-up arrived for a record this vault does not hold")
     if event.kind == "followup.create":
+        display = store.decision_display(conn, rid)
+        if display is None:
+            raise ProjectionError("a follow-up arrived for a record this vault does not hold")
         # A plain insert: a second creation of the same follow-up fails on its key.
         store.followup_insert(conn, followup_step(None, event).row(display))
-        return
+        return Applied(rid, False, (event.entity_id,), False)
     fu_row = store.followup_get_row(conn, event.entity_id)
-    if fu_row is None:
+    if fu_row is None or fu_row["record_id"] != rid:
         raise ProjectionError("a change arrived for a follow-up this vault does not hold")
-    if not _follows_every_head(conn, event):
-        reproject_record(conn, event.record_id)
-        return
+    display = (fu_row["subjects_text"], fu_row["case_refs"], fu_row["counterparty_text"])
+    if fu_row["conflicts"] != "[]" or not _follows_a_line(conn, event.entity_id, event):
+        return reproject_record(conn, rid, conflicted=fu_row["conflicts"] != "[]")
     new_row = followup_step(FollowUpProjection.from_row(fu_row), event).row(display)
     changes = {k: v for k, v in new_row.items() if fu_row[k] != v}
     if changes:
         store.followup_update(conn, event.entity_id, **changes)
+    return Applied(rid, False, (event.entity_id,), False)
 
 
-def _follows_every_head(conn: Connection, event: Event) -> bool:
-    others = [event_from_row(r) for r in store.events_for_entity(conn, event.entity_id)
-              if r[1] != event.event_id]
-    return set(heads_of(others)) <= set(event.parents)
+def _follows_a_line(conn: Connection, entity_id: str, event: Change) -> bool:
+    """Whether the entity's held events (this one included) form one line ending here."""
+    changes = [_GraphEvent(eid, kind, tuple(json.loads(parents)))
+               for eid, kind, parents in store.entity_graph(conn, entity_id)]
+    ordered = order_events(changes)
+    create = "decision.create" if event.entity == "decision" else "followup.create"
+    return bool(ordered) and ordered[-1].event_id == event.event_id and _linear_ids(
+        ordered, create)
 
 
-def reproject_record(conn: Connection, record_id: str) -> RecordState:
+def _linear_ids(events: list[_GraphEvent], create: str) -> bool:
+    if not events or events[0].kind != create or events[0].parents:
+        return False
+    return all(ev.parents == (before.event_id,)
+               for before, ev in zip(events, events[1:], strict=False))
+
+
+class _GraphEvent(NamedTuple):
+    event_id: str
+    kind: str
+    parents: tuple[str, ...]
+
+
+def reproject_record(conn: Connection, record_id: str, *, conflicted: bool = False) -> Applied:
     """Project one record from all its events and write what differs."""
     state = project_record(event_from_row(r) for r in store.events_for_record(conn, record_id))
     state = replace(state, record_id=record_id)
-    write_state(conn, state, read_stored(conn, record_id))
-    return state
+    stored = read_stored(conn, record_id)
+    parts = differences(state, stored)
+    write_state(conn, state, stored)
+    display = state.display()
+    want = {f.followup_id: f.values(display) for f in state.followups}
+    changed = tuple(sorted(fid for fid in want.keys() | stored.followups.keys()
+                           if want.get(fid) != stored.followups.get(fid)))
+    now_conflicted = bool(state.conflict_details)
+    return Applied(record_id, PART_RECORD in parts or PART_SEARCH in parts, changed,
+                   conflicted or now_conflicted)
 
 
 # -- what is stored -----------------------------------------------------------------------
@@ -602,11 +861,12 @@ def write_state(conn: Connection, state: RecordState, stored: StoredRecord) -> N
 
 
 # -- events from rows -----------------------------------------------------------------------
-def event_from_row(row: tuple[Any, ...]) -> Event:
-    """Rows from ``store.events_*`` (seq first) to an Event."""
+def event_from_row(row: tuple[Any, ...]) -> SignedEvent:
+    """Rows from ``store.events_*`` (seq first, then ``store.EVENT_COLUMNS``) to an event."""
     (_seq, event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
-     device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature) = row
-    return Event(
+     device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature,
+     owner_id, assignee_id) = row
+    return SignedEvent(
         event_id=event_id,
         entity=entity,
         kind=kind,
@@ -619,6 +879,8 @@ def event_from_row(row: tuple[Any, ...]) -> Event:
         hlc=hlc,
         parents=tuple(json.loads(parents)),
         schema_version=int(schema_version),
+        owner_id=owner_id,
+        assignee_id=assignee_id,
         payload=bytes(payload),
         prev_hash=bytes(prev_hash),
         hash=bytes(hash_),
@@ -626,10 +888,11 @@ def event_from_row(row: tuple[Any, ...]) -> Event:
     )
 
 
-def event_to_row(event: Event) -> tuple[Any, ...]:
+def event_to_row(event: SignedEvent) -> tuple[Any, ...]:
+    """An event as ``store.event_insert`` takes it (``store.EVENT_COLUMNS`` order)."""
     return (
         event.event_id, event.entity, event.kind, event.record_id, event.entity_id,
         event.team_id, event.author_id, event.device_id, event.device_seq, event.hlc,
         store.dumps(list(event.parents)), event.schema_version, event.payload,
-        event.prev_hash, event.hash, event.signature,
+        event.prev_hash, event.hash, event.signature, event.owner_id, event.assignee_id,
     )

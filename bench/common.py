@@ -29,7 +29,7 @@ whenever the generator changes and the cache is rebuilt):
 
 - ``n`` decisions from ``app.demo.fake_record``, decided at random minutes
   over ``SPAN_DAYS`` before ``today``, recorded in time order with
-  ``Sharelog.bulk()`` / ``_Writer.record_decision`` (the same code a single save
+  ``Sharelog.bulk()`` / ``BulkWriter.record_decision`` (the same code a single save
   runs: signed events, projection, FTS, outbox, address book);
 - extra follow-ups (kind ``other``) emitted with the same writer so follow-ups
   total ``FOLLOWUPS_PER_DECISION * n`` (150,000 for 100,000 decisions);
@@ -65,7 +65,7 @@ PASSPHRASE = "correct horse battery staple"
 DISPLAY_NAME = "Sam Worker"
 
 # Bump when anything below changes what gets generated: the cache is keyed on it.
-GENERATOR_VERSION = 5  # record shape 2: categories decide special-category data
+GENERATOR_VERSION = 6  # envelope v2 events, UTC times in the projection
 SPAN_DAYS = 5 * 365
 FOLLOWUPS_PER_DECISION = 1.5
 BATCH = 2000  # decisions per bulk() transaction
@@ -217,6 +217,7 @@ def generate_vault(home: Path, n_decisions: int, *, seed_value: int = 2024,
                    ) -> dict[str, Any]:
     """Create a vault in ``home`` and fill it through the real services. Returns its info."""
     from app import demo, session
+    from app.followups import heads_of_followup
     from app.model import FollowUpKind
 
     today = today or dt.date.today()
@@ -264,7 +265,7 @@ def generate_vault(home: Path, n_decisions: int, *, seed_value: int = 2024,
                     "SELECT due_date FROM followups WHERE followup_id = ?", (fid,)).fetchone()
                 body = {**body, "previous_due_date": row[0]}
             writer.emit("followup", kind, record_id, fid,
-                        parents=writer.followup_parents(fid), payload=body)
+                        parents=heads_of_followup(writer.conn, fid), payload=body)
             counts[kind] += 1
 
     done = 0

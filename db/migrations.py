@@ -179,7 +179,97 @@ UPDATE followups SET (subjects_text, case_refs, counterparty_text) = (
     FROM decisions d WHERE d.record_id = followups.record_id);
 """
 
-STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5]
+STEP_6 = """
+-- Envelope v2: the owner of the record and the holder of a follow-up are signed in the
+-- event itself (empty for v1 events, whose owner and assignee are their author).
+ALTER TABLE events ADD COLUMN owner_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE events ADD COLUMN assignee_id TEXT NOT NULL DEFAULT '';
+-- The team store's sequence of the event, once known (pulled, or confirmed by a push).
+ALTER TABLE events ADD COLUMN store_seq INTEGER;
+CREATE INDEX events_store_seq ON events (store_seq) WHERE store_seq IS NOT NULL;
+
+-- Device keys are pinned on first sight: a different key for a known device is refused.
+ALTER TABLE devices ADD COLUMN pinned_at TEXT NOT NULL DEFAULT '';
+
+-- Events that could not be applied, kept with the reason in words and never deleted:
+-- refused (forged, broken, duplicate), waiting for what they change to arrive, or made
+-- by a newer Sharelog. held = 1 when the event itself is also in events.
+CREATE TABLE quarantine (
+    event_id    TEXT NOT NULL,
+    hash        BLOB NOT NULL,
+    status      TEXT NOT NULL,          -- 'refused' | 'waiting' | 'newer' | 'applied'
+    reason_code TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    device_id   TEXT NOT NULL,
+    device_seq  INTEGER NOT NULL,
+    record_id   TEXT NOT NULL,
+    target_id   TEXT NOT NULL,          -- what a waiting event waits for
+    store_seq   INTEGER,
+    held        INTEGER NOT NULL DEFAULT 0,
+    event       BLOB NOT NULL,          -- the event's wire form, canonical JSON
+    received_at TEXT NOT NULL,          -- UTC
+    PRIMARY KEY (event_id, hash)
+) WITHOUT ROWID;
+CREATE INDEX quarantine_waiting ON quarantine (target_id) WHERE status = 'waiting';
+CREATE INDEX quarantine_status ON quarantine (status, received_at);
+
+-- Concurrent changes: the fields in conflict (a JSON list; '[]' when none), and each
+-- follow-up's latest versions, which a change of it follows.
+ALTER TABLE decisions ADD COLUMN conflicts TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX decisions_in_conflict ON decisions (record_id) WHERE conflicts != '[]';
+ALTER TABLE followups ADD COLUMN heads TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE followups ADD COLUMN conflicts TEXT NOT NULL DEFAULT '[]';
+CREATE INDEX followups_in_conflict ON followups (record_id) WHERE conflicts != '[]';
+UPDATE followups SET heads = (
+    SELECT json_group_array(event_id) FROM (
+        SELECT e.event_id FROM events e
+        WHERE e.entity_id = followups.followup_id
+          AND NOT EXISTS (SELECT 1 FROM events c, json_each(c.parents) p
+                          WHERE c.entity_id = e.entity_id AND p.value = e.event_id)
+        ORDER BY e.event_id));
+
+-- Times in the projection are UTC (they were the device's local time), so every device
+-- shows the same record byte for byte, in any timezone: worked out again from the clock
+-- stamps of the events that set them.
+UPDATE decisions SET
+    created_at = (SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00',
+                                  CAST(substr(e.hlc, 1, 13) AS INTEGER) / 1000, 'unixepoch')
+                  FROM events e WHERE e.record_id = decisions.record_id
+                    AND e.kind = 'decision.create' ORDER BY e.event_id LIMIT 1),
+    updated_at = (SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00',
+                                  CAST(substr(e.hlc, 1, 13) AS INTEGER) / 1000, 'unixepoch')
+                  FROM events e WHERE e.event_id = decisions.head_event_id)
+WHERE EXISTS (SELECT 1 FROM events e WHERE e.event_id = decisions.head_event_id);
+UPDATE followups SET
+    created_at = (SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00',
+                                  CAST(substr(e.hlc, 1, 13) AS INTEGER) / 1000, 'unixepoch')
+                  FROM events e WHERE e.entity_id = followups.followup_id
+                    AND e.kind = 'followup.create' ORDER BY e.event_id LIMIT 1),
+    updated_at = (SELECT strftime('%Y-%m-%dT%H:%M:%S+00:00',
+                                  CAST(substr(e.hlc, 1, 13) AS INTEGER) / 1000, 'unixepoch')
+                  FROM events e WHERE e.event_id = (
+                      SELECT max(h.value) FROM json_each(followups.heads) h))
+WHERE followups.heads != '[]';
+
+-- What sync needs to carry on where it left off: the account this vault joined (once),
+-- the device token, and the store's confirmed tip of each chain.
+ALTER TABLE sync_state ADD COLUMN account_user_id TEXT;
+ALTER TABLE sync_state ADD COLUMN account_team_id TEXT;
+ALTER TABLE sync_state ADD COLUMN bound_at TEXT;
+ALTER TABLE sync_state ADD COLUMN store_url TEXT;
+ALTER TABLE sync_state ADD COLUMN device_token TEXT;
+CREATE TABLE store_tips (
+    device_id  TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL,
+    device_seq INTEGER NOT NULL,
+    hash       BLOB,
+    signature  BLOB,
+    revoked    INTEGER NOT NULL DEFAULT 0,
+    checked_at TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6]
 LATEST_VERSION = len(STEPS)
 
 

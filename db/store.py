@@ -12,7 +12,7 @@ from db.vault import Connection
 
 EVENT_COLUMNS = (
     "event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id, device_seq, "
-    "hlc, parents, schema_version, payload, prev_hash, hash, signature"
+    "hlc, parents, schema_version, payload, prev_hash, hash, signature, owner_id, assignee_id"
 )
 
 
@@ -39,10 +39,13 @@ def meta_all(conn: Connection) -> dict[str, Any]:
 
 
 # -- devices --------------------------------------------------------------
-def device_put(conn: Connection, device_id: str, user_id: str, public_key: bytes) -> None:
+def device_put(conn: Connection, device_id: str, user_id: str, public_key: bytes,
+               pinned_at: str = "") -> None:
+    """Pin a device's key (a key already pinned for the device is kept as it is)."""
     conn.execute(
-        "INSERT OR IGNORE INTO devices (device_id, user_id, public_key) VALUES (?, ?, ?)",
-        (device_id, user_id, public_key),
+        "INSERT OR IGNORE INTO devices (device_id, user_id, public_key, pinned_at) "
+        "VALUES (?, ?, ?, ?)",
+        (device_id, user_id, public_key, pinned_at),
     )
 
 
@@ -51,9 +54,12 @@ def device_keys(conn: Connection) -> dict[str, bytes]:
 
 
 # -- events ---------------------------------------------------------------
-def event_insert(conn: Connection, row: tuple[Any, ...], *, outbox: bool) -> None:
+def event_insert(conn: Connection, row: tuple[Any, ...], *, outbox: bool,
+                 store_seq: int | None = None) -> None:
+    """One event (``row`` in EVENT_COLUMNS order); queued for the store when ``outbox``."""
     conn.execute(
-        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
+        f"INSERT INTO events ({EVENT_COLUMNS}, store_seq) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", (*row, store_seq)
     )
     if outbox:
         conn.execute("INSERT INTO outbox (event_id) VALUES (?)", (row[0],))
@@ -62,6 +68,53 @@ def event_insert(conn: Connection, row: tuple[Any, ...], *, outbox: bool) -> Non
 def event_exists(conn: Connection, event_id: str) -> bool:
     row = conn.execute("SELECT 1 FROM events WHERE event_id = ?", (event_id,)).fetchone()
     return row is not None
+
+
+def event_hash_of(conn: Connection, event_id: str) -> bytes | None:
+    """The hash of a held event (None: not held)."""
+    row = conn.execute("SELECT hash FROM events WHERE event_id = ?", (event_id,)).fetchone()
+    return None if row is None else bytes(row[0])
+
+
+def event_link_at(conn: Connection, device_id: str, device_seq: int
+                  ) -> tuple[str, bytes, bytes, bytes] | None:
+    """(event id, hash, signature, prev_hash) of the event at a place in a device's chain."""
+    row = conn.execute(
+        "SELECT event_id, hash, signature, prev_hash FROM events "
+        "WHERE device_id = ? AND device_seq = ?", (device_id, device_seq)).fetchone()
+    return None if row is None else (row[0], bytes(row[1]), bytes(row[2]), bytes(row[3]))
+
+
+def chain_neighbours(conn: Connection, device_id: str, device_seq: int
+                     ) -> dict[int, tuple[str, bytes, bytes, bytes]]:
+    """The held events at ``device_seq`` and either side of it in a device's chain:
+    position -> (event id, hash, signature, prev_hash)."""
+    return {int(r[0]): (r[1], bytes(r[2]), bytes(r[3]), bytes(r[4])) for r in conn.execute(
+        "SELECT device_seq, event_id, hash, signature, prev_hash FROM events "
+        "WHERE device_id = ? AND device_seq BETWEEN ? AND ?",
+        (device_id, device_seq - 1, device_seq + 1))}
+
+
+def event_set_store_seq(conn: Connection, event_id: str, store_seq: int) -> None:
+    conn.execute("UPDATE events SET store_seq = ? WHERE event_id = ? AND store_seq IS NULL",
+                 (store_seq, event_id))
+
+
+def entity_created(conn: Connection, entity_id: str) -> str | None:
+    """The record id of the held event that created ``entity_id`` (a record or a
+    follow-up), or None."""
+    row = conn.execute(
+        "SELECT record_id FROM events WHERE entity_id = ? AND kind IN "
+        "('decision.create', 'followup.create') LIMIT 1", (entity_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def entity_graph(conn: Connection, entity_id: str) -> list[tuple[str, str, str]]:
+    """(event id, kind, parents JSON) of every held event of one record or follow-up."""
+    return conn.execute(
+        "SELECT event_id, kind, parents FROM events WHERE entity_id = ? AND entity = "
+        "CASE WHEN entity_id = record_id THEN 'decision' ELSE 'followup' END",
+        (entity_id,)).fetchall()
 
 
 def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes, bytes] | None:
@@ -97,8 +150,13 @@ def event_hash_at(conn: Connection, device_id: str, device_seq: int) -> bytes | 
     return None if row is None else bytes(row[0] or b"")
 
 
-def last_hlc(conn: Connection) -> str | None:
-    row = conn.execute("SELECT max(hlc) FROM events").fetchone()
+def last_hlc(conn: Connection, device_id: str | None = None) -> str | None:
+    """The newest clock stamp of the vault's events (of one device's, when given)."""
+    if device_id is None:
+        row = conn.execute("SELECT max(hlc) FROM events").fetchone()
+    else:
+        row = conn.execute("SELECT hlc FROM events WHERE device_id = ? "
+                           "ORDER BY device_seq DESC LIMIT 1", (device_id,)).fetchone()
     return None if row is None else row[0]
 
 
@@ -106,7 +164,8 @@ def last_hlc(conn: Connection) -> str | None:
 # changed into invalid UTF-8 is reported as an alteration rather than crashing the read.
 _RAW_COLUMNS = ", ".join(
     f"CAST({c} AS BLOB)" if c in {"event_id", "entity", "kind", "record_id", "entity_id",
-                                   "team_id", "author_id", "device_id", "hlc", "parents"}
+                                   "team_id", "author_id", "device_id", "hlc", "parents",
+                                   "owner_id", "assignee_id"}
     else c
     for c in EVENT_COLUMNS.replace(" ", "").split(",")
 )
@@ -139,6 +198,12 @@ def events_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]
     ).fetchall()
 
 
+def event_row(conn: Connection, event_id: str) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = conn.execute(
+        f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE event_id = ?", (event_id,)).fetchone()
+    return row
+
+
 def events_of_device(conn: Connection, device_id: str) -> list[tuple[Any, ...]]:
     """One device's chain, oldest first (what sync pushes)."""
     return conn.execute(
@@ -168,6 +233,95 @@ def outbox_count(conn: Connection) -> int:
     return int(conn.execute("SELECT count(*) FROM outbox").fetchone()[0])
 
 
+def outbox_events(conn: Connection, limit: int) -> list[tuple[Any, ...]]:
+    """The oldest events waiting for the store, in chain order (rows as events_* give)."""
+    return conn.execute(
+        f"SELECT e.seq, {', '.join('e.' + c for c in EVENT_COLUMNS.split(', '))} "
+        "FROM outbox o JOIN events e ON e.event_id = o.event_id "
+        "ORDER BY e.device_id, e.device_seq LIMIT ?", (limit,)).fetchall()
+
+
+def outbox_remove(conn: Connection, event_id: str) -> None:
+    conn.execute("DELETE FROM outbox WHERE event_id = ?", (event_id,))
+
+
+# -- quarantine -------------------------------------------------------------
+QUARANTINE_COLUMNS = ("event_id, hash, status, reason_code, reason, device_id, device_seq, "
+                      "record_id, target_id, store_seq, held, event, received_at")
+
+
+def quarantine_put(conn: Connection, row: tuple[Any, ...]) -> None:
+    """Keep an event with why (``row`` in QUARANTINE_COLUMNS order); a second arrival of
+    the same bytes updates its reason, never adds a row."""
+    conn.execute(
+        f"INSERT INTO quarantine ({QUARANTINE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT (event_id, hash) DO UPDATE SET status = excluded.status, "
+        "reason_code = excluded.reason_code, reason = excluded.reason, "
+        "target_id = excluded.target_id, "
+        "store_seq = coalesce(quarantine.store_seq, excluded.store_seq), "
+        "held = excluded.held", row)
+
+
+def quarantine_status(conn: Connection, event_id: str, hash_: bytes) -> str | None:
+    row = conn.execute("SELECT status FROM quarantine WHERE event_id = ? AND hash = ?",
+                       (event_id, hash_)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def quarantine_set_status(conn: Connection, event_id: str, hash_: bytes, status: str) -> None:
+    conn.execute("UPDATE quarantine SET status = ? WHERE event_id = ? AND hash = ?",
+                 (status, event_id, hash_))
+
+
+def quarantine_waiting_for(conn: Connection, target_id: str) -> list[tuple[Any, ...]]:
+    """(event JSON, store_seq) of the events waiting for ``target_id`` to arrive."""
+    return conn.execute(
+        "SELECT event, store_seq FROM quarantine WHERE status = 'waiting' AND target_id = ? "
+        "ORDER BY device_id, device_seq", (target_id,)).fetchall()
+
+
+def quarantine_by_status(conn: Connection, statuses: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    marks = ",".join("?" for _ in statuses)
+    return conn.execute(
+        f"SELECT {QUARANTINE_COLUMNS} FROM quarantine WHERE status IN ({marks}) "
+        "ORDER BY received_at, event_id", statuses).fetchall()
+
+
+def quarantine_count(conn: Connection, statuses: tuple[str, ...]) -> int:
+    marks = ",".join("?" for _ in statuses)
+    return int(conn.execute(f"SELECT count(*) FROM quarantine WHERE status IN ({marks})",
+                            statuses).fetchone()[0])
+
+
+# -- sync state ---------------------------------------------------------------
+def sync_state_get(conn: Connection) -> dict[str, Any]:
+    cur = conn.execute("SELECT * FROM sync_state WHERE id = 1")
+    row = cur.fetchone()
+    return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
+
+
+def sync_state_set(conn: Connection, **values: Any) -> None:
+    sets = ", ".join(f"{k} = ?" for k in values)
+    conn.execute(f"UPDATE sync_state SET {sets} WHERE id = 1", tuple(values.values()))
+
+
+def store_tip_put(conn: Connection, device_id: str, user_id: str, device_seq: int,
+                  hash_: bytes | None, signature: bytes | None, revoked: bool,
+                  checked_at: str) -> None:
+    conn.execute(
+        "INSERT INTO store_tips (device_id, user_id, device_seq, hash, signature, revoked, "
+        "checked_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET "
+        "user_id = excluded.user_id, device_seq = excluded.device_seq, hash = excluded.hash, "
+        "signature = excluded.signature, revoked = excluded.revoked, "
+        "checked_at = excluded.checked_at",
+        (device_id, user_id, device_seq, hash_, signature, int(revoked), checked_at))
+
+
+def store_tips(conn: Connection) -> list[tuple[Any, ...]]:
+    return conn.execute("SELECT device_id, user_id, device_seq, hash, signature, revoked, "
+                        "checked_at FROM store_tips ORDER BY device_id").fetchall()
+
+
 # -- decision projection ----------------------------------------------------
 def decision_get_row(conn: Connection, record_id: str) -> dict[str, Any] | None:
     cur = conn.execute("SELECT * FROM decisions WHERE record_id = ?", (record_id,))
@@ -175,6 +329,18 @@ def decision_get_row(conn: Connection, record_id: str) -> dict[str, Any] | None:
     if row is None:
         return None
     return {d[0]: v for d, v in zip(cur.description, row, strict=True)}
+
+
+def decision_owner(conn: Connection, record_id: str) -> str | None:
+    row = conn.execute("SELECT owner_id FROM decisions WHERE record_id = ?",
+                       (record_id,)).fetchone()
+    return None if row is None else str(row[0])
+
+
+def followup_holder(conn: Connection, followup_id: str) -> str | None:
+    row = conn.execute("SELECT owner_id FROM followups WHERE followup_id = ?",
+                       (followup_id,)).fetchone()
+    return None if row is None else str(row[0])
 
 
 def decision_decided_at(conn: Connection, record_id: str) -> str | None:
@@ -227,16 +393,16 @@ def fts_replace(conn: Connection, record_id: str, subjects: str, counterparties:
     )
 
 
-# The projection's columns, in the order app.projection builds its rows.
+# The projection's columns, in the order app.projection builds its rows (body last).
 DECISION_COLUMNS = (
     "record_id", "team_id", "owner_id", "status", "direction", "decision", "consent",
     "decided_at", "created_at", "updated_at", "version_count", "head_event_id", "heads",
-    "subjects_text", "counterparty_text", "case_refs", "special_category", "body",
+    "subjects_text", "counterparty_text", "case_refs", "special_category", "conflicts", "body",
 )
 FOLLOWUP_COLUMNS = (
     "followup_id", "record_id", "team_id", "owner_id", "kind", "title", "due_date", "state",
-    "outcome", "cancel_reason", "created_at", "updated_at", "subjects_text", "case_refs",
-    "counterparty_text",
+    "outcome", "cancel_reason", "created_at", "updated_at", "heads", "conflicts",
+    "subjects_text", "case_refs", "counterparty_text",
 )
 
 
@@ -311,8 +477,8 @@ def followup_values_for_record(conn: Connection, record_id: str) -> list[tuple[A
 
 FOLLOWUP_SELECT = (
     "SELECT f.followup_id, f.record_id, f.owner_id, f.kind, f.title, f.due_date, f.state, "
-    "f.outcome, f.cancel_reason, f.subjects_text, f.case_refs, f.counterparty_text "
-    "FROM followups f "
+    "f.outcome, f.cancel_reason, f.subjects_text, f.case_refs, f.counterparty_text, "
+    "f.heads, f.conflicts FROM followups f "
 )
 
 
@@ -331,11 +497,15 @@ def followups_set_display(conn: Connection, record_id: str, subjects_text: str,
         "WHERE record_id = ?", (subjects_text, case_refs, counterparty_text, record_id))
 
 
-def followups_for_owner(conn: Connection, owner_id: str, *, states: tuple[str, ...],
+def followups_for_owner(conn: Connection, owner_ids: tuple[str, ...], *,
+                        states: tuple[str, ...],
                         due_before: str | None = None) -> list[tuple[Any, ...]]:
+    """Follow-ups held by one person, under any of their ids (a vault's local id and the
+    account's, after sign-in)."""
     marks = ",".join("?" for _ in states)
-    sql = FOLLOWUP_SELECT + f"WHERE f.owner_id = ? AND f.state IN ({marks})"
-    params: list[Any] = [owner_id, *states]
+    owners = ",".join("?" for _ in owner_ids)
+    sql = FOLLOWUP_SELECT + f"WHERE f.owner_id IN ({owners}) AND f.state IN ({marks})"
+    params: list[Any] = [*owner_ids, *states]
     if due_before is not None:
         sql += " AND f.due_date <= ?"
         params.append(due_before)
@@ -345,19 +515,33 @@ def followups_for_owner(conn: Connection, owner_id: str, *, states: tuple[str, .
     return conn.execute(sql, params).fetchall()
 
 
+def followup_row(conn: Connection, followup_id: str) -> tuple[Any, ...] | None:
+    row: tuple[Any, ...] | None = conn.execute(
+        FOLLOWUP_SELECT + "WHERE f.followup_id = ?", (followup_id,)).fetchone()
+    return row
+
+
 def followups_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
     return conn.execute(
         FOLLOWUP_SELECT + "WHERE f.record_id = ? ORDER BY f.due_date, f.followup_id", (record_id,)
     ).fetchall()
 
 
-def overdue_count(conn: Connection, owner_id: str, today: str) -> int:
+def overdue_count(conn: Connection, owner_ids: tuple[str, ...], today: str) -> int:
+    owners = ",".join("?" for _ in owner_ids)
     return int(
         conn.execute(
-            "SELECT count(*) FROM followups WHERE owner_id = ? AND state = 'open' AND due_date < ?",
-            (owner_id, today),
+            f"SELECT count(*) FROM followups WHERE owner_id IN ({owners}) AND state = 'open' "
+            "AND due_date < ?", (*owner_ids, today),
         ).fetchone()[0]
     )
+
+
+def records_in_conflict(conn: Connection) -> list[str]:
+    """Records whose decision or one of whose follow-ups holds concurrent changes."""
+    return [r[0] for r in conn.execute(
+        "SELECT record_id FROM decisions WHERE conflicts != '[]' UNION "
+        "SELECT record_id FROM followups WHERE conflicts != '[]' ORDER BY 1")]
 
 
 # -- listing and search -----------------------------------------------------
@@ -445,7 +629,9 @@ SELECT d.record_id, d.decided_at, d.direction, d.decision, d.consent, d.subjects
        (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'),
        (SELECT count(*) FROM followups f WHERE f.record_id = d.record_id AND f.state = 'open'
             AND f.due_date < :today),
-       d.owner_id, d.heads
+       d.owner_id,
+       (d.conflicts != '[]' OR EXISTS (SELECT 1 FROM followups f
+            WHERE f.record_id = d.record_id AND f.conflicts != '[]'))
 FROM ({inner}) page JOIN decisions d ON d.rowid = page.rid
 ORDER BY page.decided_at DESC, page.record_id DESC
 """
@@ -508,6 +694,20 @@ def projection_clear(conn: Connection) -> None:
     conn.execute("DELETE FROM decisions")
 
 
+def projection_content(conn: Connection) -> Iterator[tuple[str, tuple[Any, ...]]]:
+    """The projection's logical content in a stable order, no rowids: every decision and
+    follow-up row by id, every search row by record (what a digest is taken over)."""
+    for row in conn.execute(f"SELECT {', '.join(DECISION_COLUMNS)} FROM decisions "
+                            "ORDER BY record_id"):
+        yield "decision", tuple(row)
+    for row in conn.execute(f"SELECT {', '.join(FOLLOWUP_COLUMNS)} FROM followups "
+                            "ORDER BY followup_id"):
+        yield "followup", tuple(row)
+    for row in conn.execute("SELECT record_id, subjects, counterparties, information, reasons "
+                            "FROM decisions_fts ORDER BY record_id"):
+        yield "search", tuple(row)
+
+
 def projection_snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
     """Everything the projection holds, in a stable order (for rebuild checks)."""
     return {
@@ -522,7 +722,7 @@ def projection_snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
 
 # -- the projection check: each stream in record id order, so they merge in one pass ----
 CHANGE_COLUMNS = ("event_id, entity, kind, record_id, entity_id, team_id, author_id, hlc, "
-                  "parents, payload")
+                  "parents, payload, device_id, schema_version, owner_id, assignee_id")
 
 
 def _key_range(column: str, lo: str | None, hi: str | None) -> tuple[str, list[str]]:

@@ -20,6 +20,8 @@ from pathlib import Path
 import sqlcipher3
 
 DatabaseError: type[Exception] = sqlcipher3.dbapi2.DatabaseError
+# A constraint the schema enforces (a second row for a unique key): a bad input, not damage.
+IntegrityError: type[Exception] = sqlcipher3.dbapi2.IntegrityError
 
 # What was being done when the error came, for the words of the message.
 OPENING = "opening"

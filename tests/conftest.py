@@ -80,3 +80,21 @@ def make_request_made(**changes: object) -> object:
     }
     values.update(changes)
     return make_share(**values)
+
+
+@pytest.fixture(scope="session")
+def team_templates(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Pat's laptop and tablet and Mo's (a manager's) laptop, each bound to its account,
+    made once per run (tests.sync_support); ``team`` copies them for each test."""
+    from tests.sync_support import make_templates
+
+    return make_templates(tmp_path_factory.mktemp("team-templates"))
+
+
+@pytest.fixture
+def team(team_templates: object, tmp_path: Path) -> Iterator[object]:
+    from tests.sync_support import Team
+
+    made = Team.from_templates(team_templates, tmp_path / "team")  # type: ignore[arg-type]
+    yield made
+    made.close()

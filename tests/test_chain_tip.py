@@ -174,7 +174,8 @@ def test_a_torn_tip_write_leaves_the_previous_tip(tmp_path: Path) -> None:
 
 def test_removing_the_newest_change_is_named(service: Sharelog, home: Path) -> None:
     record_id = service.record_decision(make_share(reasons="first"))
-    service.correct_decision(record_id, make_share(reasons="second"), "typo")
+    service.correct_decision(record_id, make_share(reasons="second"), "typo",
+                             parents=service.get_decision(record_id).heads)
     conn = service.vault.conn
     assert service.verify_integrity().ok
     # The newest event, and only it: the chain that is left is whole.
@@ -219,9 +220,11 @@ def test_versions_follow_their_parents_not_the_table_order(service: Sharelog) ->
     record_id = service.record_decision(make_share(
         subjects=[Subject(name="First Version", case_ref="C1", kind="child")]))
     service.correct_decision(record_id, make_share(
-        subjects=[Subject(name="Second Version", case_ref="C1", kind="child")]), "wrong name")
+        subjects=[Subject(name="Second Version", case_ref="C1", kind="child")]), "wrong name",
+            parents=service.get_decision(record_id).heads)
     service.correct_decision(record_id, make_share(
-        subjects=[Subject(name="Third Version", case_ref="C1", kind="child")]), "wrong again")
+        subjects=[Subject(name="Third Version", case_ref="C1", kind="child")]), "wrong again",
+            parents=service.get_decision(record_id).heads)
     conn = service.vault.conn
     conn.execute("PRAGMA foreign_keys = OFF")
     # Move the creation to the end of the table (as rows arriving in another order would):

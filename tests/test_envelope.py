@@ -26,6 +26,7 @@ from app.envelope import (
 )
 from app.events import DeviceKey
 from tests.conftest import make_share
+from tests.legacy_vault import v1_record
 from tests.server.vaults import device_public_key, vault_events
 
 
@@ -69,17 +70,24 @@ def test_every_envelope_field_is_signed(field: str, value: object) -> None:
     assert err.value.code == "bad_signature"
 
 
-def test_a_real_vaults_v1_history_verifies_as_a_chain(service) -> None:
-    record_id = service.record_decision(make_share())
-    service.correct_decision(record_id, make_share(reasons="Corrected reasons here."), "typo")
-    service.complete_followup(service.my_followups()[0].followup_id, "They acted on it.")
+def test_a_real_vaults_v1_then_v2_history_verifies_as_one_chain(service) -> None:
+    """An upgraded vault: a record saved by an older Sharelog (v1 events), then a
+    correction and a follow-up change saved by this one (v2), on one chain."""
+    record_id = v1_record(service, make_share())
+    service.correct_decision(record_id, make_share(reasons="Corrected reasons here."), "typo",
+                             parents=service.get_decision(record_id).heads)
+    fu = service.my_followups()[0]
+    service.complete_followup(fu.followup_id, "They acted on it.", parents=fu.heads)
     events = vault_events(service)
-    assert [e.schema_version for e in events] == [1, 1, 1, 1]
-    assert [e.effective_owner for e in events] == [service.identity.user_id] * 4
-    # v1: the assignee of a follow-up event is its author, and a decision has none.
+    me = service.identity.user_id
+    assert [e.schema_version for e in events] == [1, 1, 2, 2]
+    assert [e.effective_owner for e in events] == [me] * 4
+    # v1: the assignee of a follow-up event is its author, and a decision has none; v2
+    # signs them (the owner of the record and who holds the follow-up after the event).
     assert [(e.entity, e.effective_assignee) for e in events] == [
-        ("decision", ""), ("followup", service.identity.user_id), ("decision", ""),
-        ("followup", service.identity.user_id)]
+        ("decision", ""), ("followup", me), ("decision", ""), ("followup", me)]
+    assert [(e.owner_id, e.assignee_id) for e in events] == [
+        ("", ""), ("", ""), (me, ""), (me, me)]
     verify_chain(events, device_public_key(service))
     wire = json.loads(json.dumps([to_wire(e) for e in events]))
     verify_chain([from_wire(w) for w in wire], device_public_key(service))

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from app import session
-from app.events import HybridLogicalClock, uuid7
+from app.events import MAX_CLOCK_PULL_MS, HybridLogicalClock, uuid7
 from app.model import Counterparty, Subject
 from app.service import Sharelog
 from db import store
@@ -43,16 +43,21 @@ def apply_ops(svc: Sharelog, ops: list[tuple[str, int, str]]) -> None:
             records.append(svc.record_decision(make_request_made(reasons=f"ask {text}")))
         elif op == "correct" and active:
             svc.correct_decision(active[pick % len(active)], make_share(reasons=f"fix {text}"),
-                                 f"typo {text}")
+                                 f"typo {text}",
+                                     parents=svc.get_decision(active[pick % len(active)]).heads)
         elif op == "withdraw" and active:
-            svc.withdraw_decision(active[pick % len(active)], f"error {text}")
+            svc.withdraw_decision(active[pick % len(active)], f"error {text}",
+                                  parents=svc.get_decision(active[pick % len(active)]).heads)
         elif op == "done" and opened:
-            svc.complete_followup(opened[pick % len(opened)], f"done {text}")
+            svc.complete_followup(opened[pick % len(opened)], f"done {text}",
+                                  parents=svc.get_followup(opened[pick % len(opened)]).heads)
         elif op == "cancel" and opened:
-            svc.cancel_followup(opened[pick % len(opened)], f"no longer needed {text}")
+            svc.cancel_followup(opened[pick % len(opened)], f"no longer needed {text}",
+                                parents=svc.get_followup(opened[pick % len(opened)]).heads)
         elif op == "reschedule" and opened:
             svc.reschedule_followup(opened[pick % len(opened)],
-                                    dt.date(2027, 1, 1) + dt.timedelta(days=pick))
+                                    dt.date(2027, 1, 1) + dt.timedelta(days=pick),
+                                        parents=svc.get_followup(opened[pick % len(opened)]).heads)
 
 
 @settings(max_examples=25, deadline=None,
@@ -86,7 +91,7 @@ def test_rebuilding_from_events_equals_the_incremental_state(ops: list[tuple[str
 # The stored columns of an event (seq is only its local arrival position).
 COLUMNS = ["event_id", "entity", "kind", "record_id", "entity_id", "team_id", "author_id",
            "device_id", "device_seq", "hlc", "parents", "schema_version", "payload",
-           "prev_hash", "hash", "signature"]
+           "prev_hash", "hash", "signature", "owner_id", "assignee_id"]
 
 
 @pytest.fixture(scope="module")
@@ -94,9 +99,10 @@ def tamper_service(tmp_path_factory: pytest.TempPathFactory) -> Any:
     home = tmp_path_factory.mktemp("tamper")
     svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
     ids = [svc.record_decision(make_share(reasons=f"reason {i}")) for i in range(4)]
-    svc.correct_decision(ids[1], make_share(reasons="fixed"), "typo")
+    svc.correct_decision(ids[1], make_share(reasons="fixed"), "typo",
+                         parents=svc.get_decision(ids[1]).heads)
     fu = svc.get_decision(ids[2]).followups[0].followup_id
-    svc.complete_followup(fu, "confirmed")
+    svc.complete_followup(fu, "confirmed", parents=svc.get_followup(fu).heads)
     # Tampering happens on disk, beneath SQLite's constraints.
     svc.vault.conn.execute("PRAGMA foreign_keys = OFF")
     yield svc
@@ -110,6 +116,8 @@ def _mutate(value: Any, position: int, flip: int) -> Any:
         new = raw[:i] + bytes([(raw[i] - 48 + flip) % 10 + 48]) + raw[i + 1:]
         return int(new) if new != raw else value + 1
     raw = value if isinstance(value, bytes) else value.encode("utf-8")
+    if not raw:  # an empty field (a decision event's assignee): it gains a byte
+        return bytes([flip])
     i = position % len(raw)
     return raw[:i] + bytes([raw[i] ^ flip]) + raw[i + 1:]
 
@@ -189,9 +197,22 @@ def test_uuid7_is_time_ordered_and_unique() -> None:
 
 
 def test_hybrid_logical_clock_never_goes_backwards() -> None:
-    clock = HybridLogicalClock("dev")
-    future = f"{9_999_999_999_999:013d}-00003-other"
-    clock.observe(future)  # a message from a device whose clock runs far ahead
+    wall = [1_800_000_000_000]
+    clock = HybridLogicalClock("dev", wall=lambda: wall[0])
+    ahead = f"{wall[0] + 60_000:013d}-00003-other"  # a device a minute ahead
+    assert clock.observe(ahead)
     stamps = [clock.now() for _ in range(100)]
     assert stamps == sorted(stamps) and len(set(stamps)) == 100
-    assert stamps[0] > future.rsplit("-", 1)[0]
+    assert stamps[0] > ahead.rsplit("-", 1)[0]
+    wall[0] -= 3_600_000  # this device's own clock is set back an hour
+    assert clock.now() > stamps[-1]
+
+
+def test_a_stamp_from_next_year_pulls_the_clock_only_so_far() -> None:
+    wall = [1_800_000_000_000]
+    clock = HybridLogicalClock("dev", wall=lambda: wall[0])
+    next_year = f"{wall[0] + 365 * 86_400_000:013d}-00000-other"
+    assert not clock.observe(next_year)
+    stamp = clock.now()
+    assert stamp < next_year
+    assert HybridLogicalClock.parse(stamp)[0] - wall[0] <= MAX_CLOCK_PULL_MS

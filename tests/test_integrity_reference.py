@@ -16,16 +16,19 @@ from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from app import integrity, session
+from app.envelope import ENVELOPE_TAG_V2
 from app.events import GENESIS_HASH, chain_link, envelope_bytes, verify_signature
 from app.integrity import IntegrityProblem
 from app.service import Sharelog
 from db import store
 from db.vault import DatabaseError
 from tests.conftest import PASSPHRASE, make_share
+from tests.legacy_vault import v1_record
+from tests.server.vaults import device_events
 
 COLUMNS = ["event_id", "entity", "kind", "record_id", "entity_id", "team_id", "author_id",
            "device_id", "device_seq", "hlc", "parents", "schema_version", "payload",
-           "prev_hash", "hash", "signature"]
+           "prev_hash", "hash", "signature", "owner_id", "assignee_id"]
 
 
 def _text(value: Any) -> str | None:
@@ -40,8 +43,38 @@ def _bytes(value: Any) -> bytes:
     return value.encode("utf-8", "replace") if isinstance(value, str) else b""
 
 
+def _envelope(row: tuple[Any, ...]) -> bytes:
+    """An event's envelope as its version writes it (v1: ``app.events``; v2: the
+    documented field order, each field length-prefixed)."""
+    (_seq, event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
+     device_seq, hlc, parents, schema_version, payload, prev_hash, _hash, _signature,
+     owner_id, assignee_id) = row
+    if type(device_seq) is not int or type(schema_version) is not int:
+        raise TypeError
+    if schema_version == 1:
+        return envelope_bytes(
+            event_id=event_id, entity=entity, kind=kind, record_id=record_id,
+            entity_id=entity_id, team_id=team_id, author_id=author_id,
+            device_id=device_id, device_seq=device_seq, hlc=hlc, parents=parents,
+            schema_version=schema_version, payload=payload, prev_hash=prev_hash)
+    if schema_version != 2:
+        raise TypeError
+
+    def field(value: Any) -> bytes:
+        raw = value.encode("utf-8") if isinstance(value, str) else value
+        if not isinstance(raw, bytes):
+            raise TypeError
+        return len(raw).to_bytes(4, "big") + raw
+
+    return ENVELOPE_TAG_V2 + b"".join(field(v) for v in (
+        event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
+        str(device_seq), hlc, parents, "2", owner_id, assignee_id, str(len(payload)),
+        hashlib.sha256(payload).digest(), prev_hash))
+
+
 def reference(conn: Any, *, every_signature: bool) -> tuple[list[IntegrityProblem], int, int]:
     keys = store.device_keys(conn)
+    own = store.meta_get(conn, "device_id")
     problems: list[IntegrityProblem] = []
     late: list[IntegrityProblem] = []
     checked = signatures = 0
@@ -55,36 +88,34 @@ def reference(conn: Any, *, every_signature: bool) -> tuple[list[IntegrityProble
                 late.append(IntegrityProblem(tip[0], tip[1], tip[2], "signature"))
 
     for row in store.events_raw_by_device(conn):
-        (_seq, event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id,
-         device_seq, hlc, parents, schema_version, payload, prev_hash, hash_, signature) = row
         checked += 1
         try:
-            if type(device_seq) is not int or type(schema_version) is not int:
-                raise TypeError
-            digest: bytes | None = hashlib.sha256(envelope_bytes(
-                event_id=event_id, entity=entity, kind=kind, record_id=record_id,
-                entity_id=entity_id, team_id=team_id, author_id=author_id,
-                device_id=device_id, device_seq=device_seq, hlc=hlc, parents=parents,
-                schema_version=schema_version, payload=payload, prev_hash=prev_hash,
-            )).digest()
+            digest: bytes | None = hashlib.sha256(_envelope(row)).digest()
         except (TypeError, AttributeError):
             digest = None
+        record_id, device_id, device_seq = row[4], row[8], row[9]
+        hash_, signature, prev_hash = row[15], row[16], row[14]
         record, device = _text(record_id), _text(device_id) or "?"
         seq = device_seq if type(device_seq) is int else -1
         hash_, signature, prev_hash = _bytes(hash_), _bytes(signature), _bytes(prev_hash)
         whole = digest == hash_
-        if prev is not None and device != prev[1]:
+        foreign = device != own
+        if prev is not None and (device != prev[1] or (foreign and seq > prev[2] + 1)):
+            # Another device, or a new run of a chain held in part: the run before ends.
             close(prev)
             prev = None
-        want_seq = prev[2] + 1 if prev else 1
-        want_link = chain_link(prev[3], prev[4]) if prev else GENESIS_HASH
-        if seq != want_seq:
-            problems.append(IntegrityProblem(
-                record, device, seq, "removed" if seq > want_seq else "reordered"))
-        elif prev_hash != want_link:
-            if prev is not None:
-                problems.append(IntegrityProblem(prev[0], prev[1], prev[2], "altered"))
-            problems.append(IntegrityProblem(record, device, seq, "reordered"))
+        if prev is None and foreign and seq > 1:
+            pass  # a run of another device's chain starts anywhere
+        else:
+            want_seq = prev[2] + 1 if prev else 1
+            want_link = chain_link(prev[3], prev[4]) if prev else GENESIS_HASH
+            if seq != want_seq:
+                problems.append(IntegrityProblem(
+                    record, device, seq, "removed" if seq > want_seq else "reordered"))
+            elif prev_hash != want_link:
+                if prev is not None:
+                    problems.append(IntegrityProblem(prev[0], prev[1], prev[2], "altered"))
+                problems.append(IntegrityProblem(record, device, seq, "reordered"))
         if not whole:
             problems.append(IntegrityProblem(record, device, seq, "altered"))
         if device not in keys:
@@ -111,10 +142,23 @@ def assert_same_as_reference(conn: Any) -> integrity.IntegrityReport:
 def vault(tmp_path_factory: pytest.TempPathFactory) -> Any:
     home = tmp_path_factory.mktemp("reference")
     svc = session.create_vault("Sam Worker", PASSPHRASE, base=home)
+    v1_record(svc, make_share(reasons="made by an older Sharelog"))  # v1 events first
     ids = [svc.record_decision(make_share(reasons=f"reason {i}")) for i in range(3)]
-    svc.correct_decision(ids[1], make_share(reasons="fixed"), "typo")
+    # A colleague's chain held in part (as a manager's device might): their records 2-3.
+    colleague = session.create_vault("Kim Colleague", PASSPHRASE,
+                                     base=tmp_path_factory.mktemp("colleague"),
+                                     team_id=svc.identity.team_id)
+    theirs = [colleague.record_decision(make_share(reasons=f"theirs {i}")) for i in range(3)]
+    shared = [e for e in device_events(colleague) if e.record_id in theirs[1:]]
+    assert shared[0].device_seq > 1
+    got = svc.ingest.apply(shared, device_keys={
+        colleague.identity.device_id: colleague.device_public_key})
+    assert len(got.applied) == len(shared)
+    colleague.lock()
+    svc.correct_decision(ids[1], make_share(reasons="fixed"), "typo",
+                         parents=svc.get_decision(ids[1]).heads)
     fu = svc.get_decision(ids[2]).followups[0].followup_id
-    svc.complete_followup(fu, "confirmed")
+    svc.complete_followup(fu, "confirmed", parents=svc.get_followup(fu).heads)
     svc.vault.conn.execute("PRAGMA foreign_keys = OFF")  # damage happens beneath SQLite
     yield svc
     svc.lock()
@@ -126,6 +170,8 @@ def _changed(value: Any, how: str, position: int, flip: int) -> tuple[Any, str]:
         if isinstance(value, int):
             return value + flip, "?"
         raw = value if isinstance(value, bytes) else value.encode("utf-8")
+        if not raw:  # an empty field (a v1 event's owner): it gains a byte
+            return bytes([flip]), "CAST(? AS TEXT)" if isinstance(value, str) else "?"
         i = position % len(raw)
         changed = raw[:i] + bytes([raw[i] ^ flip]) + raw[i + 1:]
         return changed, "CAST(? AS TEXT)" if isinstance(value, str) else "?"
@@ -176,7 +222,8 @@ def test_damaged_vault_is_reported_as_the_reference_reports_it(
     "DELETE FROM events WHERE seq = (SELECT min(seq) + 3 FROM events)",
     "UPDATE events SET device_seq = device_seq + 100 WHERE device_seq > 4",
     "UPDATE events SET device_seq = -device_seq WHERE device_seq % 3 = 0",
-    "UPDATE events SET device_id = 'other-device' WHERE device_seq > 5",
+    "UPDATE events SET device_id = 'other-device' WHERE device_seq > 5 "
+    "AND device_id = (SELECT value FROM meta WHERE key = 'device_id')",
     "UPDATE events SET device_id = CAST(device_id AS BLOB) WHERE device_seq = 2",
     "UPDATE events SET signature = zeroblob(64) WHERE device_seq = 6",
     "UPDATE events SET signature = zeroblob(64) "

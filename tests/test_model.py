@@ -98,6 +98,7 @@ def test_version_1_records_load_from_a_real_vault_and_check_out(service: Sharelo
     record = detail.record
     record.art9_condition, record.sch1_condition = "art9_2_g", "sch1_para18"
     record.fact_or_opinion = record.fact_or_opinion or "fact"
-    service.correct_decision(ids["share_health_marked_no"], record, "Condition recorded.")
+    service.correct_decision(ids["share_health_marked_no"], record, "Condition recorded.",
+                             parents=service.get_decision(ids["share_health_marked_no"]).heads)
     versions = service.versions(ids["share_health_marked_no"])
     assert [v.record.sch1_condition for v in versions if v.record] == ["", "sch1_para18"]

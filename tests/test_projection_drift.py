@@ -126,44 +126,57 @@ def _record_with_history(service: Sharelog) -> str:
     record_id = service.record_decision(make_share(
         subjects=[Subject(name="Alice Example", case_ref="C1", kind="child")]))
     service.correct_decision(record_id, make_share(
-        subjects=[Subject(name="Alicia Example", case_ref="C1", kind="child")]), "name")
+        subjects=[Subject(name="Alicia Example", case_ref="C1", kind="child")]), "name",
+            parents=service.get_decision(record_id).heads)
     fu = service.get_decision(record_id).followups[0].followup_id
-    service.reschedule_followup(fu, dt.date(2027, 1, 4), "away")
-    service.complete_followup(fu, "confirmed by phone")
+    service.reschedule_followup(fu, dt.date(2027, 1, 4), "away",
+                                parents=service.get_followup(fu).heads)
+    service.complete_followup(fu, "confirmed by phone", parents=service.get_followup(fu).heads)
     return record_id
 
 
 def _concurrent_correction(service: Sharelog, record_id: str, name: str) -> str:
-    """A correction made without seeing the latest version (as one from another device
-    that had only seen the first), through the same writer a save uses."""
+    """A correction made having seen only the first version (as on another device that
+    had not yet received the second): the versions its author saw are its parents."""
     first = [e for e in service.versions(record_id) if e.kind == "decision.create"][0]
-    with service.bulk() as writer:
-        ev = writer.emit("decision", "decision.correct", record_id, record_id,
-                         parents=[first.event_id],
-                         payload={"record": make_share(
-                             subjects=[Subject(name=name, case_ref="C1", kind="child")],
-                             counterparty=Counterparty(name="K. Osei")).to_dict(),
-                                  "reason": "seen only the first"})
-    return ev.event_id
+    return service.correct_decision(record_id, make_share(
+        subjects=[Subject(name=name, case_ref="C1", kind="child")],
+        counterparty=Counterparty(name="K. Osei")), "seen only the first",
+        parents=[first.event_id])
 
 
-def test_concurrent_versions_are_kept_and_the_order_is_by_parents_then_id(
-        service: Sharelog) -> None:
+def test_concurrent_versions_are_kept_and_merged_field_by_field(service: Sharelog) -> None:
     record_id = _record_with_history(service)
     late = _concurrent_correction(service, record_id, "Concurrent Name")
     detail = service.get_decision(record_id)
-    assert detail.has_conflict  # two heads: both versions kept, nobody's change dropped
     row = store.decision_get_row(service.vault.conn, record_id)
     assert row is not None and row["version_count"] == 3
     heads = json.loads(row["heads"])
-    assert len(heads) == 2 and late in heads
-    # Between concurrent versions the one with the larger event id is shown, whatever
-    # order they arrived in; the saved, incremental state is exactly that.
-    winner = max(heads)
-    shown = service.get_decision(record_id).record.subjects[0].name
-    assert shown == ("Concurrent Name" if winner == late else "Alicia Example")
+    assert len(heads) == 2 and late in heads and set(detail.heads) == set(heads)
+    # Both changed who it is about: in conflict, and until a person resolves it the
+    # record shows the version both started from (never the later clock or larger id).
+    assert detail.has_conflict and detail.conflicts == ("subjects",)
+    assert detail.record.subjects[0].name == "Alice Example"
+    # Only the late one changed the recipient: that change is taken.
+    assert detail.record.counterparty.name == "K. Osei"
+    [conflict] = service.conflicts(record_id)
+    assert conflict.field == "subjects"
+    assert sorted(v.value[0]["name"] for v in conflict.values) == [
+        "Alicia Example", "Concurrent Name"]
+    assert {v.author_name for v in conflict.values} == {"Sam Worker"}
+    assert {v.note for v in conflict.values} == {"name", "seen only the first"}
     assert service.rebuild_projection().repaired == []
     assert service.verify_integrity().ok
+    # A correction after both versions resolves it.
+    service.correct_decision(record_id, make_share(
+        subjects=[Subject(name="Alicia Example", case_ref="C1", kind="child")],
+        counterparty=Counterparty(name="K. Osei")), "both were half right",
+        parents=detail.heads)
+    after = service.get_decision(record_id)
+    assert not after.has_conflict and len(after.heads) == 1 and service.conflicts(
+        record_id) == []
+    assert after.record.subjects[0].name == "Alicia Example"
+    assert service.rebuild_projection().repaired == []
 
 
 @settings(max_examples=20, deadline=None,

@@ -15,7 +15,8 @@ from tests.conftest import make_request_made, make_share
 
 def test_a_correction_is_a_new_version_and_the_old_stays_readable(service: Sharelog) -> None:
     rid = service.record_decision(make_share(reasons="First reasons"))
-    service.correct_decision(rid, make_share(reasons="Corrected reasons"), "Wrong reasons typed")
+    service.correct_decision(rid, make_share(reasons="Corrected reasons"), "Wrong reasons typed",
+                             parents=service.get_decision(rid).heads)
     versions = service.versions(rid)
     assert [v.number for v in versions] == [1, 2]
     assert versions[0].record is not None and versions[0].record.reasons == "First reasons"
@@ -30,17 +31,20 @@ def test_a_correction_is_a_new_version_and_the_old_stays_readable(service: Share
 def test_a_correction_needs_a_reason_and_a_valid_record(service: Sharelog) -> None:
     rid = service.record_decision(make_share())
     with pytest.raises(ValidationError):
-        service.correct_decision(rid, make_share(reasons="x"), "  ")
+        service.correct_decision(rid, make_share(reasons="x"), "  ",
+                                 parents=service.get_decision(rid).heads)
     with pytest.raises(ValidationError):
-        service.correct_decision(rid, make_share(reasons=""), "typo")
+        service.correct_decision(rid, make_share(reasons=""), "typo",
+                                 parents=service.get_decision(rid).heads)
     assert len(service.versions(rid)) == 1
 
 
 def test_withdrawing_is_a_tombstone_with_a_reason_never_a_delete(service: Sharelog) -> None:
     rid = service.record_decision(make_share())
     with pytest.raises(ValidationError):
-        service.withdraw_decision(rid, "")
-    service.withdraw_decision(rid, "Recorded against the wrong child")
+        service.withdraw_decision(rid, "", parents=service.get_decision(rid).heads)
+    service.withdraw_decision(rid, "Recorded against the wrong child",
+                              parents=service.get_decision(rid).heads)
     detail = service.get_decision(rid)
     assert detail.status == "withdrawn"
     assert detail.record.reasons == make_share().reasons  # content still readable
@@ -49,7 +53,8 @@ def test_withdrawing_is_a_tombstone_with_a_reason_never_a_delete(service: Sharel
     # Its open follow-up is cancelled with the reason, not left nagging.
     assert [f.state for f in detail.followups] == ["cancelled"]
     with pytest.raises(InvalidChange):
-        service.correct_decision(rid, make_share(), "too late")
+        service.correct_decision(rid, make_share(), "too late",
+                                 parents=service.get_decision(rid).heads)
     assert len(service.list_decisions(SearchFilters(include_withdrawn=False))) == 0
     assert len(service.list_decisions()) == 1
 
@@ -97,19 +102,22 @@ def test_follow_up_lifecycle(service: Sharelog) -> None:
 
     fa = groups["overdue"][0].followup_id
     with pytest.raises(ValidationError):
-        service.complete_followup(fa, "")
-    service.complete_followup(fa, "GP confirmed receipt and booked a review")
+        service.complete_followup(fa, "", parents=service.get_followup(fa).heads)
+    service.complete_followup(fa, "GP confirmed receipt and booked a review",
+                              parents=service.get_followup(fa).heads)
     assert service.overdue_count() == 0
     with pytest.raises(InvalidChange):
-        service.cancel_followup(fa, "already done")
+        service.cancel_followup(fa, "already done", parents=service.get_followup(fa).heads)
 
     fb = groups["today"][0].followup_id
     with pytest.raises(ValidationError):
-        service.cancel_followup(fb, " ")
-    service.cancel_followup(fb, "Case closed by the recipient")
+        service.cancel_followup(fb, " ", parents=service.get_followup(fb).heads)
+    service.cancel_followup(fb, "Case closed by the recipient",
+                            parents=service.get_followup(fb).heads)
 
     fc = groups["this_week"][0].followup_id
-    service.reschedule_followup(fc, dt.date(2026, 12, 7), "Recipient on leave")
+    service.reschedule_followup(fc, dt.date(2026, 12, 7), "Recipient on leave",
+                                parents=service.get_followup(fc).heads)
     history = service.followup_history(fc)
     assert [h.kind for h in history] == ["followup.create", "followup.reschedule"]
     assert history[1].detail["previous_due_date"] == "2026-11-26"
@@ -236,7 +244,8 @@ def test_my_followups_show_who_after_a_correction(service: Sharelog) -> None:
     corrected = make_share(
         subjects=[Subject(name="Alicia Example", case_ref="C100201", kind="child")],
         counterparty=Counterparty(name="K. Osei", organisation="Hillview Primary School"))
-    service.correct_decision(record_id, corrected, "Wrong child and recipient recorded.")
+    service.correct_decision(record_id, corrected, "Wrong child and recipient recorded.",
+                             parents=service.get_decision(record_id).heads)
     [after] = service.my_followups()
     assert after.followup_id == before.followup_id
     assert (after.subjects, after.case_refs, after.counterparty) == (
@@ -266,11 +275,14 @@ def test_a_follow_up_cannot_be_moved_before_its_decision(service: Sharelog) -> N
     (fu,) = service.my_followups()
     for due in (dt.date(2026, 11, 1), dt.date(2040, 1, 1)):
         with pytest.raises(ValidationError):
-            service.reschedule_followup(fu.followup_id, due, "Recipient on leave")
+            service.reschedule_followup(fu.followup_id, due, "Recipient on leave",
+                                        parents=service.get_followup(fu.followup_id).heads)
     with pytest.raises(ValidationError):
-        service.reschedule_followup(fu.followup_id, "2026-12-01")  # type: ignore[arg-type]
+        service.reschedule_followup(fu.followup_id, "2026-12-01",
+                                    parents=service.get_followup(fu.followup_id).heads)  # type: ignore[arg-type]
     assert [h.kind for h in service.followup_history(fu.followup_id)] == ["followup.create"]
-    service.reschedule_followup(fu.followup_id, dt.date(2026, 11, 2))  # the day itself is fine
+    service.reschedule_followup(fu.followup_id, dt.date(2026, 11, 2),  # the day itself is fine
+                                parents=service.get_followup(fu.followup_id).heads)
 
 
 def test_a_draft_with_text_that_cannot_be_stored_is_refused_not_crashed(

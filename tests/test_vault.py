@@ -302,7 +302,8 @@ def test_no_record_content_outside_the_vault(home: Path) -> None:
         subjects=[__import__("app.model", fromlist=["Subject"]).Subject(name=marker,
                                                                         kind="child")],
     ))
-    svc.correct_decision(rid, make_share(reasons=f"{marker} corrected"), f"{marker} typo")
+    svc.correct_decision(rid, make_share(reasons=f"{marker} corrected"), f"{marker} typo",
+                         parents=svc.get_decision(rid).heads)
     svc.save_draft({"information": marker})
     assert svc.search("Zqxwvmarker")
     needles = [marker.encode(), marker.encode("utf-16-le"), b"Zqxwvmarker", b"zqxwvmarker"]

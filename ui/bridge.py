@@ -1,7 +1,9 @@
 """The one road from the UI to the vault (and later the network).
 
 - ``bridge.write(fn, on_done)``: runs ``fn(service)`` on the vault worker, then
-  emits ``changed`` with what kinds of data changed so views refresh what they must.
+  announces what the call changed, as the vault says (``app.unit.ChangeSet``): ``changed``
+  with the kinds of data (decisions, follow-ups, drafts …) and ``changeset`` with which
+  records and follow-ups, so views refresh only what they must.
 - ``bridge.read(fn, on_done)``: runs ``fn(service)`` on the vault worker and hands the
   result back on the UI thread.
 - ``bridge.task(fn, on_done)``: work that does not touch the vault (export
@@ -22,15 +24,14 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from app.service import Sharelog
+from app.service import ChangeSet, Sharelog
+from app.unit import CONFLICTS, CONTACTS, DECISIONS, DRAFTS, FOLLOWUPS, QUARANTINE, SYNC
 
 log = logging.getLogger("sharelog.ui")
 
-# Kinds of change announced after writes.
-DECISIONS = "decisions"
-FOLLOWUPS = "followups"
-DRAFTS = "drafts"
-CONTACTS = "contacts"
+# Kinds of change announced after writes (``ChangeSet.kinds``).
+__all__ = ["CONFLICTS", "CONTACTS", "DECISIONS", "DRAFTS", "FOLLOWUPS", "QUARANTINE", "SYNC",
+           "Bridge"]
 
 Callback = Callable[[Any], None]
 
@@ -39,8 +40,9 @@ class Bridge(QObject):
     """Owns the vault worker. One per unlocked session."""
 
     changed = Signal(object)  # frozenset[str] of change kinds
+    changeset = Signal(object)  # the ChangeSet itself: which records, which follow-ups
     busy_changed = Signal(bool)
-    _finished = Signal(int, object, object)  # token, result, exception
+    _finished = Signal(int, object, object, object)  # token, result, exception, changes
 
     def __init__(self, service: Sharelog | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -48,24 +50,27 @@ class Bridge(QObject):
         self._vault_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vault")
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="task")
         self._tokens = itertools.count(1)
-        self._pending: dict[int, tuple[Callback | None, Callback | None, frozenset[str]]] = {}
+        self._pending: dict[int, tuple[Callback | None, Callback | None]] = {}
         self._closed = False
         self._finished.connect(self._on_finished)
 
     # -- public API ------------------------------------------------------
     def write(self, fn: Callable[[Sharelog], Any], on_done: Callback | None = None,
-              on_error: Callback | None = None, *, changes: Iterable[str] = (DECISIONS,)) -> int:
-        return self._submit(self._vault_worker, fn, on_done, on_error, frozenset(changes),
+              on_error: Callback | None = None, *, changes: Iterable[str] = ()) -> int:
+        """Run a change on the vault worker; then announce what it changed, as the vault
+        says. (``changes`` is no longer read: call sites that still declare what they
+        expect to change may drop it.)"""
+        del changes
+        return self._submit(self._vault_worker, fn, on_done, on_error, collect=True,
                             needs_service=True)
 
     def read(self, fn: Callable[[Sharelog], Any], on_done: Callback | None = None,
              on_error: Callback | None = None) -> int:
-        return self._submit(self._vault_worker, fn, on_done, on_error, frozenset(),
-                            needs_service=True)
+        return self._submit(self._vault_worker, fn, on_done, on_error, needs_service=True)
 
     def task(self, fn: Callable[[], Any], on_done: Callback | None = None,
              on_error: Callback | None = None) -> int:
-        return self._submit(self._pool, fn, on_done, on_error, frozenset(), needs_service=False)
+        return self._submit(self._pool, fn, on_done, on_error, needs_service=False)
 
     def set_service(self, service: Sharelog | None) -> None:
         self.service = service
@@ -79,7 +84,7 @@ class Bridge(QObject):
             if service is not None:
                 service.lock()
 
-        self._submit(self._vault_worker, do_lock, on_done, None, frozenset(), needs_service=False)
+        self._submit(self._vault_worker, do_lock, on_done, None, needs_service=False)
 
     def shutdown(self, *, wait_tasks: bool = False) -> None:
         """Lock, finish queued vault work, and refuse anything after.
@@ -115,41 +120,48 @@ class Bridge(QObject):
 
     # -- internals -------------------------------------------------------
     def _submit(self, executor: ThreadPoolExecutor, fn: Callable[..., Any],
-                on_done: Callback | None, on_error: Callback | None,
-                changes: frozenset[str], *, needs_service: bool) -> int:
+                on_done: Callback | None, on_error: Callback | None, *,
+                needs_service: bool, collect: bool = False) -> int:
         token = next(self._tokens)
         if self._closed:
             log.debug("work refused: the bridge is shut down")
             return token
-        self._pending[token] = (on_done, on_error, changes)
+        self._pending[token] = (on_done, on_error)
         if len(self._pending) == 1:
             self.busy_changed.emit(True)
         service = self.service
 
         def run() -> None:
+            changes = ChangeSet()
             try:
                 if needs_service:
                     if service is None or service.is_locked:
                         from app.session import VaultLocked
 
                         raise VaultLocked()
-                    result = fn(service)
+                    if collect:
+                        with service.collect_changes() as made:
+                            result = fn(service)
+                        changes = made.changes
+                    else:
+                        result = fn(service)
                 else:
                     result = fn()
             except Exception as exc:  # reported to the UI thread, never swallowed
                 log.debug("background call failed: %s", type(exc).__name__)
-                self._finished.emit(token, None, exc)
+                self._finished.emit(token, None, exc, changes)
             else:
-                self._finished.emit(token, result, None)
+                self._finished.emit(token, result, None, changes)
 
         executor.submit(run)
         return token
 
-    @Slot(int, object, object)
-    def _on_finished(self, token: int, result: Any, error: BaseException | None) -> None:
+    @Slot(int, object, object, object)
+    def _on_finished(self, token: int, result: Any, error: BaseException | None,
+                     changes: ChangeSet) -> None:
         if self._closed:
             return
-        on_done, on_error, changes = self._pending.pop(token, (None, None, frozenset()))
+        on_done, on_error = self._pending.pop(token, (None, None))
         if not self._pending:
             self.busy_changed.emit(False)
         if error is not None:
@@ -159,11 +171,11 @@ class Bridge(QObject):
                 log.error("unhandled background error: %s\n%s", type(error).__name__,
                           "".join(traceback.format_exception_only(type(error), error)).strip()
                           if not _may_hold_content(error) else "(details withheld)")
-            return
-        if on_done is not None:
+        elif on_done is not None:
             on_done(result)
-        if changes:
-            self.changed.emit(changes)
+        if not changes.empty:  # a call that failed late may have committed changes first
+            self.changed.emit(changes.kinds)
+            self.changeset.emit(changes)
 
 
 def _may_hold_content(error: BaseException) -> bool:

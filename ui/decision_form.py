@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.model import DecisionRecord, Direction
 from app.validation import ValidationError
-from ui.bridge import CONTACTS, DECISIONS, DRAFTS, FOLLOWUPS, Bridge
+from ui.bridge import Bridge
 from ui.dialogs import error_text
 from ui.form_answers import FormAnswers
 from ui.form_people import ContactSuggestions, SubjectEditor
@@ -50,6 +50,10 @@ class DecisionForm(FormAnswers):
         self.bridge = bridge
         self.setAccessibleName(self.tr("Decision form"))
         self._draft_id: str | None = None
+        # The versions of the record being corrected that were loaded into the form: the
+        # correction follows these, so a version that arrives meanwhile is never superseded
+        # unseen (it stays concurrent, and the vault merges or flags the two).
+        self._seen: tuple[str, ...] = ()
         self._dirty = False
         self._saving = False
         self._attempted = False
@@ -125,6 +129,7 @@ class DecisionForm(FormAnswers):
                     "This record was withdrawn and can no longer be corrected."))
                 return
             self._correcting = record_id
+            self._seen = tuple(detail.heads)
             self._load(detail.record)
             self._open_at_top()
 
@@ -140,16 +145,21 @@ class DecisionForm(FormAnswers):
         def find(service: Any) -> Any:
             for draft in service.drafts():
                 if draft.draft_id == draft_id:
-                    return draft
+                    correcting = draft.body.get("correcting") or draft.record_id
+                    # A draft kept before drafts remembered what they saw: what is there now.
+                    seen = draft.parents or (
+                        service.get_decision(correcting).heads if correcting else ())
+                    return draft, tuple(seen)
             return None
 
-        def loaded(draft: Any) -> None:
+        def loaded(found: Any) -> None:
             if generation != self._generation:
                 return
             self._set_busy(False)
-            if draft is None:
+            if found is None:
                 self._show_banner(self.tr("That draft could not be found."))
                 return
+            draft, self._seen = found
             body = draft.body
             self._draft_id = draft.draft_id
             self._correcting = body.get("correcting") or draft.record_id
@@ -211,7 +221,7 @@ class DecisionForm(FormAnswers):
 
     def _draft_body(self) -> dict[str, Any]:
         return {"direction": self._direction, "record": self.record().to_dict(),
-                "correcting": self._correcting,
+                "correcting": self._correcting, "parents": list(self._seen),
                 "correction_reason": self.correction_reason.toPlainText()}
 
     # -- saving -------------------------------------------------------------------------
@@ -228,6 +238,7 @@ class DecisionForm(FormAnswers):
         record = self.record()
         draft_id = self._draft_id
         correcting = self._correcting
+        seen = self._seen
         reason = self.correction_reason.toPlainText().strip()
         self._autosave_timer.stop()
         self._saving = True
@@ -237,7 +248,8 @@ class DecisionForm(FormAnswers):
 
         def run(service: Any) -> str:
             if correcting is not None:
-                service.correct_decision(correcting, record, reason, draft_id=draft_id)
+                service.correct_decision(correcting, record, reason, parents=seen,
+                                         draft_id=draft_id)
                 return correcting
             return str(service.record_decision(record, draft_id=draft_id))
 
@@ -265,7 +277,7 @@ class DecisionForm(FormAnswers):
                 self._dirty = True
                 self._autosave_timer.start()
 
-        self.bridge.write(run, done, failed, changes={DECISIONS, FOLLOWUPS, DRAFTS, CONTACTS})
+        self.bridge.write(run, done, failed)
 
     def save_draft_now(self) -> None:
         """Keep what has been typed as an encrypted draft in the vault."""
@@ -293,15 +305,14 @@ class DecisionForm(FormAnswers):
 
         self.bridge.write(
             lambda s: s.save_draft(body, draft_id=draft_id, kind=kind, record_id=record_id),
-            done, failed, changes={DRAFTS})
+            done, failed)
 
     def discard_draft(self) -> None:
         draft_id = self._draft_id
         self._dirty = False
         self._autosave_timer.stop()
         if draft_id is not None and self.bridge.service is not None:
-            self.bridge.write(lambda s: s.delete_draft(draft_id), None, lambda _e: None,
-                              changes={DRAFTS})
+            self.bridge.write(lambda s: s.delete_draft(draft_id), None, lambda _e: None)
 
     def request_close(self) -> None:
         """Esc: ask whether to keep the draft, then close."""
@@ -355,6 +366,7 @@ class DecisionForm(FormAnswers):
         self._autosave_timer.stop()
         self.suggestions.reset()
         self._correcting = None
+        self._seen = ()
         self._draft_id = None
         self._attempted = False
         self._reset_widgets()

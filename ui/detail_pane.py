@@ -157,6 +157,7 @@ class DetailPane(QWidget):
         self.bridge = bridge
         self.record_id = ""
         self.status = ""
+        self.heads: tuple[str, ...] = ()
         self.loaded_id = ""  # the record whose content is on screen
         self._generation = 0
 
@@ -271,6 +272,7 @@ class DetailPane(QWidget):
         detail, versions, report, today = result
         record: m.DecisionRecord = detail.record
         self.status = detail.status
+        self.heads = tuple(detail.heads)  # what a withdrawal from this pane has seen
         withdrawn = detail.status == m.RecordStatus.WITHDRAWN
         self.title.setText(pane_title(record, withdrawn))
         corrections = sum(v.kind == "decision.correct" for v in versions)
@@ -344,6 +346,7 @@ class DetailPane(QWidget):
         self.record_id = ""
         self.loaded_id = ""
         self.status = ""
+        self.heads = ()
         for label in (self.title, self.subtitle, self.integrity):
             label.clear()
         for view in (self.record_view, self.history_view, self.followups_view):
@@ -367,7 +370,7 @@ class DetailPane(QWidget):
             self.correct_requested.emit(self.record_id)
 
     def withdraw(self) -> None:
-        rid = self.record_id
+        rid, seen = self.record_id, self.heads
         if not self.can_correct():
             return
         reason = ask_reason(self, self.tr("Withdraw this decision"), self.tr(
@@ -375,7 +378,7 @@ class DetailPane(QWidget):
             "Why is it being withdrawn?"))
         if not reason or rid != self.record_id:
             return
-        self.bridge.write(lambda s: s.withdraw_decision(rid, reason),
+        self.bridge.write(lambda s: s.withdraw_decision(rid, reason, parents=seen),
                           lambda _result: self.changed.emit(rid), self._show_error)
 
     def export(self) -> None:

@@ -183,7 +183,9 @@ class FollowUpsPanel(QWidget):
         if outcome is None:
             return
         fid = fu.followup_id
-        self._write(lambda s: s.complete_followup(fid, outcome), self.tr("Marked done."))
+        seen = fu.heads
+        self._write(lambda s: s.complete_followup(fid, outcome, parents=seen),
+                    self.tr("Marked done."))
 
     def cancel(self) -> None:
         fu = self.selected_followup()
@@ -196,7 +198,9 @@ class FollowUpsPanel(QWidget):
         if reason is None:
             return
         fid = fu.followup_id
-        self._write(lambda s: s.cancel_followup(fid, reason), self.tr("Follow-up cancelled."))
+        seen = fu.heads
+        self._write(lambda s: s.cancel_followup(fid, reason, parents=seen),
+                    self.tr("Follow-up cancelled."))
 
     def reschedule(self) -> None:
         fu = self.selected_followup()
@@ -211,13 +215,13 @@ class FollowUpsPanel(QWidget):
             return
         due, reason = answer
         fid = fu.followup_id
-        self._write(lambda s: s.reschedule_followup(fid, due, reason),
+        seen = fu.heads
+        self._write(lambda s: s.reschedule_followup(fid, due, reason, parents=seen),
                     self.tr("Rescheduled to {date}.").format(
                         date=format_when(due.isoformat())))
 
     def _write(self, fn: Any, done_message: str) -> None:
-        self.bridge.write(fn, lambda _r: self._show_message(done_message), self._failed,
-                          changes={FOLLOWUPS, DECISIONS})
+        self.bridge.write(fn, lambda _r: self._show_message(done_message), self._failed)
 
     # -- internals -------------------------------------------------------------------------
     def _on_changed(self, kinds: frozenset[str]) -> None:

@@ -34,7 +34,8 @@ def build_demo_vault(home: Path) -> str:
     # Most older follow-ups were done; a few were missed (overdue).
     for n, fu in enumerate(service.my_followups()):
         if fu.due_date < today - dt.timedelta(days=3) and n % 9:
-            service.complete_followup(fu.followup_id, "Recipient confirmed and acted on it.")
+            service.complete_followup(fu.followup_id, "Recipient confirmed and acted on it.",
+                                      parents=fu.heads)
     corrected = ids[-3]
     for rid, reason, change in (
         (corrected, "The recipient's role was recorded wrongly; they are the school's "
@@ -44,12 +45,13 @@ def build_demo_vault(home: Path) -> str:
         (ids[-7], "Added that the family were told after the strategy meeting.",
          {"person_informed": "yes", "person_informed_reason": ""}),
     ):
-        record: DecisionRecord = service.get_decision(rid).record
+        detail = service.get_decision(rid)
+        record: DecisionRecord = detail.record
         for key, value in change.items():
             setattr(record, key, value)
         if record.is_share and not record.method:
             record.method = "secure_email"
-        service.correct_decision(rid, record, reason)
+        service.correct_decision(rid, record, reason, parents=detail.heads)
     service.lock()
     return corrected
 

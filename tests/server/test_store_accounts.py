@@ -30,25 +30,37 @@ from tests.server.vaults import vault_events
 def test_a_vault_made_before_sign_in_joins_its_account_once(store, org, service) -> None:
     ident = service.identity
     record_id = service.record_decision(make_share())
-    service.complete_followup(service.my_followups()[0].followup_id, "They acted on it.")
+    fu = service.my_followups()[0]
+    service.complete_followup(fu.followup_id, "They acted on it.", parents=fu.heads)
     history = vault_events(service)
     assert {e.author_id for e in history} == {ident.user_id} != {org.users["pat"]}
-    key = service._key
+    key = service.unit.key
     pat = enrol(store.base_url, org.login("pat"), key=key, device_id=ident.device_id,
                 local_user_id=ident.user_id, local_team_id=ident.team_id)
     assert pat.client.me().aliases[ident.user_id] == org.users["pat"]
-    # Nothing is rewritten: the v1 events go as they were signed, attributed to the account.
+    # Nothing is rewritten: the events go as they were signed, attributed to the account.
     result = pat.client.push(history)
     assert {r.status for r in result.results} == {"stored"}
+    service.sync.record_push(result.results)
+    assert service.sync.pending() == 0
     mo = enrol(store.base_url, org.login("mo"))
     by_id = {p.event.event_id: p for p in mo.client.pull(0, limit=1000).events}
     assert all(by_id[e.event_id].author_user_id == org.users["pat"] for e in history)
     assert all(by_id[e.event_id].event == e for e in history)
     # After sign-in the vault signs v2 events with the account's ids; the record it made
     # before keeps its local owner id, which the store knows is the same person.
-    after = DeviceChain(key, ident.device_id, pat.team_id, pat.user_id,
-                        next_seq=len(history) + 1, prev_hash=history[-1].link())
-    pat.client.push([after.event("decision.correct", record_id, owner_id=ident.user_id)])
+    service.sync.record_binding(account_user_id=pat.user_id, account_team_id=pat.team_id,
+                                device_token=pat.client.token)
+    assert service.sync.binding().local_user_id == ident.user_id
+    service.correct_decision(record_id, make_share(reasons="Corrected after signing in."),
+                             "typo", parents=service.get_decision(record_id).heads)
+    [after] = service.sync.outbox()
+    assert (after.author_id, after.team_id, after.owner_id) == (
+        pat.user_id, pat.team_id, ident.user_id)
+    assert {r.status for r in pat.client.push([after]).results} == {"stored"}
+    # Its follow-ups made before sign-in are still this practitioner's.
+    assert [f.followup_id for f in service.my_followups(include_closed=True)] == [
+        fu.followup_id]
     # The vault joins one account only, once.
     with pytest.raises(EnrolmentRefused) as err:
         enrol(store.base_url, org.login("paula"), local_user_id=ident.user_id,
@@ -64,7 +76,7 @@ def test_a_vault_made_before_sign_in_joins_its_account_once(store, org, service)
     answer = again.enrol(username=org.login("pat"), password=PASSWORD,
                          device_id=ident.device_id, public_key=key.public_bytes,
                          local_user_id=ident.user_id, local_team_id=ident.team_id)
-    assert answer.tip.device_seq == len(history) + 1
+    assert answer.tip.device_seq == len(history) + 1 == after.device_seq
     with pytest.raises(AuthExpired):
         pat.client.tips()  # the old token was replaced
     assert again.tips()

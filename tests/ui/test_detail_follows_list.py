@@ -116,7 +116,8 @@ def test_sorting_and_a_refresh_keep_the_pane_on_the_list(qtbot, home, service):
     _shown(qtbot, window, alice)
     done = []
     window.bridge.write(lambda s: s.complete_followup(
-        s.get_decision(alice).followups[0].followup_id, "Received and acted on."),
+        s.get_decision(alice).followups[0].followup_id, "Received and acted on.",
+            parents=s.get_followup(s.get_decision(alice).followups[0].followup_id).heads),
         done.append, done.append)
     qtbot.waitUntil(lambda: model.row_of(alice) < 0, timeout=5_000)
     _nothing_shown(qtbot, window)

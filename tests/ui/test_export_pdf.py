@@ -18,7 +18,8 @@ from ui import dialogs, export_pdf
 def corrected(service) -> str:
     record_id = service.record_decision(make_share())
     service.correct_decision(record_id, make_share(information="Corrected observations"),
-                             "The visit date was wrong.")
+                             "The visit date was wrong.",
+                                 parents=service.get_decision(record_id).heads)
     return record_id
 
 
@@ -158,7 +159,8 @@ def _long_corrected_record(service) -> tuple[str, list[str]]:
 
     record_id = service.record_decision(version(1))
     for n in range(2, 7):
-        service.correct_decision(record_id, version(n), f"Correction number {n}.")
+        service.correct_decision(record_id, version(n), f"Correction number {n}.",
+                                 parents=service.get_decision(record_id).heads)
     return record_id, markers
 
 

@@ -102,7 +102,8 @@ def test_stale_search_results_are_dropped(qtbot, home, service):
 def test_detail_shows_versions_after_correction(qtbot, home, service):
     rid = service.record_decision(make_share())
     corrected = make_share(reasons="Corrected reasons: the GP must know of the injuries.")
-    service.correct_decision(rid, corrected, "The first reasons missed the injuries.")
+    service.correct_decision(rid, corrected, "The first reasons missed the injuries.",
+                             parents=service.get_decision(rid).heads)
     service.lock()
     window = open_window(qtbot, home)
     unlock(qtbot, window)

@@ -67,7 +67,8 @@ def test_new_record_is_a_row_insert_not_a_reset(qtbot, bridge, service):
     # A withdrawal changes one row in place.
     rid = model.record_id(3)
     with qtbot.waitSignal(bridge.changed):
-        bridge.write(lambda s: s.withdraw_decision(rid, "Made in error."))
+        bridge.write(lambda s: s.withdraw_decision(rid, "Made in error.",
+                                                   parents=s.get_decision(rid).heads))
     model.refresh()
     qtbot.waitUntil(lambda: model.index(3, DecisionsModel.STATUS).data() == "Withdrawn")
     assert (3, 3) in changes and not resets
