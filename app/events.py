@@ -73,7 +73,10 @@ class HybridLogicalClock:
         self._counter = 0
         self._lock = threading.Lock()
         if last:
-            self.observe(last)
+            try:
+                self.observe(last)
+            except ValueError:
+                pass  # a stamp damage made unreadable: the integrity check names it
 
     @staticmethod
     def parse(stamp: str) -> tuple[int, int, str]:

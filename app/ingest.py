@@ -235,7 +235,8 @@ def admit(conn: Connection, ev: SignedEvent, *, local: bool,
     transaction; a pulled event runs under a savepoint). Raises ``Refused``.
 
     A local event was made from checked input by this device, the next of its own chain:
-    its content and chain are not checked again; what it changes is.
+    its content and chain are not checked again, nor is a creation's new random id; what
+    a change changes is.
     """
     known = KINDS.get(ev.entity)
     if known is None or ev.kind not in known:
@@ -243,7 +244,9 @@ def admit(conn: Connection, ev: SignedEvent, *, local: bool,
     if not local:
         check_content(ev)
         check_chain(conn, ev)
-    check_target(conn, ev)
+        check_target(conn, ev)
+    elif ev.kind not in CREATES:  # a local creation names a new random id
+        check_target(conn, ev)
     store.event_insert(conn, event_to_row(ev), outbox=local, store_seq=store_seq)
     applied = apply_event(conn, ev)
     changes = ChangeSet.of(applied)

@@ -241,6 +241,13 @@ def outbox_events(conn: Connection, limit: int) -> list[tuple[Any, ...]]:
         "ORDER BY e.device_id, e.device_seq LIMIT ?", (limit,)).fetchall()
 
 
+def outbox_refused(conn: Connection) -> list[str]:
+    """Events in the outbox that the store refused (kept in quarantine, held)."""
+    return [r[0] for r in conn.execute(
+        "SELECT o.event_id FROM outbox o JOIN quarantine q ON q.event_id = o.event_id "
+        "WHERE q.status = 'refused_by_store' ORDER BY o.event_id")]
+
+
 def outbox_remove(conn: Connection, event_id: str) -> None:
     conn.execute("DELETE FROM outbox WHERE event_id = ?", (event_id,))
 

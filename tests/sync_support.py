@@ -2,7 +2,8 @@
 
 No store and no network: what one device holds is handed to another as a pulled page
 would be (any order, in pages), with every device's public key. Devices: two of Pat's
-(a laptop and a tablet, each bound to Pat's account) and Mo's (a manager).
+(a laptop and a tablet, each bound to Pat's account), Paula's (another practitioner) and
+Mo's (a manager), their clocks a little apart.
 """
 
 from __future__ import annotations
@@ -26,10 +27,13 @@ from tests.conftest import PASSPHRASE
 
 TEAM = "team-riverside"
 PAT = "user-pat"
+PAULA = "user-paula"
 MO = "user-mo"
+NAMES = {PAT: "Pat Practitioner", PAULA: "Paula Practitioner", MO: "Mo Manager"}
 DEVICES = {  # name: (display name, account, clock skew)
     "pat-laptop": ("Pat Practitioner", PAT, dt.timedelta(0)),
     "pat-tablet": ("Pat Practitioner", PAT, dt.timedelta(hours=3)),
+    "paula-laptop": ("Paula Practitioner", PAULA, dt.timedelta(minutes=-40)),
     "mo-laptop": ("Mo Manager", MO, dt.timedelta(days=-2)),
 }
 
@@ -48,7 +52,7 @@ def make_templates(base: Path) -> dict[str, Template]:
         svc = session.create_vault(display, PASSPHRASE, base=home)
         svc.sync.record_binding(account_user_id=account, account_team_id=TEAM,
                                 display_name=display)
-        svc.sync.learn_people({PAT: "Pat Practitioner", MO: "Mo Manager"})
+        svc.sync.learn_people(NAMES)
         key = bytes(svc.vault.key)
         svc.vault.checkpoint()
         svc.lock()

@@ -129,6 +129,30 @@ def test_one_bad_event_is_quarantined_with_its_reason_and_never_aborts_its_page(
     assert shown != tablet.projection_digest()  # r-before and r-after are there
 
 
+def test_an_event_that_fails_while_applied_is_rolled_back_to_its_savepoint(team: Team) -> None:
+    """A vault whose shown rows were damaged (a record's row gone, its events intact): a
+    correction pulled for it fails half way, and only that event is undone."""
+    laptop, tablet = team.devices["pat-laptop"], team.devices["pat-tablet"]
+    rid = laptop.record_decision(make_share())
+    other = laptop.record_decision(make_share(reasons="Another record."))
+    tablet.ingest.apply(_events(team, "pat-laptop"), device_keys=team.keys())
+    conn = tablet.vault.conn
+    conn.execute("PRAGMA foreign_keys = OFF")  # damage happens beneath SQLite
+    conn.execute("DELETE FROM decisions WHERE record_id = ?", (rid,))
+    before = store.event_count(conn)
+    for target in (rid, other):
+        laptop.correct_decision(target, make_share(reasons="Corrected."), "typo",
+                                parents=laptop.get_decision(target).heads)
+    page = _events(team, "pat-laptop")[-2:]
+    result = tablet.ingest.apply(page, device_keys=team.keys())
+    [failed] = result.refused
+    assert (failed.record_id, failed.reason_code) == (rid, "not_applied")
+    assert list(result.applied) == [page[1].event_id]
+    assert store.event_count(conn) == before + 1  # the failed event left nothing behind
+    assert not store.event_exists(conn, failed.event_id)
+    assert tablet.get_decision(other).record.reasons == "Corrected."
+
+
 def test_an_event_of_a_newer_envelope_is_kept_for_a_newer_sharelog(team: Team) -> None:
     tablet = team.devices["pat-tablet"]
     chain, keys = _outsider(team)

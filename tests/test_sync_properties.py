@@ -1,6 +1,6 @@
 """Properties of sync, without a store: real vaults exchange events in any order.
 
-Three devices (two of Pat's, one of Mo's, a manager) make random changes — records,
+Four devices (two of Pat's, Paula's, and Mo's, a manager) make random changes — records,
 corrections (the same record corrected offline on two devices), withdrawals, follow-ups
 done, cancelled, rescheduled, reassigned — and hand each other what they hold, pairwise,
 shuffled, in pages, through ``Ingest.apply``. After a full exchange:
@@ -35,11 +35,12 @@ from hypothesis.stateful import (
 
 from app.model import RECORD_VERSION, Counterparty, DecisionRecord, FollowUpState, Subject
 from app.service import Sharelog
+from db import store
 from tests.conftest import make_share
-from tests.sync_support import MO, PAT, Team
+from tests.sync_support import MO, PAT, PAULA, Team
 
-NAMES = ("pat-laptop", "pat-tablet", "mo-laptop")
-OWNER = {"pat-laptop": PAT, "pat-tablet": PAT, "mo-laptop": MO}
+NAMES = ("pat-laptop", "pat-tablet", "paula-laptop", "mo-laptop")
+OWNER = {"pat-laptop": PAT, "pat-tablet": PAT, "paula-laptop": PAULA, "mo-laptop": MO}
 RECORD_FIELDS = sorted(k for k in DecisionRecord.__dataclass_fields__)
 EDITS = ["reasons", "purpose", "information", "subjects", "counterparty", "reasons+purpose"]
 FOLLOWUP_CHANGES = ["done", "cancel", "reschedule", "reschedule", "reassign"]
@@ -116,7 +117,7 @@ class Sync(RuleBasedStateMachine):
         # Two of Pat's records every device already holds: what the runs change.
         for n in range(2):
             self.record("pat-laptop", False, n)
-        for dst in ("pat-tablet", "mo-laptop"):
+        for dst in NAMES[1:]:
             self.team.exchange("pat-laptop", dst, self.rng)
 
     def svc(self, name: str) -> Sharelog:
@@ -253,7 +254,7 @@ class Sync(RuleBasedStateMachine):
         rows = svc.vault.conn.execute(
             "SELECT followup_id, owner_id FROM followups WHERE state = 'open' "
             "ORDER BY followup_id").fetchall()
-        mine = [r[0] for r in rows if manager or r[1] == PAT]
+        mine = [r[0] for r in rows if manager or r[1] == OWNER[device]]
         if mine:
             self._followup_change(device, mine[pick % len(mine)], kind, n)
 
@@ -274,7 +275,7 @@ class Sync(RuleBasedStateMachine):
             eid = svc.reschedule_followup(fid, due, parents=fu.heads)
             values = {"due_date": due.isoformat()}
         else:
-            to = (PAT, MO)[n % 2]
+            to = (PAT, PAULA, MO)[n % 3]
             eid = svc.reassign_followup(fid, to, parents=fu.heads)
             values = {"owner_id": to}
         self._note_all(svc, top)
@@ -314,6 +315,12 @@ class Sync(RuleBasedStateMachine):
                 "WHERE e.device_id != ?", (svc.identity.device_id,))}
             assert own == set()  # only its own events wait for the store
             assert svc.rebuild_projection().repaired == []
+        # Rebuilt from nothing but the events, a device shows exactly the same.
+        svc = self.team.devices["paula-laptop"]
+        with svc.vault.transaction() as conn:
+            store.projection_clear(conn)
+        svc.rebuild_projection()
+        assert svc.projection_digest() == digests["paula-laptop"]
         svc = self.team.devices["pat-laptop"]
         assert svc.verify_integrity().ok
         for rid in svc.decisions.in_conflict():

@@ -179,6 +179,30 @@ class SyncLocal:
             w.note(ChangeSet(sync=True))
         return w.changes
 
+    def record_refusal(self, event_id: str, code: str) -> ChangeSet:
+        """The store refused one of this device's events (``EventRejected`` with
+        ``acknowledgeable``): it is kept in quarantine with the code, stays in the vault and
+        in the outbox, and the next push names it in ``acknowledged_refusals()`` so the
+        store records the refusal and the events after it go on."""
+        when = dt.datetime.fromtimestamp(self.unit.clock.time(), dt.UTC).isoformat(
+            timespec="seconds")
+        with self.unit.write() as w:
+            row = store.event_row(w.conn, event_id)
+            if row is None:
+                raise KeyError(event_id)
+            ev = event_from_row(row)
+            store.quarantine_put(w.conn, (
+                ev.event_id, ev.hash, REFUSED_BY_STORE, code,
+                "The team's store refused this change; it is kept on this device.",
+                ev.device_id, ev.device_seq, ev.record_id, "", None, 1,
+                canonical(to_wire(ev)), when))
+            w.note(ChangeSet(quarantine=True))
+        return w.changes
+
+    def acknowledged_refusals(self) -> list[str]:
+        """Refused events still in the outbox: what the next push acknowledges."""
+        return self.unit.read(store.outbox_refused)
+
     # -- the store's view of the chains --------------------------------------------------------
     def save_store_tips(self, tips: Iterable[StoreTip]) -> None:
         with self.unit.write() as w:
