@@ -23,12 +23,12 @@ from app import model as m
 from ui.decisions.record_words import (
     FIELD_WORDS,
     changes,
-    format_when,
     headline,
     record_sections,
     subject_words,
     value_words,
 )
+from ui.widgets.dates import format_when
 from ui.widgets.errors import user_message
 from ui.widgets.resources import muted_colour
 

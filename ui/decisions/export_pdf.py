@@ -55,8 +55,9 @@ from app.files import atomic_path
 from app.integrity import WHAT_WORDS
 from app.model import DecisionRecord, SearchFilters
 from ui.bridge import Bridge
-from ui.decisions.record_words import format_when, headline, record_rows
+from ui.decisions.record_words import headline, record_rows
 from ui.widgets import dialogs
+from ui.widgets.dates import format_when
 from ui.widgets.plural import counted
 
 CONTEXT = "export"

@@ -37,10 +37,9 @@ from app.model import (
     SearchFilters,
 )
 from app.service import QueryCancelled
-from ui.decisions.record_words import decision_words, direction_words, format_when
+from ui.decisions.record_words import decision_words, direction_words
+from ui.widgets.dates import format_when
 from ui.widgets.resources import error_colour
-
-__all__ = ["DecisionsModel", "format_when"]  # format_when: dates read the same everywhere
 
 Index = QModelIndex | QPersistentModelIndex
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont
 
 from app.model import BUCKET_LABELS, FollowUp
-from ui.decisions.model import format_when
+from ui.widgets.dates import format_when
 from ui.widgets.plural import counted
 from ui.widgets.resources import error_colour
 

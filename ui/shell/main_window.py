@@ -24,7 +24,6 @@ from app import __version__
 from app.settings import Settings
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
 from ui.decisions.detail_pane import DetailPane
-from ui.decisions.model import format_when
 from ui.decisions.panel import DecisionsPanel
 from ui.shell.actions import ShellActions
 from ui.shell.app import keep_qt_settings_in
@@ -35,6 +34,7 @@ from ui.shell.tray import Tray
 from ui.vault.maintenance import after_unlock, restore_from_window
 from ui.vault.passphrase import open_change_passphrase
 from ui.vault.screens import Opened, VaultScreen
+from ui.widgets.dates import format_when
 from ui.widgets.dialogs import install_dialog_keys
 from ui.widgets.plural import counted
 from ui.widgets.resources import app_icon
