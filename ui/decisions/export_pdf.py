@@ -54,10 +54,11 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from app.files import atomic_path
 from app.integrity import WHAT_WORDS
 from app.model import DecisionRecord, SearchFilters
-from ui import dialogs
 from ui.bridge import Bridge
-from ui.plural import counted
-from ui.record_words import format_when, headline, record_rows
+from ui.decisions.record_words import headline, record_rows
+from ui.widgets import dialogs
+from ui.widgets.dates import format_when
+from ui.widgets.plural import counted
 
 CONTEXT = "export"
 
@@ -124,7 +125,7 @@ def collect_subject(service: Any, case_ref: str) -> dict[str, Any]:
 
 # -- laying out ---------------------------------------------------------------------
 def _record_rows(record: DecisionRecord, written_at: str = "") -> list[tuple[str, str]]:
-    """The record's rows: the detail pane's words (``ui.record_words``), as one table."""
+    """The record's rows: the detail pane's words (``ui.decisions.record_words``), as one table."""
     return record_rows(record, written_at)
 
 
@@ -162,7 +163,7 @@ BODY_STYLE = "font-family: sans-serif; font-size: 9pt;"
 # -- what heads each record --------------------------------------------------------
 def decision_headline(record: DecisionRecord) -> str:
     """What was decided, in words, for the heading of a record in the PDF: the same
-    headline as the detail pane's title (``ui.record_words.headline``)."""
+    headline as the detail pane's title (``ui.decisions.record_words.headline``)."""
     return headline(record)
 
 

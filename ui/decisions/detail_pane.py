@@ -20,20 +20,20 @@ from PySide6.QtWidgets import (
 )
 
 from app import model as m
-from ui.errors import user_message
-from ui.record_words import (
+from ui.decisions.record_words import (
     FIELD_WORDS,
     changes,
-    format_when,
     headline,
     record_sections,
     subject_words,
     value_words,
 )
-from ui.resources import muted_colour
+from ui.widgets.dates import format_when
+from ui.widgets.errors import user_message
+from ui.widgets.resources import muted_colour
 
 LOAD_DELAY_MS = 60
-# The history's words live with the record's (ui.record_words); they are named here too.
+# The history's words live with the record's (ui.decisions.record_words); they are named here too.
 __all__ = ["FIELD_WORDS", "DetailPane", "changes", "pane_title", "record_html", "value_words"]
 
 
@@ -78,7 +78,7 @@ def subject_html(s: m.Subject) -> str:
 
 
 def record_html(record: m.DecisionRecord, written_at: str = "") -> str:
-    """Every field of a record in readable words (``ui.record_words``), escaped."""
+    """Every field of a record in readable words (``ui.decisions.record_words``), escaped."""
     people = "\n".join(subject_words(s) for s in record.subjects)
     what_happened = headline(record)
     parts = []
@@ -382,7 +382,7 @@ class DetailPane(QWidget):
         if not self.can_export():
             return
         try:
-            from ui.export_pdf import export_records
+            from ui.decisions.export_pdf import export_records
         except ImportError:
             QMessageBox.information(self, self.tr("Export PDF"),
                                     self.tr("PDF export is not available in this version yet."))
@@ -396,7 +396,7 @@ class DetailPane(QWidget):
 def ask_reason(parent: QWidget, title: str, prompt: str) -> str | None:
     """The shared reason dialog when it is there; a plain one until then."""
     try:
-        from ui.dialogs import ask_reason as shared_ask_reason
+        from ui.widgets.dialogs import ask_reason as shared_ask_reason
     except ImportError:
         from PySide6.QtWidgets import QInputDialog
 

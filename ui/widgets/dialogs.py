@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.inputs import DateBox
-from ui.resources import mark
+from ui.widgets.inputs import DateBox
+from ui.widgets.resources import mark
 
 _PRIMARY_ROLES = (QDialogButtonBox.ButtonRole.AcceptRole, QDialogButtonBox.ButtonRole.YesRole)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from ui.resources import app_icon
+from ui.widgets.resources import app_icon
 
 
 class Tray(QObject):

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.model import FollowUp
-from ui import dialogs
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
-from ui.decisions_model import format_when
-from ui.followups_model import FollowUpsModel
+from ui.followups.model import FollowUpsModel
+from ui.widgets import dialogs
+from ui.widgets.dates import format_when
 
 REFRESH_ON = {FOLLOWUPS, DECISIONS}
 NAME_COLUMN_CHARS = 36  # "Yasmin Morgan (C482913)", "Dr R. Mensah, GP, Riverside…"

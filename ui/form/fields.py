@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.form_inputs import ChoiceBox, YesNoBox
-from ui.resources import mark
+from ui.form.controls import ChoiceBox, YesNoBox
+from ui.widgets.resources import mark
 
 ISO_MINUTES = "yyyy-MM-ddTHH:mm"
 LABEL_CHARS = 28  # the label column, in average characters: the same in every section
@@ -98,7 +98,7 @@ def note(form: QFormLayout, text: str, parent: QWidget) -> QLabel:
 
 def choice_box(parent: QWidget, choices: Mapping[Any, str], *, placeholder: str | None,
                tr: Callable[[str], str]) -> ChoiceBox:
-    """A drop-down whose first letters answer it (``ui.form_inputs.ChoiceBox``)."""
+    """A drop-down whose first letters answer it (``ui.form.controls.ChoiceBox``)."""
     return ChoiceBox(parent, choices, placeholder=placeholder, tr=tr)
 
 

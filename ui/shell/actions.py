@@ -6,7 +6,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QToolBar, QWidget
 
-from ui.maintenance import MaintenanceActions
+from ui.vault.maintenance import MaintenanceActions
 
 
 class ShellActions(QObject):

@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.session import WrongPassphrase
-from ui.dialogs import buddy_label, error_label, show_message
-from ui.errors import user_message
 
 # The create page's strength rules and score, so both screens judge a passphrase alike.
-from ui.vault_screens import check_passphrase_strength, strength_advice
+from ui.vault.screens import check_passphrase_strength, strength_advice
+from ui.widgets.dialogs import buddy_label, error_label, show_message
+from ui.widgets.errors import user_message
 
 
 class _Progress(QObject):

@@ -22,22 +22,22 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.settings import Settings
-from ui.actions import ShellActions
-from ui.app import keep_qt_settings_in
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
-from ui.decisions_model import format_when
-from ui.decisions_panel import DecisionsPanel
-from ui.detail_pane import DetailPane
-from ui.dialogs import install_dialog_keys
-from ui.idle import IdleWatcher
-from ui.maintenance import after_unlock, restore_from_window
-from ui.passphrase_dialog import open_change_passphrase
-from ui.plural import counted
-from ui.preferences import apply_theme, idle_timeout_ms, open_preferences
-from ui.resources import app_icon
-from ui.shortcuts import ShortcutsDialog
-from ui.tray import Tray
-from ui.vault_screens import Opened, VaultScreen
+from ui.decisions.detail_pane import DetailPane
+from ui.decisions.panel import DecisionsPanel
+from ui.shell.actions import ShellActions
+from ui.shell.app import keep_qt_settings_in
+from ui.shell.idle import IdleWatcher
+from ui.shell.preferences import apply_theme, idle_timeout_ms, open_preferences
+from ui.shell.shortcuts import ShortcutsDialog
+from ui.shell.tray import Tray
+from ui.vault.maintenance import after_unlock, restore_from_window
+from ui.vault.passphrase import open_change_passphrase
+from ui.vault.screens import Opened, VaultScreen
+from ui.widgets.dates import format_when
+from ui.widgets.dialogs import install_dialog_keys
+from ui.widgets.plural import counted
+from ui.widgets.resources import app_icon
 
 OVERDUE_CHECK_MS = 15 * 60 * 1000
 
@@ -422,7 +422,7 @@ def _placeholder(text: str, parent: QWidget) -> QLabel:
 
 def _followups_panel(bridge: Bridge, parent: QWidget) -> Any:
     try:
-        from ui.followups_panel import FollowUpsPanel
+        from ui.followups.panel import FollowUpsPanel
     except ImportError:
         return _placeholder(parent.tr("My follow-ups is not available in this version yet."),
                             parent)
@@ -431,7 +431,7 @@ def _followups_panel(bridge: Bridge, parent: QWidget) -> Any:
 
 def _decision_form(bridge: Bridge, parent: QWidget) -> Any:
     try:
-        from ui.decision_form import DecisionForm
+        from ui.form.decision_form import DecisionForm
     except ImportError:
         return _placeholder(parent.tr("The decision form is not available in this version yet."),
                             parent)

@@ -41,9 +41,9 @@ from app.session import (
     judge_passphrase,
 )
 from app.settings import Settings
-from ui.dialogs import error_label
-from ui.errors import user_message
-from ui.resources import app_icon
+from ui.widgets.dialogs import error_label
+from ui.widgets.errors import user_message
+from ui.widgets.resources import app_icon
 
 
 def strength_words() -> list[str]:

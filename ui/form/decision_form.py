@@ -5,10 +5,10 @@ The form holds no data of its own beyond its widgets: it turns them into a
 ``problems_with`` on the UI thread, and reaches the vault only through the
 bridge. Every edit schedules an autosave of an encrypted draft in the vault.
 
-It is built in layers, one module each: ``ui.form_widgets`` (fields and rows),
-``ui.form_people`` (who it is about, address-book suggestions), ``ui.form_sections``
-(the questions laid out), ``ui.form_answers`` (what applies, the record, messages
-beside fields), ``ui.form_wording`` (shares and requests), and here the form itself:
+It is built in layers, one module each: ``ui.form.fields`` (fields and rows),
+``ui.form.people`` (who it is about, address-book suggestions), ``ui.form.sections``
+(the questions laid out), ``ui.form.answers`` (what applies, the record, messages
+beside fields), ``ui.form.wording`` (shares and requests), and here the form itself:
 starting, drafts, saving and closing.
 """
 
@@ -25,11 +25,11 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 from app.model import DecisionRecord, Direction
 from app.validation import ValidationError
 from ui.bridge import CONTACTS, DECISIONS, DRAFTS, FOLLOWUPS, Bridge
-from ui.dialogs import error_text
-from ui.form_answers import FormAnswers
-from ui.form_people import ContactSuggestions, SubjectEditor
-from ui.form_widgets import Field
-from ui.inputs import DateTimeField
+from ui.form.answers import FormAnswers
+from ui.form.fields import Field
+from ui.form.people import ContactSuggestions, SubjectEditor
+from ui.widgets.dialogs import error_text
+from ui.widgets.inputs import DateTimeField
 
 __all__ = ["DateTimeField", "DecisionForm", "Field", "SubjectEditor"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QLabel
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
 def app_icon() -> QIcon:
@@ -17,7 +17,7 @@ def app_icon() -> QIcon:
 def stylesheet() -> str:
     """The app's style sheet, with the colours of the palette now in force.
 
-    Set again whenever the palette changes (``ui.app.apply_colour_scheme``): Qt keeps
+    Set again whenever the palette changes (``ui.shell.app.apply_colour_scheme``): Qt keeps
     the colours a style sheet resolved when it polished a widget, so a new palette
     alone leaves lists, toolbars and messages in the old scheme's colours.
     """

@@ -37,10 +37,9 @@ from app.model import (
     SearchFilters,
 )
 from app.service import QueryCancelled
-from ui.record_words import decision_words, direction_words, format_when
-from ui.resources import error_colour
-
-__all__ = ["DecisionsModel", "format_when"]  # format_when: dates read the same everywhere
+from ui.decisions.record_words import decision_words, direction_words
+from ui.widgets.dates import format_when
+from ui.widgets.resources import error_colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -112,7 +111,7 @@ class DecisionsModel(QAbstractTableModel):
             self.FOLLOWUPS: _t("Follow-ups"),
             self.STATUS: _t("Status"),
         }
-        # What happened, in the words of ui.record_words ("Not shared", "Asked").
+        # What happened, in the words of ui.decisions.record_words ("Not shared", "Asked").
         self._direction_words = {d.value: direction_words(d.value) for d in Direction}
         self._decision_words = {(d.value, c.value): decision_words(d.value, c.value)
                                 for d in Direction for c in Decision}

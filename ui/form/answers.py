@@ -25,9 +25,8 @@ from app.model import (
     Subject,
 )
 from app.validation import LATE_AFTER_DAYS, Problem, applies, days_late, problems_with
-from ui.form_inputs import ChoiceBox
-from ui.form_sections import FormSections
-from ui.form_widgets import (
+from ui.form.controls import ChoiceBox
+from ui.form.fields import (
     ISO_MINUTES,
     answer_changed,
     clear_answer,
@@ -35,7 +34,8 @@ from ui.form_widgets import (
     set_choice,
     write_answer,
 )
-from ui.form_wording import wording_for
+from ui.form.sections import FormSections
+from ui.form.wording import wording_for
 
 DEFAULTS = DecisionRecord()
 # Record attributes with an editor of their own (read, written and cleared alike).

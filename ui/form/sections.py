@@ -3,7 +3,7 @@
 ``FormSections`` lays out the widgets and remembers, for every row, its field (the
 editor and its message) under the name validation uses, which is also the
 ``DecisionRecord`` attribute it answers. It knows the keyboard order within each
-section; what the answers mean is ``ui.form_answers``.
+section; what the answers mean is ``ui.form.answers``.
 """
 
 from __future__ import annotations
@@ -42,9 +42,8 @@ from app.model import (
     Direction,
 )
 from app.record_data import COUNTERPARTY_FIELDS, TEXT_FIELDS
-from ui.form_inputs import CategoryList, ChoiceBox, YesNoBox
-from ui.form_people import SubjectEditor, SubjectList
-from ui.form_widgets import (
+from ui.form.controls import CategoryList, ChoiceBox, YesNoBox
+from ui.form.fields import (
     Field,
     choice_box,
     form_label,
@@ -54,7 +53,8 @@ from ui.form_widgets import (
     text_box,
     yes_no_grid,
 )
-from ui.inputs import DateTimeField
+from ui.form.people import SubjectEditor, SubjectList
+from ui.widgets.inputs import DateTimeField
 
 EditorT = TypeVar("EditorT", bound=QWidget)
 
@@ -196,7 +196,7 @@ class FormSections(QWidget):
 
         self.decision_box, form = self._section(tr("Decision"))
         self.decision_form = form
-        # Worded by direction (ui.form_wording); the data are the Decision values.
+        # Worded by direction (ui.form.wording); the data are the Decision values.
         self.decision = self._choice_row(form, "decision", tr("Your decision"),
                                          {d.value: "" for d in Decision})
         self.decided_at = self._row(form, "decided_at", tr("When did you decide?"),

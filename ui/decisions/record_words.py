@@ -16,6 +16,7 @@ from PySide6.QtCore import QCoreApplication
 from app import model as m
 from app.model import Decision, DecisionRecord, Direction
 from app.validation import applies, days_late
+from ui.widgets.dates import format_when
 
 CONTEXT = "RecordWords"
 
@@ -24,18 +25,6 @@ Rows = list[tuple[str, str]]
 
 def _t(text: str) -> str:
     return QCoreApplication.translate(CONTEXT, text)
-
-
-def format_when(value: str) -> str:
-    """'2026-03-02T10:30' as '2 Mar 2026 10:30' (the stored text if it does not parse)."""
-    try:
-        when = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return value
-    text = f"{when.day} {when:%b %Y}"
-    if len(value) > 10:
-        text += f" {when:%H:%M}"
-    return text
 
 
 def word(labels: dict[Any, str], key: str) -> str:

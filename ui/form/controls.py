@@ -23,7 +23,7 @@ from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QResizeEvent, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QListView, QWidget
 
-from ui.inputs import guard_wheel
+from ui.widgets.inputs import guard_wheel
 
 TYPED_PAUSE_S = 1.0  # letters typed closer together than this search together
 

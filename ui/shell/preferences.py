@@ -28,9 +28,9 @@ from PySide6.QtWidgets import (
 
 from app.paths import settings_path
 from app.settings import Settings, describe
-from ui.app import apply_colour_scheme, current_theme
-from ui.dialogs import buddy_label, error_label, show_message
-from ui.errors import user_message
+from ui.shell.app import apply_colour_scheme, current_theme
+from ui.widgets.dialogs import buddy_label, error_label, show_message
+from ui.widgets.errors import user_message
 
 THEMES = ("system", "light", "dark")
 RANGED = ("idle_lock_minutes", "followup_working_days")
@@ -76,7 +76,7 @@ def idle_timeout_ms(settings: Settings) -> int:
 
 
 def apply_theme(theme: str) -> None:
-    """Apply a colour scheme now (see ``ui.app.apply_colour_scheme``)."""
+    """Apply a colour scheme now (see ``ui.shell.app.apply_colour_scheme``)."""
     app = QApplication.instance()
     # A new palette restyles every widget (a few hundred ms): only when it changes.
     if isinstance(app, QApplication) and theme != current_theme():

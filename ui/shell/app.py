@@ -15,8 +15,8 @@ from app.files import private_dir
 from app.logs import setup_logging
 from app.paths import ensure_data_dir, qt_settings_dir, settings_path
 from app.settings import Settings
-from ui.dialogs import install_dialog_keys
-from ui.resources import app_icon, stylesheet
+from ui.widgets.dialogs import install_dialog_keys
+from ui.widgets.resources import app_icon, stylesheet
 
 log = logging.getLogger("sharelog.ui")
 
@@ -133,7 +133,7 @@ def start(app: QApplication) -> Any:
     forward instead)."""
     setup_logging()
     keep_qt_settings_in()
-    from ui.single_instance import SingleInstance, bring_forward
+    from ui.shell.single_instance import SingleInstance, bring_forward
 
     instance = SingleInstance(ensure_data_dir())
     if not instance.claim():
@@ -141,7 +141,7 @@ def start(app: QApplication) -> Any:
         return None
     configure(app, Settings.load(settings_path()).theme)  # preferences, never record content
     log.info("starting Sharelog %s", __version__)
-    from ui.main_window import MainWindow
+    from ui.shell.main_window import MainWindow
 
     window = MainWindow()
     instance.setParent(window)  # lives (and is released at quit) with the window

@@ -33,10 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.model import SearchFilters
-from ui.decisions_model import RECORD_ID_ROLE, DecisionsModel, DecisionsProxy
-from ui.errors import user_message
-from ui.inputs import DateBox
-from ui.record_words import direction_words, longest_column_words
+from ui.decisions.model import RECORD_ID_ROLE, DecisionsModel, DecisionsProxy
+from ui.decisions.record_words import direction_words, longest_column_words
+from ui.widgets.errors import user_message
+from ui.widgets.inputs import DateBox
 
 SEARCH_DELAY_MS = 150
 MIN_SEARCH_CHARS = 2

@@ -20,9 +20,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont
 
 from app.model import BUCKET_LABELS, FollowUp
-from ui.decisions_model import format_when
-from ui.plural import counted
-from ui.resources import error_colour
+from ui.widgets.dates import format_when
+from ui.widgets.plural import counted
+from ui.widgets.resources import error_colour
 
 GROUPS = ("overdue", "today", "this_week", "later")
 Index = QModelIndex | QPersistentModelIndex

@@ -27,7 +27,7 @@ from app.cancel import Cancelled
 from app.projection import PARTS
 from app.tip import MissingChanges, format_time, time_span
 from ui.bridge import DECISIONS, FOLLOWUPS
-from ui.errors import user_message
+from ui.widgets.errors import user_message
 
 CONTEXT = "maintenance"
 

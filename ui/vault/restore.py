@@ -35,9 +35,9 @@ from app.cancel import Cancelled
 from app.session import WrongPassphrase
 from app.tip import format_time
 from ui.bridge import Bridge
-from ui.dialogs import buddy_label, error_label, show_message
-from ui.errors import user_message
-from ui.integrity_dialog import Message, _plural, missing_words
+from ui.vault.integrity import Message, _plural, missing_words
+from ui.widgets.dialogs import buddy_label, error_label, show_message
+from ui.widgets.errors import user_message
 
 
 def ask_backup_file(parent: QWidget, start: Path) -> Path | None:

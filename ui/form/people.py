@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 from app.model import SUBJECT_KINDS, Subject
 from app.record_data import SUBJECT_FIELDS
 from ui.bridge import Bridge
-from ui.form_widgets import Field, choice_box, set_choice
+from ui.form.fields import Field, choice_box, set_choice
 
 SUGGEST_MS = 150
 SUBJECT_KIND_LABELS = {kind.value: label for kind, label in SUBJECT_KINDS.items()}

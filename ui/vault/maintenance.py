@@ -2,7 +2,7 @@
 word after unlocking when the vault lacks changes made on this laptop.
 
 ``MaintenanceActions`` makes the three commands and puts them in a menu; the window
-only creates it (``ui.actions``) and calls ``after_unlock`` (``ui.main_window``). The
+only creates it (``ui.shell.actions``) and calls ``after_unlock`` (``ui.shell.main_window``). The
 entry points others call: ``restore_from_window(window)`` (what "Restore a backup…" on
 the unlock screen should do: locks if need be, then ``open_restore``), ``open_restore``
 (vault locked; no window needed), ``open_check_integrity``, ``open_backup``.
@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from app.cancel import Cancelled
-from ui.errors import user_message
-from ui.integrity_dialog import Message, missing_words, open_check_integrity
-from ui.restore_dialog import open_restore
+from ui.vault.integrity import Message, missing_words, open_check_integrity
+from ui.vault.restore import open_restore
+from ui.widgets.errors import user_message
 
 __all__ = ["MaintenanceActions", "after_unlock", "open_backup", "open_check_integrity",
            "open_restore", "restore_from_window"]
