@@ -5,6 +5,7 @@ so tests/server, tests/sync and the window tests share one cluster."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -39,3 +40,21 @@ def pg_template(pg_cluster: Any) -> str:
 
 def new_pg_database(cluster: Any, template: str) -> str:
     return str(cluster.create_database(f"store_{uuid.uuid4().hex[:12]}", template=template))
+
+
+@contextlib.contextmanager
+def quick_password_hashes() -> Iterator[None]:
+    """Argon2id at its lowest cost for the accounts a test seeds (as Django advises fast
+    hashers in test settings). A hash carries its own parameters, so the store process
+    verifies these as fast at every sign-in: about 1 ms instead of 160 ms each. Tests of
+    what the cost itself protects (parallel guesses) seed without it."""
+    from argon2 import PasswordHasher
+
+    from server import accounts
+
+    saved = accounts._hasher
+    accounts._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    try:
+        yield
+    finally:
+        accounts._hasher = saved

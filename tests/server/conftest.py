@@ -4,6 +4,7 @@ on loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from server import accounts
 from server.database import make_engine, migrate, writing
 from server.pgcluster import Cluster
 from server.process import StoreProcess
-from tests.stores import new_pg_database
+from tests.stores import new_pg_database, quick_password_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
@@ -74,10 +75,11 @@ class Org:
         return f"{self.prefix}-{name}"
 
 
-def seed(url: str) -> Org:
+def seed(url: str, *, quick_hashes: bool = True) -> Org:
     org = Org(url, f"o{uuid.uuid4().hex[:10]}")
     engine = make_engine(url)
-    with writing(engine) as conn:
+    with (quick_password_hashes() if quick_hashes else contextlib.nullcontext(),
+          writing(engine) as conn):
         accounts.create_organisation(conn, f"Council {org.prefix}")
         org.team_a = accounts.create_team(conn, f"Council {org.prefix}", "Team A")
         org.team_b = accounts.create_team(conn, f"Council {org.prefix}", "Team B")

@@ -74,6 +74,7 @@ from server import accounts
 from server.database import make_engine, writing
 from server.process import StoreProcess
 from tests.server.vaults import vault_events
+from tests.stores import quick_password_hashes
 
 PASSPHRASE = "correct horse battery staple"  # every harness vault's
 PASSWORD = "a long enough password"  # every harness member's
@@ -108,7 +109,7 @@ def create_team(database_url: str) -> TeamOnStore:
     org_name = f"Harness council {prefix}"
     engine = make_engine(database_url)
     try:
-        with writing(engine) as conn:
+        with quick_password_hashes(), writing(engine) as conn:
             accounts.create_organisation(conn, org_name)
             team_id = accounts.create_team(conn, org_name, "Harness team")
             members = {}
