@@ -37,7 +37,10 @@ fires decides; no rule: pass through. ``clear()`` removes them all.
 network) and cuts every open connection; ``come_back()`` listens again on the same port.
 
 ``log`` lists an ``Exchange`` per request received: its number, method, path, the fault
-applied, whether the store received it, the store's status and the status the client got.
+applied, whether the store received it, the store's status and the status the client got
+(``exchanges("push")``: those of one endpoint). ``add`` returns its ``Rule``, whose
+``matched`` and ``fired`` count what it saw and did. Connections refused while offline
+never reach the proxy, so they are not in the log.
 """
 
 from __future__ import annotations

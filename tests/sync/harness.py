@@ -49,6 +49,18 @@ Comparing (what "converged" means):
 - ``harness.store_event_ids()`` (every event the store holds for the team) and
   ``vault_event_ids(service)`` for "no event lost, none stored twice".
 
+What the stand-in leaves to you: applying pulled events (the ingest path); the cursor and
+the store's tip kept in the vault (the stand-in keeps ``device.cursor`` and
+``device.pushed_upto`` in memory); the random operations of the convergence run (300 per
+device, offline corrections, reassignments: a reassignment needs v2 events from the
+client). The stand-in reads the vault's chain through ``tests.server.vaults.vault_events``
+(v1 rows today): when the vault's events become v2, that one function follows. A change
+the store refused (quarantine) is in its vault but not in the store's view, so it shows
+in ``differences()`` until your engine decides how the projection shows it.
+
+Cost: a harness takes about 2.5 s to build on the shared 2 cores (four vaults, each a
+scrypt; seven quick Argon2 hashes), so build one per scenario, not per assertion.
+
 SIGKILL tests: ``device.lock()`` closes the vault so a child process can open the same
 folder (``SHARELOG_HOME=device.home``, passphrase ``PASSPHRASE``); ``device.unlock()``
 opens it here again. ``harness.close()`` locks every vault and closes every client.
