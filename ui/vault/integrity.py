@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -28,6 +28,7 @@ from app.projection import PARTS
 from app.tip import MissingChanges, format_time, time_span
 from ui.bridge import DECISIONS, FOLLOWUPS
 from ui.widgets.errors import user_message
+from ui.widgets.progress import ProgressRelay
 
 CONTEXT = "maintenance"
 
@@ -124,18 +125,6 @@ def report_words(report: Any) -> str:
     return "\n".join(lines)
 
 
-class _Relay(QObject):
-    """Carries progress from the vault worker to the dialog (queued across threads)."""
-
-    progressed = Signal(int, int)
-
-    def report(self, done: int, total: int) -> None:
-        try:
-            self.progressed.emit(done, total)
-        except RuntimeError:  # the dialog went away; the check goes on to its end
-            pass
-
-
 class IntegrityDialog(QDialog):
     """Check integrity: start, watch, cancel; repair drift. Drivable without ``exec()``."""
 
@@ -182,7 +171,7 @@ class IntegrityDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.outcome)
         layout.addWidget(self.buttons)
-        self._relay = _Relay()  # no parent: the worker's callback keeps it alive
+        self._relay = ProgressRelay()  # no parent: the worker's callback keeps it alive
         self._relay.progressed.connect(self._on_progress)
         self.resize(520, self.sizeHint().height())
 

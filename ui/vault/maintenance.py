@@ -34,6 +34,7 @@ from app.cancel import Cancelled
 from ui.vault.integrity import Message, missing_words, open_check_integrity
 from ui.vault.restore import open_restore
 from ui.widgets.errors import user_message
+from ui.widgets.progress import ProgressRelay
 
 __all__ = ["MaintenanceActions", "after_unlock", "open_backup", "open_check_integrity",
            "open_restore", "restore_from_window"]
@@ -53,16 +54,6 @@ def ask_backup_target(parent: QWidget) -> Path | None:
 
 
 # -- back up --------------------------------------------------------------------------
-class _Relay(QObject):
-    progressed = Signal(int, int)
-
-    def report(self, done: int, total: int) -> None:
-        try:
-            self.progressed.emit(done, total)
-        except RuntimeError:
-            pass
-
-
 class BackupDialog(QDialog):
     """Writes one encrypted backup to ``target`` on the vault worker, with progress and a
     cancel (a cancelled backup leaves no file)."""
@@ -91,7 +82,7 @@ class BackupDialog(QDialog):
         layout.addWidget(self.outcome)
         layout.addWidget(self.progress)
         layout.addWidget(buttons)
-        self._relay = _Relay()
+        self._relay = ProgressRelay()
         self._relay.progressed.connect(self._on_progress)
         self.resize(460, self.sizeHint().height())
 

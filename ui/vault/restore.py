@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -38,6 +38,7 @@ from ui.bridge import Bridge
 from ui.vault.integrity import Message, _plural, missing_words
 from ui.widgets.dialogs import buddy_label, error_label, show_message
 from ui.widgets.errors import user_message
+from ui.widgets.progress import ProgressRelay
 
 
 def ask_backup_file(parent: QWidget, start: Path) -> Path | None:
@@ -46,16 +47,6 @@ def ask_backup_file(parent: QWidget, start: Path) -> Path | None:
         parent, parent.tr("Choose a Sharelog backup"), str(start),
         parent.tr("Sharelog backups (*.sharelog *.sharelog-backup *.backup);;All files (*)"))
     return Path(name) if name else None
-
-
-class _Relay(QObject):
-    progressed = Signal(int, int)
-
-    def report(self, done: int, total: int) -> None:
-        try:
-            self.progressed.emit(done, total)
-        except RuntimeError:
-            pass
 
 
 class RestoreDialog(QDialog):
@@ -123,7 +114,7 @@ class RestoreDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.outcome)
         layout.addWidget(self.buttons)
-        self._relay = _Relay()
+        self._relay = ProgressRelay()
         self._relay.progressed.connect(self._on_progress)
         self.resize(560, self.sizeHint().height())
         self.choice.addItem(self.tr("Looking for backups…"))
