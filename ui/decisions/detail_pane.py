@@ -28,6 +28,7 @@ from ui.decisions.record_words import (
     subject_words,
     value_words,
 )
+from ui.widgets import dialogs
 from ui.widgets.dates import format_when
 from ui.widgets.errors import user_message
 from ui.widgets.resources import muted_colour
@@ -370,7 +371,7 @@ class DetailPane(QWidget):
         rid = self.record_id
         if not self.can_correct():
             return
-        reason = ask_reason(self, self.tr("Withdraw this decision"), self.tr(
+        reason = dialogs.ask_reason(self, self.tr("Withdraw this decision"), self.tr(
             "Withdrawing keeps the record and its history, marked as withdrawn. "
             "Why is it being withdrawn?"))
         if not reason or rid != self.record_id:
@@ -381,26 +382,9 @@ class DetailPane(QWidget):
     def export(self) -> None:
         if not self.can_export():
             return
-        try:
-            from ui.decisions.export_pdf import export_records
-        except ImportError:
-            QMessageBox.information(self, self.tr("Export PDF"),
-                                    self.tr("PDF export is not available in this version yet."))
-            return
+        from ui.decisions.export_pdf import export_records  # Qt's PDF writer: loaded on use
+
         export_records(self, self.bridge, [self.record_id])
 
     def _show_error(self, exc: BaseException) -> None:
         QMessageBox.warning(self, self.tr("Sharelog"), user_message(exc))
-
-
-def ask_reason(parent: QWidget, title: str, prompt: str) -> str | None:
-    """The shared reason dialog when it is there; a plain one until then."""
-    try:
-        from ui.widgets.dialogs import ask_reason as shared_ask_reason
-    except ImportError:
-        from PySide6.QtWidgets import QInputDialog
-
-        text, ok = QInputDialog.getMultiLineText(parent, title, prompt)
-        return text.strip() if ok and text.strip() else None
-    result: str | None = shared_ask_reason(parent, title, prompt)
-    return result

@@ -25,6 +25,8 @@ from app.settings import Settings
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
 from ui.decisions.detail_pane import DetailPane
 from ui.decisions.panel import DecisionsPanel
+from ui.followups.panel import FollowUpsPanel
+from ui.form.decision_form import DecisionForm
 from ui.shell.actions import ShellActions
 from ui.shell.app import keep_qt_settings_in
 from ui.shell.idle import IdleWatcher
@@ -90,8 +92,8 @@ class MainWindow(QMainWindow):
         # Until the person drags the divider, the list gets room for all its columns
         # when the window allows it (see _fit_splitter).
         self.splitter.splitterMoved.connect(self._divider_dragged)
-        self.followups = _followups_panel(self.bridge, self)
-        self.form = _decision_form(self.bridge, self)
+        self.followups = FollowUpsPanel(self.bridge, self)
+        self.form = DecisionForm(self.bridge, self)
         self.splitter.setContentsMargins(8, 6, 8, 0)
         self.pages = QStackedWidget(self)
         for page in (self.splitter, self.followups, self.form):
@@ -142,13 +144,11 @@ class MainWindow(QMainWindow):
         self.pages.currentChanged.connect(self._update_record_actions)
         self.bridge.changed.connect(self.on_changed)
         self.idle.idle.connect(self.lock)
-        if hasattr(self.followups, "open_record"):
-            self.followups.open_record.connect(self.open_record)
-            self.followups.overdue_count_changed.connect(self.set_overdue)
-        if hasattr(self.form, "saved"):
-            self.form.saved.connect(self.on_form_saved)
-            self.form.draft_saved.connect(self._draft_saved)
-            self.form.closed.connect(self.show_decisions)
+        self.followups.open_record.connect(self.open_record)
+        self.followups.overdue_count_changed.connect(self.set_overdue)
+        self.form.saved.connect(self.on_form_saved)
+        self.form.draft_saved.connect(self._draft_saved)
+        self.form.closed.connect(self.show_decisions)
         if self.tray is not None:
             self.tray.show_requested.connect(self._raise)
             self.tray.lock_requested.connect(self.lock)
@@ -172,8 +172,7 @@ class MainWindow(QMainWindow):
         reopen, self._reopen_draft = self._reopen_draft, None
         if reopen:
             self.resume_draft(reopen)
-        if hasattr(self.followups, "refresh"):
-            self.followups.refresh()
+        self.followups.refresh()
         self.refresh_counts(notify=True)
         self._overdue_timer.start()
         self.bridge.read(lambda s: len(s.drafts()), self._remind_of_drafts, lambda _exc: None)
@@ -215,11 +214,10 @@ class MainWindow(QMainWindow):
         self.decisions.clear()
         self.detail.clear()
         form_open = self.pages.currentWidget() is self.form
-        kept = self.form.clear() if hasattr(self.form, "clear") else None
+        kept = self.form.clear()
         # Work open in the form comes back there after unlock, not only in File > Resume.
         self._reopen_draft = kept if form_open else None
-        if hasattr(self.followups, "clear"):
-            self.followups.clear()
+        self.followups.clear()
         self.bridge.lock()
         self.set_overdue(0)
         self.sync_label.clear()
@@ -278,14 +276,9 @@ class MainWindow(QMainWindow):
     def show_followups(self) -> None:
         self.commands.followups.setChecked(True)
         self.pages.setCurrentWidget(self.followups)
-        if hasattr(self.followups, "refresh"):
-            self.followups.refresh()
+        self.followups.refresh()
 
     def _show_form(self) -> bool:
-        if not hasattr(self.form, "start_new"):
-            QMessageBox.information(self, self.tr("Sharelog"), self.tr(
-                "The decision form is not available in this version yet."))
-            return False
         self.commands.decisions.setChecked(False)
         self.commands.followups.setChecked(False)
         self.pages.setCurrentWidget(self.form)
@@ -411,28 +404,3 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, self.tr("About Sharelog"), self.tr(
             "Sharelog %1\n\nAn encrypted record of information-sharing decisions "
             "and their follow-ups.").replace("%1", __version__))
-
-
-def _placeholder(text: str, parent: QWidget) -> QLabel:
-    label = QLabel(text, parent)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setAccessibleName(text)
-    return label
-
-
-def _followups_panel(bridge: Bridge, parent: QWidget) -> Any:
-    try:
-        from ui.followups.panel import FollowUpsPanel
-    except ImportError:
-        return _placeholder(parent.tr("My follow-ups is not available in this version yet."),
-                            parent)
-    return FollowUpsPanel(bridge, parent)
-
-
-def _decision_form(bridge: Bridge, parent: QWidget) -> Any:
-    try:
-        from ui.form.decision_form import DecisionForm
-    except ImportError:
-        return _placeholder(parent.tr("The decision form is not available in this version yet."),
-                            parent)
-    return DecisionForm(bridge, parent)
