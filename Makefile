@@ -13,9 +13,12 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
-## Start the desktop client (creates .venv and installs on first use).
+## Start the desktop client (creates .venv and installs on first use) beside the demo
+## store on loopback, whose demo team's sign-in details it prints; the store stops when
+## the client exits. With SHARELOG_SERVER set, no demo store starts.
+DEMO_PORT ?= 8471
 run: $(STAMP) system-deps
-	$(PY) main.py
+	$(PY) -m server demo-beside --port $(DEMO_PORT) -- $(PY) main.py
 
 ## Everything CI runs: system packages, lint, types, the whole test suite.
 test: $(STAMP) system-deps lint typecheck unit

@@ -13,7 +13,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sharelog", description="Sharelog desktop client")
     parser.add_argument("--version", action="version", version=f"Sharelog {__version__}")
     parser.parse_args(argv)
-    from ui.app import run
+    from ui.shell.app import run
 
     return run(sys.argv[:1])
 

@@ -52,7 +52,7 @@ class RecordStatus(StrEnum):
 
 # Choices with the words a practitioner sees. Keys are stored; labels are not. Within each
 # table the labels start with different letters where they can, so typing a letter into a
-# drop-down answers it (``ui.inputs.ChoiceBox``).
+# drop-down answers it (``ui.form.controls.ChoiceBox``).
 DIRECTION_LABELS = {
     Direction.DISCLOSURE: "A decision to share or not to share",
     Direction.REQUEST_RECEIVED: "Request received from another agency",

@@ -33,9 +33,9 @@ def main() -> int:
     from app import session
     from bench.common import PASSPHRASE
     from bench.form_keys import Keyboard, record_typical_share
-    from ui.app import configure
     from ui.bridge import Bridge
-    from ui.decision_form import DecisionForm
+    from ui.form.decision_form import DecisionForm
+    from ui.shell.app import configure
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)

@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from ui.app import configure
-    from ui.main_window import MainWindow
+    from ui.shell.app import configure
+    from ui.shell.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["ui_rows_before_scrolling"] = scrolled_from
 
         heartbeat.phase = "export 200 records to PDF"
-        from ui import export_pdf
+        from ui.decisions import export_pdf
 
         target = home / "bench-export.pdf"
         # The two dialogs (the warning and the file chooser) are the person's part.

@@ -76,7 +76,7 @@ class Keyboard:
 
 
 def record_typical_share(form: Any, keys: Keyboard) -> KeyCount:
-    """Fill a new share in ``form`` (a ``ui.decision_form.DecisionForm``) and press Ctrl+S.
+    """Fill a new share in ``form`` (a ``ui.form.decision_form.DecisionForm``) and press Ctrl+S.
 
     The share: a child protection enquiry, health information about one child, shared
     with a GP by secure email without seeking consent (risk of harm), on the

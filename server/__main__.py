@@ -9,6 +9,8 @@
     python -m server admin devices [--team TEAM]
     python -m server admin revoke-device DEVICE_ID
     python -m server admin audit [--team TEAM] [--limit N]
+    python -m server demo [--port 8471]          the demo store (server/demo.py)
+    python -m server demo-beside -- COMMAND …    COMMAND beside the demo store (make run)
 
 Data: SHARELOG_DATABASE_URL (PostgreSQL), else a SQLite file under SHARELOG_HOME or the
 platform's data directory. Passwords are read from SHARELOG_ADMIN_PASSWORD when set
@@ -23,7 +25,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from server import accounts
+from server import accounts, demo
 from server.database import make_engine, migrate, writing
 
 
@@ -37,7 +39,25 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="bring the database to the newest schema and stop")
     admin = sub.add_parser("admin", help="accounts, devices and the audit log")
     _admin_commands(admin.add_subparsers(dest="action", required=True))
+    demo_parser = sub.add_parser("demo", help="a demo store on loopback with a demo team")
+    demo_parser.add_argument("--host", default="127.0.0.1")
+    demo_parser.add_argument("--port", type=int, default=demo.DEFAULT_PORT)
+    demo_parser.add_argument("--exit-with-parent", action="store_true",
+                             help="stop when the process that started it is gone")
+    beside = sub.add_parser("demo-beside", help="run a command beside the demo store")
+    beside.add_argument("--port", type=int, default=demo.DEFAULT_PORT)
+    beside.add_argument("run", nargs=argparse.REMAINDER, help="-- COMMAND ARGS…")
     args = parser.parse_args(argv)
+    if args.command in ("demo", "demo-beside"):
+        try:
+            if args.command == "demo":
+                demo.serve(args.host, args.port, exit_with_parent=args.exit_with_parent)
+                return 0
+            command = args.run[1:] if args.run[:1] == ["--"] else args.run
+            return demo.run_beside(command, args.port)
+        except demo.DemoError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     engine = make_engine(pool_size=2)
     migrate(engine)
     if args.command == "migrate":

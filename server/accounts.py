@@ -163,6 +163,24 @@ def list_devices(conn: Connection, team: str | None = None) -> list[DeviceRow]:
     return [DeviceRow(*tuple[Any, ...](r)) for r in conn.execute(query).all()]
 
 
+@dataclass(frozen=True)
+class TeamDevice:
+    device_id: str
+    user_id: str
+    public_key: bytes
+    revoked_at: str | None
+
+
+def team_devices(conn: Connection, team_id: str) -> list[TeamDevice]:
+    """Every device of the team, revoked ones too: their accepted events stay in the team's
+    history, and a record can come into a device's scope later with all of it."""
+    d = s.devices
+    rows = conn.execute(select(d.c.device_id, d.c.user_id, d.c.public_key, d.c.revoked_at)
+                        .where(d.c.team_id == team_id)
+                        .order_by(d.c.enrolled_at, d.c.device_id))
+    return [TeamDevice(r[0], r[1], bytes(r[2]), r[3]) for r in rows]
+
+
 def revoke_device(conn: Connection, device_id: str) -> None:
     rows: list[Any] = list(conn.execute(select(s.devices.c.team_id, s.devices.c.user_id).where(
         s.devices.c.device_id == device_id)).all())

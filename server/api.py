@@ -27,6 +27,8 @@ from server.database import reading, writing
 from server.errors import StoreError
 from server.models import (
     ChainTipOut,
+    DeviceOut,
+    DevicesResponse,
     DigestResponse,
     EnrolRequest,
     EnrolResponse,
@@ -275,6 +277,17 @@ def create_app(engine: Engine) -> FastAPI:
             check_team(conn, ctx, team_id)
             found = sync.tips(conn, ctx, sync.team_scope(ctx, scope))
         return TipsResponse(tips=[ChainTipOut(**_tip(t)) for t in found])
+
+    @app.get("/v1/devices", response_model=DevicesResponse, responses=_ERRORS)
+    def devices(device_token: Token, team_id: TeamId = None) -> DevicesResponse:
+        """The team's devices and their public keys, to verify pulled events with."""
+        with reading(engine) as conn:
+            ctx = accounts.authenticate(conn, device_token)
+            check_team(conn, ctx, team_id)
+            found = accounts.team_devices(conn, ctx.team_id)
+        return DevicesResponse(devices=[DeviceOut(
+            device_id=d.device_id, user_id=d.user_id, public_key=b64(d.public_key),
+            revoked=d.revoked_at is not None, revoked_at=d.revoked_at) for d in found])
 
     @app.get("/v1/digest", response_model=DigestResponse, responses=_ERRORS)
     def digest(device_token: Token, since: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,

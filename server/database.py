@@ -18,10 +18,15 @@ STORE_DIRNAME = "store"
 SQLITE_FILENAME = "store.sqlite3"
 
 
-def data_dir() -> Path:
+def data_root() -> Path:
+    """The user data directory the client uses too: ``SHARELOG_HOME`` when set."""
     override = os.environ.get("SHARELOG_HOME")
-    base = Path(override) if override else Path(platformdirs.user_data_dir("Sharelog", "Sharelog"))
-    return base / STORE_DIRNAME
+    return Path(override) if override else Path(platformdirs.user_data_dir("Sharelog",
+                                                                            "Sharelog"))
+
+
+def data_dir() -> Path:
+    return data_root() / STORE_DIRNAME
 
 
 def database_url() -> str:

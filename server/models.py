@@ -182,6 +182,20 @@ class TipsResponse(BaseModel):
     tips: list[ChainTipOut]
 
 
+class DeviceOut(BaseModel):
+    device_id: str
+    user_id: str = Field(description="The account the device belongs to.")
+    public_key: str = Field(description="base64 of the device's 32-byte Ed25519 public key: "
+                            "every event the device signed verifies with it.")
+    revoked: bool
+    revoked_at: str | None = Field(description="When an administrator revoked it (UTC, ISO "
+                                   "8601); the events the store accepted before stay valid.")
+
+
+class DevicesResponse(BaseModel):
+    devices: list[DeviceOut]
+
+
 class DigestResponse(BaseModel):
     since: int
     upto: int

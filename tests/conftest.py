@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.stores import pg_cluster, pg_template  # noqa: F401 - one cluster for every folder
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 PASSPHRASE = "correct horse battery staple"

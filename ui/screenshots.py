@@ -119,7 +119,7 @@ def fill_form_part_way(form: object) -> None:
 
 def _first_row(model: object, direction: str, decision: str) -> str | None:
     """The newest listed record of this kind (for a screenshot of its detail)."""
-    from ui.decisions_model import SUMMARY_ROLE
+    from ui.decisions.model import SUMMARY_ROLE
 
     for row in range(model.rowCount()):  # type: ignore[attr-defined]
         summary = model.index(row, 0).data(SUMMARY_ROLE)  # type: ignore[attr-defined]
@@ -142,8 +142,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from ui.app import configure
-    from ui.main_window import MainWindow
+    from ui.shell.app import configure
+    from ui.shell.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         missing.append("followups.png (My follow-ups is not in this build)")
 
-    from ui.app import apply_colour_scheme
+    from ui.shell.app import apply_colour_scheme
 
     apply_colour_scheme(app, "dark")  # Edit > Preferences > Colour scheme > Dark
     window.show_decisions()

@@ -113,6 +113,17 @@ class ChainTip:
 
 
 @dataclass(frozen=True)
+class TeamDevice:
+    """A device of the team and the key its events verify with (``GET /v1/devices``)."""
+
+    device_id: str
+    user_id: str
+    public_key: bytes
+    revoked: bool
+    revoked_at: str | None
+
+
+@dataclass(frozen=True)
 class Enrolment:
     device_token: str
     user_id: str
@@ -280,6 +291,20 @@ class StoreClient:
         data = self._call("GET", "/v1/tips", params={"scope": scope} if scope else None)
         return [_tip(t) for t in data["tips"]]
 
+    def devices(self) -> list[TeamDevice]:
+        """The team's devices with their Ed25519 public keys, revoked ones too (the events
+        the store accepted from them stay valid): what pulled events are verified with."""
+        data = self._call("GET", "/v1/devices")
+        try:
+            found = [TeamDevice(d["device_id"], d["user_id"],
+                                base64.b64decode(d["public_key"], validate=True),
+                                bool(d["revoked"]), d["revoked_at"]) for d in data["devices"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StoreError("The team's store answered outside the protocol.") from exc
+        if any(len(d.public_key) != 32 for d in found):
+            raise StoreError("The team's store sent a device key that is not Ed25519.")
+        return found
+
     def digest(self, since: int, upto: int | None = None, *,
                scope: str | None = None) -> RangeDigest:
         params: dict[str, Any] = {"since": since}
@@ -356,5 +381,5 @@ __all__ = [
     "EnrolmentRefused", "EventRejected", "Forbidden", "InsecureStoreAddress", "Me",
     "NetworkUnreachable", "PullPage", "PulledEvent", "PushOutcome", "PushResult", "RangeDigest",
     "RateLimited", "StoreClient", "StoreError", "StoreInfo", "StoreTooOld", "SyncError",
-    "check_address",
+    "TeamDevice", "check_address",
 ]

@@ -1,8 +1,10 @@
 """The store under test: a real PostgreSQL cluster (started once per session from the
-installed binaries), SQLite files, and real ``python -m server`` processes on loopback."""
+installed binaries: tests/stores.py), SQLite files, and real ``python -m server`` processes
+on loopback."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import uuid
 from collections.abc import Iterator
@@ -15,37 +17,13 @@ from app.events import DeviceKey
 from app.sync.transport import StoreClient
 from server import accounts
 from server.database import make_engine, migrate, writing
-from server.pgcluster import Cluster, ClusterUnavailable
+from server.pgcluster import Cluster
 from server.process import StoreProcess
+from tests.stores import new_pg_database, quick_password_hashes
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "a long enough password"
 _names = itertools.count(1)
-
-
-@pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[Cluster]:
-    try:
-        cluster = Cluster().start()
-    except ClusterUnavailable as exc:  # loudly: a missing PostgreSQL is a failure, not a skip
-        pytest.fail(f"The tests need a PostgreSQL cluster and none could start: {exc}",
-                    pytrace=False)
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(scope="session")
-def pg_template(pg_cluster: Cluster) -> str:
-    """A migrated database that each test's database is copied from (fast, no migration)."""
-    url = pg_cluster.create_database("sharelog_template")
-    engine = make_engine(url)
-    migrate(engine)
-    engine.dispose()
-    return "sharelog_template"
-
-
-def new_pg_database(cluster: Cluster, template: str) -> str:
-    return cluster.create_database(f"store_{uuid.uuid4().hex[:12]}", template=template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -97,10 +75,11 @@ class Org:
         return f"{self.prefix}-{name}"
 
 
-def seed(url: str) -> Org:
+def seed(url: str, *, quick_hashes: bool = True) -> Org:
     org = Org(url, f"o{uuid.uuid4().hex[:10]}")
     engine = make_engine(url)
-    with writing(engine) as conn:
+    with (quick_password_hashes() if quick_hashes else contextlib.nullcontext(),
+          writing(engine) as conn):
         accounts.create_organisation(conn, f"Council {org.prefix}")
         org.team_a = accounts.create_team(conn, f"Council {org.prefix}", "Team A")
         org.team_b = accounts.create_team(conn, f"Council {org.prefix}", "Team B")

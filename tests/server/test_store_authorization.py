@@ -114,15 +114,16 @@ def _b64(raw: bytes) -> str:
 
 
 ENDPOINTS = {"me": _get("/v1/me"), "pull": _get("/v1/pull"), "tips": _get("/v1/tips"),
-             "digest": _get("/v1/digest"), "push": _push, "enrol": _enrol}
+             "digest": _get("/v1/digest"), "devices": _get("/v1/devices"), "push": _push,
+             "enrol": _enrol}
 
 
 @pytest.mark.parametrize("case", CASES)
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 def test_refused_with_401_or_403_and_nothing_changed(actors: Actors, endpoint: str,
                                                       case: str) -> None:
-    if endpoint == "me" and case == "manager_scope":
-        case = "another_team"  # /v1/me has no scope: the team check is its narrowest
+    if endpoint in ("me", "devices") and case == "manager_scope":
+        case = "another_team"  # no scope here: the team check is the narrowest
     before = snapshot(actors.store.url)
     response = ENDPOINTS[endpoint](actors, case)
     expected = 401 if case in ("no_token", "wrong_token") else 403

@@ -40,7 +40,8 @@ def test_the_served_schema_matches_every_answer(store, token: str,
     tokens = {"Authorization": f"Bearer {token}"}
     operations = [result.ok() for result in schema.get_all_operations()]
     assert {op.path for op in operations} >= {"/v1/info", "/v1/enrol", "/v1/push",
-                                               "/v1/pull", "/v1/tips", "/v1/digest", "/v1/me"}
+                                               "/v1/pull", "/v1/tips", "/v1/digest", "/v1/me",
+                                               "/v1/devices"}
     statuses: set[int] = set()
     for operation in operations:
         if mode == GenerationMode.NEGATIVE and operation.path == "/v1/info":

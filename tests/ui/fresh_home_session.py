@@ -1,6 +1,6 @@
 """A whole session in a fresh home, run as its own process by test_data_folder.py.
 
-Starts Sharelog the way ``main.py`` does (``ui.app.start``), creates a vault on the
+Starts Sharelog the way ``main.py`` does (``ui.shell.app.start``), creates a vault on the
 first-run page, records a decision, leaves a draft, saves preferences and exports a
 PDF through the warning and Qt's own save dialog; then locks and quits. Prints the
 exported file's path.
@@ -40,8 +40,8 @@ def on_next_modal(kind: type, act: Callable[[object], None]) -> None:
 
 
 def main(export_to: Path) -> None:
-    from ui import app as ui_app
-    from ui.preferences import PreferencesDialog
+    from ui.shell import app as ui_app
+    from ui.shell.preferences import PreferencesDialog
 
     app = QApplication(sys.argv[:1])
     window = ui_app.start(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.conftest import PASSPHRASE
-from ui.main_window import MainWindow
+from ui.shell.main_window import MainWindow
 
 
 def open_window(qtbot, home: Path, *, idle_ms: int | None = None) -> MainWindow:

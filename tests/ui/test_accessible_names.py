@@ -23,8 +23,8 @@ from PySide6.QtWidgets import (
 
 from app import demo
 from tests.ui.shell_support import open_window, unlock, wait_for_rows
-from ui.passphrase_dialog import ChangePassphraseDialog
-from ui.preferences import PreferencesDialog
+from ui.shell.preferences import PreferencesDialog
+from ui.vault.passphrase import ChangePassphraseDialog
 
 CHECKED = (QAbstractButton, QComboBox, QLineEdit, QPlainTextEdit, QTextEdit, QAbstractSpinBox,
            QTableView, QTreeView, QListView)

@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from app import session
 from tests.conftest import PASSPHRASE
 from tests.ui.shell_support import open_window, unlock
-from ui.passphrase_dialog import ChangePassphraseDialog
-from ui.vault_screens import Refused
+from ui.vault.passphrase import ChangePassphraseDialog
+from ui.vault.screens import Refused
 
 NEW_PASSPHRASE = "lantern orchard copper 7 kites"
 

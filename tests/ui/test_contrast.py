@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.app import configure
+from ui.shell.app import configure
 
 
 def luminance(colour: QColor) -> float:
@@ -66,7 +66,7 @@ def _best(pixels: list[QColor], against: QColor) -> float:
 
 @pytest.fixture
 def scheme_kept(qapp):  # type: ignore[no-untyped-def]
-    from ui import app as ui_app
+    from ui.shell import app as ui_app
 
     saved, sheet, choice = qapp.palette(), qapp.styleSheet(), ui_app.current_theme()
     yield

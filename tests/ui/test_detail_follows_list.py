@@ -11,7 +11,7 @@ from app import demo
 from app.model import Counterparty, Subject
 from tests.conftest import make_request_made, make_share
 from tests.ui.shell_support import open_window, unlock, wait_for_rows
-from ui.decisions_model import DecisionsModel
+from ui.decisions.model import DecisionsModel
 
 
 def _two_people(service) -> tuple[str, str]:
@@ -177,7 +177,8 @@ def test_opening_an_old_record_pages_the_list_until_it_is_there(qtbot, home, ser
 
 def test_record_menu_corrects_withdraws_and_exports_by_keyboard(qtbot, home, service,
                                                                monkeypatch):
-    from ui import dialogs, export_pdf
+    from ui.decisions import export_pdf
+    from ui.widgets import dialogs
 
     alice, _bram = _two_people(service)
     service.lock()
@@ -225,7 +226,7 @@ def test_record_menu_corrects_withdraws_and_exports_by_keyboard(qtbot, home, ser
 
 
 def test_shortcuts_dialog_lists_the_record_commands(qtbot, home):
-    from ui.shortcuts import ShortcutsDialog
+    from ui.shell.shortcuts import ShortcutsDialog
 
     window = open_window(qtbot, home)
     listed = dict(ShortcutsDialog(window.commands.all(), window).rows)

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit, QMessageBox,
 
 from tests.conftest import PASSPHRASE, make_share
 from tests.ui.shell_support import open_window, unlock, wait_for_rows
-from ui.dialogs import DateAndReasonDialog, ReasonDialog
-from ui.passphrase_dialog import ChangePassphraseDialog
-from ui.preferences import PreferencesDialog
+from ui.shell.preferences import PreferencesDialog
+from ui.vault.passphrase import ChangePassphraseDialog
+from ui.widgets.dialogs import DateAndReasonDialog, ReasonDialog
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 
@@ -147,7 +147,7 @@ def test_closing_the_form_keeps_the_draft_with_ctrl_enter(qtbot, home, service):
 
 
 def test_dialogs_without_a_main_action_ignore_the_key(qtbot, home):
-    from ui.shortcuts import ShortcutsDialog
+    from ui.shell.shortcuts import ShortcutsDialog
 
     window = open_window(qtbot, home)
     dialog = ShortcutsDialog(window.commands.all(), window)

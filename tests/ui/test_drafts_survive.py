@@ -69,7 +69,7 @@ import os, signal, sys, time
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
-from ui.main_window import MainWindow
+from ui.shell.main_window import MainWindow
 window = MainWindow(base=Path(os.environ["SHARELOG_HOME"]), use_tray=False)
 window.show()
 window.start()

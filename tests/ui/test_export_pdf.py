@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.model import Subject
 from tests.conftest import make_share
-from ui import dialogs, export_pdf
+from ui.decisions import export_pdf
+from ui.widgets import dialogs
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from PySide6.QtCore import Qt
 
 from app.model import FollowUp, Subject
 from tests.conftest import make_share
-from ui import dialogs
 from ui.bridge import Bridge
-from ui.followups_model import GROUPS, FollowUpsModel
-from ui.followups_panel import FollowUpsPanel
+from ui.followups.model import GROUPS, FollowUpsModel
+from ui.followups.panel import FollowUpsPanel
+from ui.widgets import dialogs
 
 TODAY = dt.date(2026, 11, 25)  # a Wednesday
 

@@ -11,9 +11,9 @@ from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QLineEdit, 
 
 from app.model import SEVEN_TESTS
 from tests.conftest import make_share
-from ui.decision_form import DecisionForm
-from ui.detail_pane import record_html
-from ui.form_inputs import ChoiceBox, YesNoBox
+from ui.decisions.detail_pane import record_html
+from ui.form.controls import ChoiceBox, YesNoBox
+from ui.form.decision_form import DecisionForm
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from app.model import SEVEN_TESTS
 from bench.form_keys import Keyboard as ScriptKeyboard
 from bench.form_keys import record_typical_share
-from ui.decision_form import DecisionForm
+from ui.form.decision_form import DecisionForm
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import dataclasses
 
 from app.model import Counterparty, Subject
 from tests.conftest import make_share
-from ui.detail_pane import changes
+from ui.decisions.detail_pane import changes
 
 
 def test_changes_name_the_field_and_its_old_and_new_words():

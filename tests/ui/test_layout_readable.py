@@ -9,11 +9,11 @@ from PySide6.QtWidgets import QLabel
 
 from app.model import FollowUp
 from tests.conftest import make_share
-from ui.decision_form import DecisionForm
-from ui.decisions_model import DecisionsModel
-from ui.decisions_panel import DecisionsPanel
-from ui.followups_model import FollowUpsModel
-from ui.followups_panel import FollowUpsPanel
+from ui.decisions.model import DecisionsModel
+from ui.decisions.panel import DecisionsPanel
+from ui.followups.model import FollowUpsModel
+from ui.followups.panel import FollowUpsPanel
+from ui.form.decision_form import DecisionForm
 
 
 def test_no_form_label_is_clipped(qtbot, bridge) -> None:
@@ -87,8 +87,8 @@ def test_decisions_fit_their_pane(qtbot, bridge) -> None:
 
 
 def test_at_its_narrowest_names_stay_readable_and_the_list_scrolls(qtbot, bridge) -> None:
-    from ui.decisions_model import DecisionsModel
-    from ui.decisions_panel import MIN_NAME_CHARS
+    from ui.decisions.model import DecisionsModel
+    from ui.decisions.panel import MIN_NAME_CHARS
 
     panel = DecisionsPanel(bridge)
     qtbot.addWidget(panel)
@@ -118,7 +118,7 @@ def test_the_window_fits_a_small_laptop_screen(qtbot, home) -> None:
 
 def test_on_a_1280_wide_window_the_list_shows_every_column(qtbot, home, service) -> None:
     from tests.ui.shell_support import open_window, unlock, wait_for_rows
-    from ui.main_window import DETAIL_MIN_WIDTH
+    from ui.shell.main_window import DETAIL_MIN_WIDTH
 
     service.record_decision(make_share())
     service.lock()

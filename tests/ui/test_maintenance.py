@@ -12,10 +12,10 @@ from app.paths import vault_path
 from db.vault import Vault, open_connection_with_key
 from tests.conftest import PASSPHRASE, make_share
 from tests.ui.shell_support import open_window, unlock, wait_for_rows
-from ui import maintenance, restore_dialog
-from ui.integrity_dialog import IntegrityDialog
-from ui.maintenance import BackupDialog, MissingChangesDialog
-from ui.restore_dialog import RestoreDialog
+from ui.vault import maintenance, restore
+from ui.vault.integrity import IntegrityDialog
+from ui.vault.maintenance import BackupDialog, MissingChangesDialog
+from ui.vault.restore import RestoreDialog
 
 
 def click(qtbot, button) -> None:
@@ -129,7 +129,7 @@ def test_restore_from_the_locked_window_checks_first_and_says_what_is_lacking(
     service.record_decision(make_share(reasons="made after the backup"))
     service.lock()
     before = vault_path(home).read_bytes()
-    monkeypatch.setattr(restore_dialog, "ask_backup_file", lambda parent, start: backup)
+    monkeypatch.setattr(restore, "ask_backup_file", lambda parent, start: backup)
     window = open_window(qtbot, home)
     qtbot.waitUntil(lambda: window.vault_screen.stack.currentWidget()
                     is window.vault_screen.unlock_page)
@@ -187,7 +187,7 @@ def test_missing_changes_are_named_after_unlock_and_can_be_accepted(qtbot, home,
 
 
 def test_a_pdf_of_an_edited_record_says_what_is_wrong(qapp, service):
-    from ui.export_pdf import _integrity_words, collect_records
+    from ui.decisions.export_pdf import _integrity_words, collect_records
 
     record_id = service.record_decision(make_share())
     service.vault.conn.execute("UPDATE decisions SET subjects_text = 'X' WHERE record_id = ?",

@@ -13,8 +13,8 @@ from app.paths import settings_path
 from app.settings import Settings
 from tests.conftest import make_share
 from tests.ui.shell_support import open_window, unlock, wait_for_rows
-from ui.app import configure, dark_palette
-from ui.preferences import Preferences, PreferencesDialog, apply_theme, save_preferences
+from ui.shell.app import configure, dark_palette
+from ui.shell.preferences import Preferences, PreferencesDialog, apply_theme, save_preferences
 
 MINUTE_MS = 60 * 1000
 
@@ -22,7 +22,7 @@ MINUTE_MS = 60 * 1000
 @pytest.fixture
 def palette_kept(qapp):  # type: ignore[no-untyped-def]
     """A test that changes the colour scheme gives the next test the palette it found."""
-    from ui import app as ui_app
+    from ui.shell import app as ui_app
 
     saved, sheet, choice = qapp.palette(), qapp.styleSheet(), ui_app.current_theme()
     yield
@@ -173,7 +173,7 @@ def test_save_refuses_values_outside_each_settings_range(home, prefs):
 
 def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, service,
                                                               palette_kept):
-    configure(QApplication.instance(), "light")  # as ui.app.run does: palette and style sheet
+    configure(QApplication.instance(), "light")  # as ui.shell.app.run does: palette and style sheet
     rid = service.record_decision(make_share())
     window = _open(qtbot, home, service)
     wait_for_rows(qtbot, window, 1)
@@ -194,7 +194,7 @@ def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, servi
     # The record shown is written again in the dark scheme's label colour.
     qtbot.waitUntil(lambda: "#9aa0a6" in window.detail.record_view.toHtml(), timeout=5_000)
 
-    # ui/app.py starts every run on the system scheme; unlocking applies the saved one.
+    # ui/shell/app.py starts every run on the system scheme; unlocking applies the saved one.
     apply_theme("system")
     window.lock()
     unlock(qtbot, window)

@@ -9,10 +9,10 @@ import pytest
 
 from app.model import Counterparty, DecisionRecord
 from tests.conftest import make_request_made, make_share
-from ui import export_pdf
-from ui.decisions_model import DecisionsModel
-from ui.detail_pane import pane_title, record_html
-from ui.record_words import decision_words, direction_words, headline, record_rows
+from ui.decisions import export_pdf
+from ui.decisions.detail_pane import pane_title, record_html
+from ui.decisions.model import DecisionsModel
+from ui.decisions.record_words import decision_words, direction_words, headline, record_rows
 
 V1 = json.loads((Path(__file__).parents[1] / "data" / "record_v1_payloads.json")
                 .read_text("utf-8"))

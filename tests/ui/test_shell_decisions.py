@@ -10,7 +10,7 @@ from app import demo
 from app.model import Subject
 from tests.conftest import make_share
 from tests.ui.shell_support import open_window, unlock, wait_for_rows
-from ui.decisions_model import DecisionsModel
+from ui.decisions.model import DecisionsModel
 
 
 def _seed(service):
@@ -135,7 +135,7 @@ def test_detail_shows_versions_after_correction(qtbot, home, service):
 def test_withdraw_from_detail(qtbot, home, service, monkeypatch):
     rid = service.record_decision(make_share())
     service.lock()
-    from ui import dialogs
+    from ui.widgets import dialogs
 
     monkeypatch.setattr(dialogs, "ask_reason", lambda *_a, **_k: "Recorded about the wrong child.")
     window = open_window(qtbot, home)
@@ -169,7 +169,7 @@ def test_correct_opens_the_form_in_correction_mode(qtbot, home, service):
 
 
 def test_shortcuts_dialog_lists_every_shortcut(qtbot, home):
-    from ui.shortcuts import ShortcutsDialog
+    from ui.shell.shortcuts import ShortcutsDialog
 
     window = open_window(qtbot, home)
     dialog = ShortcutsDialog(window.commands.all(), window)

@@ -9,7 +9,7 @@ from PySide6.QtCore import QModelIndex, Qt
 from app import demo
 from app.model import SearchFilters
 from tests.conftest import make_share
-from ui.decisions_model import RECORD_ID_ROLE, SORT_ROLE, DecisionsModel, DecisionsProxy
+from ui.decisions.model import RECORD_ID_ROLE, SORT_ROLE, DecisionsModel, DecisionsProxy
 
 
 def _load(qtbot, model: DecisionsModel, filters: SearchFilters | None = None) -> None:

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QLabel
 from app.model import FollowUp
 from tests.conftest import make_share
 from tests.ui.shell_support import open_window, unlock
-from ui.followups_model import FollowUpsModel
-from ui.plural import counted
+from ui.followups.model import FollowUpsModel
+from ui.widgets.plural import counted
 
 
 def _places_saying(window, words: str) -> int:

@@ -1,0 +1,1 @@
+"""'My follow-ups': the grouped model and its panel (done, cancel, reschedule)."""

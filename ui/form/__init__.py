@@ -1,0 +1,1 @@
+"""The guided decision form: its sections, answer controls, wording and people."""

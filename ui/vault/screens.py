@@ -1,0 +1,505 @@
+"""First run (create a vault) and every later start (unlock it).
+
+Key derivation and the wait after wrong passphrases run off the UI thread
+through ``bridge.task``; the UI shows a countdown and keeps the button disabled.
+A vault that cannot be opened (damaged, not a vault, half-made) is said in
+Sharelog's words with what to do: restore a backup (``VaultScreen.restore_requested``,
+answered by the restore dialog) or set the file aside, after asking, and start again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import session
+from app.paths import settings_path
+from app.session import (
+    RESTORE,
+    SET_ASIDE,
+    VaultError,
+    WrongPassphrase,
+    check_passphrase_strength,
+    judge_passphrase,
+)
+from app.settings import Settings
+from ui.widgets.dialogs import error_label
+from ui.widgets.errors import user_message
+from ui.widgets.resources import app_icon
+
+
+def strength_words() -> list[str]:
+    tr = QCoreApplication.translate
+    return [tr("CreatePage", "Too weak"), tr("CreatePage", "Weak"), tr("CreatePage", "Fair"),
+            tr("CreatePage", "Good"), tr("CreatePage", "Strong")]
+
+
+def strength_advice(phrase: str, user_inputs: Sequence[str] = ()) -> tuple[int, str, str]:
+    """(score 0-4, advice shown under the field, one word for the meter), as on the create page.
+
+    The advice is zxcvbn's (what makes it guessable, how to do better), never the
+    passphrase itself.
+    """
+    strength = judge_passphrase(phrase, user_inputs)
+    word = strength_words()[strength.score]
+    tr = QCoreApplication.translate
+    if not phrase:
+        advice = tr("CreatePage", "At least 10 characters; a few unrelated words work well.")
+    elif strength.problems:
+        advice = "\n".join(tr("vault", p) for p in (*strength.problems, *strength.suggestions))
+    else:
+        advice = tr("CreatePage", "Strength: %1").replace("%1", word)
+    return strength.score, advice, word
+
+
+@dataclass(frozen=True)
+class VaultState:
+    exists: bool
+    failures: int
+    settings: Settings
+    problem: VaultError | None = None  # what no passphrase can fix, said at once
+
+
+@dataclass(frozen=True)
+class Opened:
+    """What a successful create or unlock hands to the main window."""
+
+    service: Any
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Refused:
+    failures: int
+    delay: float
+    message: str = str(WrongPassphrase())
+
+
+def probe(base: Path | None) -> VaultState:
+    settings = Settings.load(settings_path(base))
+    return VaultState(session.vault_exists(base), settings.failed_unlocks, settings,
+                      session.vault_problem(base))
+
+
+def attempt_unlock(passphrase: str, base: Path | None) -> Opened | Refused:
+    try:
+        service = session.unlock(passphrase, base=base)
+    except WrongPassphrase as exc:
+        failures = session.failed_unlocks(base)
+        return Refused(failures, session.wait_before_unlock(base), str(exc))
+    except session.TooSoon as exc:
+        return Refused(session.failed_unlocks(base), exc.seconds, str(exc))
+    return Opened(service, Settings.load(settings_path(base)))
+
+
+def create(name: str, passphrase: str, base: Path | None) -> Opened:
+    service = session.create_vault(name, passphrase, base=base)
+    return Opened(service, Settings.load(settings_path(base)))
+
+
+class _Card(QFrame):
+    """A centred column with the app's mark, a heading and a short explanation."""
+
+    def __init__(self, heading: str, explanation: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("vaultCard")
+        self.setMaximumWidth(460)
+        self.body = QVBoxLayout(self)
+        self.body.setContentsMargins(32, 28, 32, 28)
+        self.body.setSpacing(12)
+        mark = QLabel(self)
+        mark.setPixmap(app_icon().pixmap(64, 64))
+        mark.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        mark.setAccessibleName(self.tr("Sharelog"))
+        title = QLabel(heading, self)
+        title.setObjectName("cardHeading")
+        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        title.setFont(font)
+        text = QLabel(explanation, self)
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
+        self.body.addWidget(mark)
+        self.body.addWidget(title)
+        self.body.addWidget(text)
+
+
+def _centred(card: QWidget, parent: QWidget) -> QWidget:
+    page = QWidget(parent)
+    outer = QVBoxLayout(page)
+    outer.addStretch(1)
+    row = QHBoxLayout()
+    row.addStretch(1)
+    row.addWidget(card, 3)
+    row.addStretch(1)
+    outer.addLayout(row)
+    outer.addStretch(2)
+    return page
+
+
+class UnlockPage(QWidget):
+    submitted = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        card = _Card(self.tr("Unlock Sharelog"),
+                     self.tr("Your records are kept encrypted on this computer. "
+                             "Enter your passphrase to open them."), self)
+        self.passphrase = QLineEdit(card)
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName(self.tr("Passphrase"))
+        self.passphrase.setPlaceholderText(self.tr("Passphrase"))
+        self.button = QPushButton(self.tr("Unlock"), card)
+        self.button.setAccessibleName(self.tr("Unlock"))
+        self.button.setDefault(True)
+        self.message = error_label(card, self.tr("Unlock message"), hidden=False)
+        self.wait_label = QLabel(card)
+        self.wait_label.setAccessibleName(self.tr("Time before you can try again"))
+        self.restore_button = QPushButton(self.tr("Restore a backup…"), card)
+        self.restore_button.setAccessibleName(self.tr("Restore a backup"))
+        self.set_aside_button = QPushButton(self.tr("Set this file aside…"), card)
+        self.set_aside_button.setAccessibleName(self.tr("Set the vault file aside"))
+        actions = QHBoxLayout()
+        actions.addWidget(self.restore_button)
+        actions.addWidget(self.set_aside_button)
+        card.body.addWidget(self.passphrase)
+        card.body.addWidget(self.button)
+        card.body.addWidget(self.message)
+        card.body.addLayout(actions)
+        card.body.addWidget(self.wait_label)
+        self.show_remedies(frozenset())
+        layout = QVBoxLayout(self)
+        layout.addWidget(_centred(card, self))
+        self.passphrase.returnPressed.connect(self._submit)
+        self.button.clicked.connect(self._submit)
+        self.setTabOrder(self.passphrase, self.button)
+        self.busy = False
+        self.waiting = False
+        self.blocked = False  # a fault no passphrase can fix: nothing to type
+
+    def _submit(self) -> None:
+        if self.button.isEnabled() and self.passphrase.text():
+            self.submitted.emit(self.passphrase.text())
+
+    def update_enabled(self) -> None:
+        self.button.setEnabled(not self.busy and not self.waiting and not self.blocked)
+        self.passphrase.setReadOnly(self.busy)
+        self.passphrase.setEnabled(not self.blocked)
+
+    def show_remedies(self, remedies: frozenset[str]) -> None:
+        self.restore_button.setVisible(RESTORE in remedies)
+        self.set_aside_button.setVisible(SET_ASIDE in remedies)
+
+    def reset(self) -> None:
+        self.passphrase.clear()
+        self.message.clear()
+        self.blocked = False
+        self.show_remedies(frozenset())
+        self.update_enabled()
+
+
+class CreatePage(QWidget):
+    submitted = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        card = _Card(self.tr("Set up Sharelog"),
+                     self.tr("Sharelog keeps your information-sharing decisions in an encrypted "
+                             "vault on this computer. Choose a passphrase only you know: without "
+                             "it nobody can open the vault, and it cannot be recovered."), self)
+        self.name = QLineEdit(card)
+        self.name.setAccessibleName(self.tr("Your name"))
+        self.name.setPlaceholderText(self.tr("As colleagues know you"))
+        self.passphrase = QLineEdit(card)
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName(self.tr("Passphrase"))
+        self.passphrase.setPlaceholderText(self.tr("A few unrelated words work well"))
+        self.confirm = QLineEdit(card)
+        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
+        self.confirm.setAccessibleName(self.tr("Passphrase again"))
+        self.strength = QProgressBar(card)
+        self.strength.setRange(0, 4)
+        self.strength.setTextVisible(False)
+        self.strength.setMaximumHeight(8)
+        self.strength.setAccessibleName(self.tr("Passphrase strength"))
+        self.strength_label = QLabel(card)
+        self.strength_label.setWordWrap(True)
+        self.strength_label.setAccessibleName(self.tr("Passphrase advice"))
+        self.match_label = QLabel(card)
+        self.match_label.setAccessibleName(self.tr("Whether the passphrases match"))
+        self.button = QPushButton(self.tr("Create vault"), card)
+        self.button.setAccessibleName(self.tr("Create vault"))
+        self.button.setDefault(True)
+        self.message = error_label(card, self.tr("Set-up message"), hidden=False)
+        form = QFormLayout()
+        form.addRow(self.tr("Your name"), self.name)
+        form.addRow(self.tr("Passphrase"), self.passphrase)
+        form.addRow("", self.strength)
+        form.addRow("", self.strength_label)
+        form.addRow(self.tr("Passphrase again"), self.confirm)
+        form.addRow("", self.match_label)
+        card.body.addLayout(form)
+        card.body.addWidget(self.button)
+        card.body.addWidget(self.message)
+        layout = QVBoxLayout(self)
+        layout.addWidget(_centred(card, self))
+        for field in (self.name, self.passphrase, self.confirm):
+            field.textChanged.connect(self.update_feedback)
+        self.confirm.returnPressed.connect(self._submit)
+        self.button.clicked.connect(self._submit)
+        self.setTabOrder(self.name, self.passphrase)
+        self.setTabOrder(self.passphrase, self.confirm)
+        self.setTabOrder(self.confirm, self.button)
+        self.busy = False
+        self.update_feedback()
+
+    def update_feedback(self) -> None:
+        phrase = self.passphrase.text()
+        name = [self.name.text()]
+        problems = check_passphrase_strength(phrase, name)
+        score, advice, word = strength_advice(phrase, name)
+        self.strength.setValue(score)
+        self.strength_label.setText(advice)
+        self.strength.setAccessibleDescription(word)
+        matches = bool(phrase) and phrase == self.confirm.text()
+        if self.confirm.text() and not matches:
+            self.match_label.setText(self.tr("The two passphrases are different."))
+        elif matches:
+            self.match_label.setText(self.tr("The passphrases match."))
+        else:
+            self.match_label.clear()
+        ready = bool(self.name.text().strip()) and not problems and matches
+        self.button.setEnabled(ready and not self.busy)
+
+    def _submit(self) -> None:
+        self.update_feedback()
+        if self.button.isEnabled():
+            self.submitted.emit(self.name.text().strip(), self.passphrase.text())
+
+    def reset(self) -> None:
+        for field in (self.passphrase, self.confirm):
+            field.clear()
+        self.message.clear()
+
+
+class VaultScreen(QWidget):
+    """Create or unlock; emits ``opened`` with an ``Opened`` on success."""
+
+    opened = Signal(object)
+    # "Restore a backup…" on a vault that cannot be opened; answered by the restore dialog,
+    # which calls start() again once a backup is in place.
+    restore_requested = Signal()
+
+    def __init__(self, bridge: Any, base: Path | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.bridge = bridge
+        self.base = base
+        self.failures = 0
+        self.delay_left = 0.0
+        self._wait_token = 0
+        self.create_page = CreatePage(self)
+        self.unlock_page = UnlockPage(self)
+        self.loading_page = QWidget(self)
+        self.stack = QStackedWidget(self)
+        self.stack.addWidget(self.loading_page)
+        self.stack.addWidget(self.create_page)
+        self.stack.addWidget(self.unlock_page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.create_page.submitted.connect(self._create)
+        self.unlock_page.submitted.connect(self._unlock)
+        self.unlock_page.restore_button.clicked.connect(self.restore_requested.emit)
+        self.unlock_page.set_aside_button.clicked.connect(self.ask_to_set_aside)
+        self.set_aside_box: QMessageBox | None = None
+        self._tick = QTimer(self)
+        self._tick.setInterval(250)
+        self._tick.timeout.connect(self._show_countdown)
+        self._deadline = 0.0
+
+    def start(self) -> None:
+        """Find out (off the UI thread) whether there is a vault, and show the right page."""
+        self.stack.setCurrentWidget(self.loading_page)
+        self.bridge.task(lambda: probe(self.base), self._on_probe, self._on_error)
+
+    def stop_waiting(self) -> None:
+        """The window is closing: no countdown runs on after it."""
+        self._tick.stop()
+
+    def show_unlock(self, message: str = "") -> None:
+        self.unlock_page.reset()
+        self.unlock_page.message.setText(message)
+        self.stack.setCurrentWidget(self.unlock_page)
+        self.unlock_page.passphrase.setFocus()
+
+    def show_problem(self, exc: BaseException, *, blocked: bool = False) -> None:
+        """Sharelog's words for a vault that does not open, and the actions that help."""
+        page = self.unlock_page
+        page.message.setText(user_message(exc))
+        page.blocked = blocked
+        page.show_remedies(getattr(exc, "remedies", frozenset()))
+        page.update_enabled()
+
+    def _on_probe(self, state: VaultState) -> None:
+        self.failures = state.failures
+        if state.problem is not None:
+            self.show_unlock()
+            self.show_problem(state.problem, blocked=True)
+        elif state.exists:
+            self.show_unlock()
+            delay = session.seconds_to_wait(state.settings, time.time())
+            if delay:
+                self._start_wait(delay)
+        else:
+            self.stack.setCurrentWidget(self.create_page)
+            self.create_page.name.setFocus()
+
+    # -- create ------------------------------------------------------------
+    def _create(self, name: str, passphrase: str) -> None:
+        page = self.create_page
+        page.busy = True
+        page.update_feedback()
+        page.message.setText(self.tr("Creating your vault…"))
+        self.bridge.task(lambda: create(name, passphrase, self.base), self._on_opened,
+                         self._on_create_error)
+
+    def _on_create_error(self, exc: BaseException) -> None:
+        page = self.create_page
+        page.busy = False
+        page.update_feedback()
+        if isinstance(exc, session.VaultExists):
+            self.start()  # something is there after all: say what, never replace it
+            return
+        page.message.setText(user_message(exc))
+
+    # -- unlock --------------------------------------------------------------
+    def _unlock(self, passphrase: str) -> None:
+        page = self.unlock_page
+        page.busy = True
+        page.update_enabled()
+        page.message.clear()
+        page.wait_label.setText(self.tr("Opening…"))
+        self.bridge.task(lambda: attempt_unlock(passphrase, self.base), self._on_attempt,
+                         self._on_unlock_error)
+
+    def _on_attempt(self, result: Opened | Refused) -> None:
+        page = self.unlock_page
+        page.busy = False
+        page.wait_label.clear()
+        page.update_enabled()
+        if isinstance(result, Opened):
+            self._on_opened(result)
+            return
+        self.failures = result.failures
+        page.passphrase.selectAll()
+        page.message.setText(result.message)
+        page.update_enabled()
+        if result.delay:
+            self._start_wait(result.delay)
+        page.passphrase.setFocus()
+
+    def _on_unlock_error(self, exc: BaseException) -> None:
+        page = self.unlock_page
+        page.busy = False
+        page.wait_label.clear()
+        self.show_problem(exc)
+
+    # -- a file that cannot be opened ------------------------------------------
+    def ask_to_set_aside(self) -> None:
+        """Ask first; only then rename the file (and its journals) out of the way."""
+        box = QMessageBox(QMessageBox.Icon.Question, self.tr("Set the vault file aside"),
+                          self.tr("Sharelog will rename the vault file it cannot open and "
+                                  "keep it in the same folder, so nothing is deleted. Then "
+                                  "you can create a new vault, or restore a backup."),
+                          QMessageBox.StandardButton.NoButton, self)
+        box.setInformativeText(self.tr(
+            "Records in the file set aside are not in a new vault. If you have a backup, "
+            "restoring it keeps them."))
+        self.set_aside_yes = box.addButton(self.tr("Set aside"), QMessageBox.ButtonRole.AcceptRole)
+        cancel = box.addButton(self.tr("Cancel"), QMessageBox.ButtonRole.RejectRole)
+        for button in (self.set_aside_yes, cancel):
+            button.setAccessibleName(button.text())
+        box.setDefaultButton(cancel)
+        box.setEscapeButton(cancel)
+        box.buttonClicked.connect(self._set_aside_answered)
+        box.finished.connect(box.deleteLater)
+        self.set_aside_box = box
+        box.open()
+
+    def _set_aside_answered(self, button: QPushButton) -> None:
+        self.set_aside_box = None
+        if button is not self.set_aside_yes:
+            return
+        self.unlock_page.busy = True
+        self.unlock_page.update_enabled()
+        self.bridge.task(lambda: session.set_aside_vault(self.base), self._on_set_aside,
+                         self._on_unlock_error)
+
+    def _on_set_aside(self, name: str) -> None:
+        self.unlock_page.busy = False
+        self.unlock_page.reset()
+        self.stack.setCurrentWidget(self.create_page)
+        self.create_page.message.setText(self.tr(
+            "The file Sharelog could not open is kept as %1, in the same folder.").replace(
+            "%1", name))
+        self.create_page.name.setFocus()
+
+    def _start_wait(self, delay: float) -> None:
+        """Wait ``delay`` seconds off the UI thread; the button stays disabled until then."""
+        self._wait_token += 1
+        token = self._wait_token
+        self.delay_left = delay
+        self._deadline = time.monotonic() + delay
+        self.unlock_page.waiting = True
+        self.unlock_page.update_enabled()
+        self._show_countdown()
+        self._tick.start()
+        self.bridge.task(lambda: time.sleep(delay), lambda _r: self._end_wait(token),
+                         lambda _e: self._end_wait(token))
+
+    def _end_wait(self, token: int) -> None:
+        if token != self._wait_token:
+            return
+        self._tick.stop()
+        self.delay_left = 0.0
+        self.unlock_page.waiting = False
+        self.unlock_page.wait_label.clear()
+        self.unlock_page.update_enabled()
+
+    def _show_countdown(self) -> None:
+        left = max(0.0, self._deadline - time.monotonic())
+        seconds = max(1, int(left + 0.999))
+        self.unlock_page.wait_label.setText(
+            self.tr("You can try again in %1 s.").replace("%1", str(seconds)))
+
+    # -- both ----------------------------------------------------------------
+    def _on_opened(self, opened: Opened) -> None:
+        self.create_page.busy = False
+        self.create_page.reset()
+        self.unlock_page.reset()
+        self.failures = 0
+        self.opened.emit(opened)
+
+    def _on_error(self, exc: BaseException) -> None:
+        self.show_unlock(user_message(exc))
