@@ -34,6 +34,7 @@ from app.paths import VAULT_FILENAME, backup_dir, vault_path
 from app.tip import ChainTip, MissingChanges, TipFile, tip_path
 from db import store
 from db.claim import VaultClaim
+from db.opening import fsync_dir
 from db.vault import DatabaseError, Vault, VaultError
 
 log = logging.getLogger("sharelog.backups")
@@ -202,7 +203,7 @@ def restore(check: RestoreCheck, base: Path) -> Path | None:
     try:
         aside = set_aside(base, "vault")
         os.replace(check.staged, target)
-        _fsync_dir(target.parent)
+        fsync_dir(target.parent)
     finally:
         claim.release()
     if check.new_tip is not None:
@@ -237,8 +238,8 @@ def set_aside(base: Path, label: str) -> Path | None:
         os.chmod(folder.parent, 0o700)
     for p in belongs:
         os.replace(p, folder / p.name)
-    _fsync_dir(folder)
-    _fsync_dir(base)
+    fsync_dir(folder)
+    fsync_dir(base)
     return folder
 
 
@@ -257,15 +258,6 @@ def _copy_private(source: Path, target: Path) -> None:
         raise NotABackup() from exc
     except (FileNotFoundError, PermissionError) as exc:
         raise NotABackup() from exc
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def _now_ms() -> int:
