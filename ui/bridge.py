@@ -180,8 +180,6 @@ class Bridge(QObject):
 
 def _may_hold_content(error: BaseException) -> bool:
     """Our own errors have safe messages; anything else might echo record text."""
-    from app.service import InvalidChange, NotFound
-    from app.session import VaultError
-    from app.validation import ValidationError
+    from ui.widgets.errors import is_safe_error
 
-    return not isinstance(error, VaultError | ValidationError | NotFound | InvalidChange)
+    return not is_safe_error(error)

@@ -271,13 +271,12 @@ def error_text(error: BaseException) -> str:
     """Words for a failed background call that never echo record content."""
     from PySide6.QtCore import QCoreApplication
 
-    from app.service import InvalidChange, NotFound
-    from app.session import VaultError
     from app.validation import ValidationError
+    from ui.widgets.errors import is_safe_error
 
     if isinstance(error, ValidationError):
         return "\n".join(p.message for p in error.problems)
-    if isinstance(error, VaultError | NotFound | InvalidChange):
+    if is_safe_error(error):
         return str(error)
     return QCoreApplication.translate(
         "dialogs", "Something went wrong and the change was not made. Please try again.")

@@ -12,6 +12,8 @@ from PySide6.QtCore import QCoreApplication
 
 
 def is_safe_error(error: BaseException) -> bool:
+    """Sharelog's own errors, whose texts are written to be shown and never carry record
+    content: the one list the dialogs, the error box and the bridge's log all use."""
     from app.service import InvalidChange, NotFound
     from app.session import VaultError
     from app.validation import ValidationError
