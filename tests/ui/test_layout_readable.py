@@ -138,3 +138,24 @@ def test_on_a_1280_wide_window_the_list_shows_every_column(qtbot, home, service)
     qtbot.wait(50)
     assert abs(window.splitter.sizes()[0] - dragged) < 40  # not fitted again
     window.close()
+
+
+def test_a_text_answer_is_as_tall_as_what_is_written_up_to_a_limit(qtbot, bridge) -> None:
+    """Short answers leave room for the next questions; a long one grows, then scrolls."""
+    form = DecisionForm(bridge)
+    qtbot.addWidget(form)
+    form.resize(1366, 700)
+    form.show()
+    qtbot.waitExposed(form)
+    form.start_new("disclosure")
+    box = form._rows["purpose"][1].editor
+    line = box.fontMetrics().lineSpacing()
+    empty = box.height()
+    assert empty < 5 * line  # about three lines, not a page
+    box.setPlainText("\n".join(f"line {n}" for n in range(6)))
+    qtbot.waitUntil(lambda: box.height() > empty + 2 * line)
+    grown = box.height()
+    box.setPlainText("\n".join(f"line {n}" for n in range(40)))
+    qtbot.waitUntil(lambda: box.height() > grown)
+    assert box.height() < 12 * line  # then it scrolls instead of pushing the form away
+    assert box.verticalScrollBar().maximum() > 0

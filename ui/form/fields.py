@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import QDateTime, SignalInstance
+from PySide6.QtCore import QDateTime, QEvent, SignalInstance
 from PySide6.QtWidgets import (
     QComboBox,
     QDateTimeEdit,
@@ -107,12 +107,39 @@ def set_choice(combo: QComboBox, value: str) -> None:
     combo.setCurrentIndex(index if index >= 0 else 0)
 
 
-def text_box(parent: QWidget, height: int = 70) -> QPlainTextEdit:
-    box = QPlainTextEdit(parent)
-    box.setTabChangesFocus(True)  # Tab moves on: the form is used by keyboard alone
-    box.setMinimumHeight(height)
-    box.setMaximumHeight(height * 2)
-    return box
+class GrowingTextBox(QPlainTextEdit):
+    """A text answer as tall as what is written in it, from ``lines`` lines up to three
+    times that, then it scrolls: short answers leave room for the next questions (at
+    1366x768 a page of boxes at their tallest showed one section and a half)."""
+
+    def __init__(self, parent: QWidget, lines: int) -> None:
+        super().__init__(parent)
+        self._lines = lines
+        self.setTabChangesFocus(True)  # Tab moves on: the form is used by keyboard alone
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        layout = self.document().documentLayout()
+        layout.documentSizeChanged.connect(lambda _size: self._fit())
+        self._fit()
+
+    def _fit(self) -> None:
+        # A plain-text layout measures its document in lines (wrapped lines counted).
+        shown = int(self.document().documentLayout().documentSize().height())
+        lines = min(max(shown, self._lines), self._lines * 3)
+        margins = self.contentsMargins()
+        height = (lines * self.fontMetrics().lineSpacing()
+                  + 2 * int(self.document().documentMargin())
+                  + margins.top() + margins.bottom() + 2)
+        if height != self.height():
+            self.setFixedHeight(height)
+
+    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit()
+
+
+def text_box(parent: QWidget, lines: int = 3) -> QPlainTextEdit:
+    return GrowingTextBox(parent, lines)
 
 
 def yes_no_grid(parent: QWidget, choices: Mapping[str, str], columns: int, name: str,

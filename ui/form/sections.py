@@ -165,9 +165,9 @@ class FormSections(QWidget):
 
         self.info_box, form = self._section(tr("The information and who it is about"))
         self.requested_information = self._row(
-            form, "requested_information", tr("What was asked for"), text_box(self, 50))
+            form, "requested_information", tr("What was asked for"), text_box(self, 2))
         self.information = self._row(form, "information", tr("What is (or would be) shared"),
-                                     text_box(self, 90))
+                                     text_box(self, 4))
         self.category_list = self._row(form, "categories", tr("Categories (tick all that fit)"),
                                        CategoryList(self, CATEGORIES, tr))
         self.category_note = note(form, "", self)
@@ -242,7 +242,7 @@ class FormSections(QWidget):
         self.person_informed = self._choice_row(
             form, "person_informed", tr("Was the person or family told?"), PERSON_INFORMED)
         self.person_informed_reason = self._row(form, "person_informed_reason", tr("Why not?"),
-                                                text_box(self, 50))
+                                                text_box(self, 2))
         tests, self.test_boxes = yes_no_grid(self, SEVEN_TESTS, 4, tr("Test"), tr)
         self._row(form, "seven_tests", tr("Does it meet the seven tests?"), tests)
         tests.setAccessibleName(tr("The seven tests"))
@@ -254,7 +254,7 @@ class FormSections(QWidget):
                "harm?"))
         self.third_party_protection = self._row(
             form, "third_party_protection", tr("What was withheld or redacted"),
-            text_box(self, 50))
+            text_box(self, 2))
 
         self.record_box, form = self._section(tr("Reasons"))
         self.advice_sought = self._yes_no_row(form, "advice_sought",
@@ -262,7 +262,7 @@ class FormSections(QWidget):
         self.advice_from = self._choice_row(form, "advice_from", tr("Advice from"), ADVICE_FROM)
         self.advice_notes = self._row(form, "advice_notes", tr("Advice notes"), QLineEdit(self))
         self.reasons = self._row(form, "reasons", tr("Your reasons for this decision"),
-                                 text_box(self, 90))
+                                 text_box(self, 4))
         self.advice_notes.setMaxLength(TEXT_FIELDS["advice_notes"][0])
 
         for box in (self.correction_box, self.purpose_box, self.info_box,
