@@ -1,4 +1,10 @@
-"""First run (create a vault) and every later start (unlock it).
+"""First run (create a vault) and every later start (choose your vault and unlock it).
+
+The unlock page lists the vaults on this computer (``app.vaults``: one per person) by
+display name and last use, the last used chosen; unlocking opens only the one chosen.
+"Someone else: create a vault" (or "…: sign in" once ``set_sign_in_available(True)``)
+leads to the create page for a new vault in a folder of its own; after any vault is
+made, ``VaultScreen.vault_created`` says so (sign-in connects there).
 
 Key derivation and the wait after wrong passphrases run off the UI thread
 through ``bridge.task``; the UI shows a countdown and keeps the button disabled.
@@ -15,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -30,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import session
+from app import session, vaults
 from app.paths import settings_path
 from app.session import (
     RESTORE,
@@ -41,6 +47,8 @@ from app.session import (
     judge_passphrase,
 )
 from app.settings import Settings
+from app.vaults import VaultEntry
+from ui.vault.vault_list import VaultListModel, VaultListView
 from ui.widgets.dialogs import error_label
 from ui.widgets.errors import user_message
 from ui.widgets.resources import app_icon
@@ -76,6 +84,15 @@ class VaultState:
     failures: int
     settings: Settings
     problem: VaultError | None = None  # what no passphrase can fix, said at once
+    folder: Path | None = None  # the vault's folder
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The vaults on this computer and the state of the one chosen (None: no vault yet)."""
+
+    entries: list[VaultEntry]
+    chosen: VaultState | None
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,8 @@ class Opened:
 
     service: Any
     settings: Settings
+    folder: Path | None = None  # the vault's folder: its settings, backups, Qt's memory
+    created: bool = False  # a vault made just now (sign-in may follow)
 
 
 @dataclass(frozen=True)
@@ -93,26 +112,43 @@ class Refused:
     message: str = str(WrongPassphrase())
 
 
-def probe(base: Path | None) -> VaultState:
-    settings = Settings.load(settings_path(base))
-    return VaultState(session.vault_exists(base), settings.failed_unlocks, settings,
-                      session.vault_problem(base))
+def probe(folder: Path | None) -> VaultState:
+    """One vault's state, from its folder."""
+    settings = Settings.load(settings_path(folder))
+    return VaultState(session.vault_exists(folder), settings.failed_unlocks, settings,
+                      session.vault_problem(folder), folder)
 
 
-def attempt_unlock(passphrase: str, base: Path | None) -> Opened | Refused:
+def list_and_probe(base: Path | None, prefer: Path | None) -> Listing:
+    """The vaults under the data folder ``base`` (adopting an earlier single vault), and
+    the state of ``prefer`` if it is listed, else of the last used."""
+    entries = vaults.list_vaults(base)
+    folders = [e.folder for e in entries]
+    if not folders:
+        return Listing(entries, None)
+    return Listing(entries, probe(prefer if prefer in folders else folders[0]))
+
+
+def attempt_unlock(passphrase: str, folder: Path | None) -> Opened | Refused:
     try:
-        service = session.unlock(passphrase, base=base)
+        service = session.unlock(passphrase, base=folder)
     except WrongPassphrase as exc:
-        failures = session.failed_unlocks(base)
-        return Refused(failures, session.wait_before_unlock(base), str(exc))
+        failures = session.failed_unlocks(folder)
+        return Refused(failures, session.wait_before_unlock(folder), str(exc))
     except session.TooSoon as exc:
-        return Refused(session.failed_unlocks(base), exc.seconds, str(exc))
-    return Opened(service, Settings.load(settings_path(base)))
+        return Refused(session.failed_unlocks(folder), exc.seconds, str(exc))
+    return Opened(service, Settings.load(settings_path(folder)), folder)
 
 
-def create(name: str, passphrase: str, base: Path | None) -> Opened:
-    service = session.create_vault(name, passphrase, base=base)
-    return Opened(service, Settings.load(settings_path(base)))
+def create(name: str, passphrase: str, base: Path | None, into: Path | None = None) -> Opened:
+    """A new vault: in ``into`` (a vault's folder whose file was set aside, beside its
+    backups) or else in a new folder of its own under the data folder ``base``."""
+    if into is not None:
+        service = session.create_vault(name, passphrase, base=into)
+    else:
+        service = session.create_vault_for(name, passphrase, base=base)
+    folder = service.vault.path.parent
+    return Opened(service, Settings.load(settings_path(folder)), folder, created=True)
 
 
 class _Card(QFrame):
@@ -159,12 +195,19 @@ def _centred(card: QWidget, parent: QWidget) -> QWidget:
 
 class UnlockPage(QWidget):
     submitted = Signal(str)
+    chosen = Signal(object)  # the folder of the vault chosen in the list
+    someone_else = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         card = _Card(self.tr("Unlock Sharelog"),
                      self.tr("Your records are kept encrypted on this computer. "
-                             "Enter your passphrase to open them."), self)
+                             "Choose your name and enter your passphrase to open them."), self)
+        self.vaults = VaultListModel(self)
+        self.vault_list = VaultListView(self.vaults, card)
+        self.someone_else_button = QPushButton(card)
+        self.someone_else_button.setFlat(True)
+        self.set_sign_in_available(False)
         self.passphrase = QLineEdit(card)
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.passphrase.setAccessibleName(self.tr("Passphrase"))
@@ -182,16 +225,21 @@ class UnlockPage(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.restore_button)
         actions.addWidget(self.set_aside_button)
+        card.body.addWidget(self.vault_list)
         card.body.addWidget(self.passphrase)
         card.body.addWidget(self.button)
         card.body.addWidget(self.message)
         card.body.addLayout(actions)
         card.body.addWidget(self.wait_label)
+        card.body.addWidget(self.someone_else_button, 0, Qt.AlignmentFlag.AlignHCenter)
         self.show_remedies(frozenset())
         layout = QVBoxLayout(self)
         layout.addWidget(_centred(card, self))
         self.passphrase.returnPressed.connect(self._submit)
         self.button.clicked.connect(self._submit)
+        self.someone_else_button.clicked.connect(self.someone_else.emit)
+        self.vault_list.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.setTabOrder(self.vault_list, self.passphrase)
         self.setTabOrder(self.passphrase, self.button)
         self.busy = False
         self.waiting = False
@@ -201,10 +249,36 @@ class UnlockPage(QWidget):
         if self.button.isEnabled() and self.passphrase.text():
             self.submitted.emit(self.passphrase.text())
 
+    def set_sign_in_available(self, available: bool) -> None:
+        """Whether a team's store can be reached: the way for someone else then signs in."""
+        text = (self.tr("Someone else: sign in") if available
+                else self.tr("Someone else: create a vault"))
+        self.someone_else_button.setText(text)
+        self.someone_else_button.setAccessibleName(text)
+
+    def show_vaults(self, entries: list[VaultEntry], chosen: Path | None) -> None:
+        """List the vaults, ``chosen`` selected, without announcing a choice."""
+        blocked = self.vault_list.selectionModel().blockSignals(True)
+        try:
+            self.vaults.set_entries(entries)
+            self.vault_list.select_row(max(0, self.vaults.row_of(chosen)))
+        finally:
+            self.vault_list.selectionModel().blockSignals(blocked)
+
+    def chosen_folder(self) -> Path | None:
+        return self.vaults.folder(self.vault_list.currentIndex().row())
+
+    def _row_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        folder = self.vaults.folder(current.row())
+        if folder is not None:
+            self.chosen.emit(folder)
+
     def update_enabled(self) -> None:
         self.button.setEnabled(not self.busy and not self.waiting and not self.blocked)
         self.passphrase.setReadOnly(self.busy)
         self.passphrase.setEnabled(not self.blocked)
+        self.vault_list.setEnabled(not self.busy)
+        self.someone_else_button.setEnabled(not self.busy)
 
     def show_remedies(self, remedies: frozenset[str]) -> None:
         self.restore_button.setVisible(RESTORE in remedies)
@@ -220,6 +294,7 @@ class UnlockPage(QWidget):
 
 class CreatePage(QWidget):
     submitted = Signal(str, str)
+    back = Signal()  # to the list of vaults (only when there is one)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -227,6 +302,11 @@ class CreatePage(QWidget):
                      self.tr("Sharelog keeps your information-sharing decisions in an encrypted "
                              "vault on this computer. Choose a passphrase only you know: without "
                              "it nobody can open the vault, and it cannot be recovered."), self)
+        self.heading = card.findChild(QLabel, "cardHeading")
+        self.back_button = QPushButton(self.tr("Back to the list of vaults"), card)
+        self.back_button.setAccessibleName(self.tr("Back to the list of vaults"))
+        self.back_button.setFlat(True)
+        self.back_button.hide()
         self.name = QLineEdit(card)
         self.name.setAccessibleName(self.tr("Your name"))
         self.name.setPlaceholderText(self.tr("As colleagues know you"))
@@ -261,12 +341,14 @@ class CreatePage(QWidget):
         card.body.addLayout(form)
         card.body.addWidget(self.button)
         card.body.addWidget(self.message)
+        card.body.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout = QVBoxLayout(self)
         layout.addWidget(_centred(card, self))
         for field in (self.name, self.passphrase, self.confirm):
             field.textChanged.connect(self.update_feedback)
         self.confirm.returnPressed.connect(self._submit)
         self.button.clicked.connect(self._submit)
+        self.back_button.clicked.connect(self.back.emit)
         self.setTabOrder(self.name, self.passphrase)
         self.setTabOrder(self.passphrase, self.confirm)
         self.setTabOrder(self.confirm, self.button)
@@ -296,6 +378,13 @@ class CreatePage(QWidget):
         if self.button.isEnabled():
             self.submitted.emit(self.name.text().strip(), self.passphrase.text())
 
+    def for_someone_else(self, others: bool) -> None:
+        """The first vault here, or one more beside others' (with a way back to them)."""
+        if self.heading is not None:
+            self.heading.setText(self.tr("A vault for someone else") if others
+                                 else self.tr("Set up Sharelog"))
+        self.back_button.setVisible(others)
+
     def reset(self) -> None:
         for field in (self.passphrase, self.confirm):
             field.clear()
@@ -303,9 +392,16 @@ class CreatePage(QWidget):
 
 
 class VaultScreen(QWidget):
-    """Create or unlock; emits ``opened`` with an ``Opened`` on success."""
+    """Choose a vault and unlock it, or create one; emits ``opened`` with an ``Opened``.
+
+    ``base`` is the data folder (``app.vaults`` lists the vaults in it); ``folder`` is the
+    folder of the vault chosen (or open), which restore and preferences act on.
+    """
 
     opened = Signal(object)
+    # After ``opened``, when the vault was made just now (first run or someone else): the
+    # hook for signing the new vault in to the team's store. Carries the same ``Opened``.
+    vault_created = Signal(object)
     # "Restore a backup…" on a vault that cannot be opened; answered by the restore dialog,
     # which calls start() again once a backup is in place.
     restore_requested = Signal()
@@ -315,9 +411,12 @@ class VaultScreen(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.base = base
+        self.folder: Path | None = None  # the vault chosen in the list, or open
+        self._create_into: Path | None = None  # a folder whose vault was set aside
         self.failures = 0
         self.delay_left = 0.0
         self._wait_token = 0
+        self._probe_token = 0
         self.create_page = CreatePage(self)
         self.unlock_page = UnlockPage(self)
         self.loading_page = QWidget(self)
@@ -329,7 +428,10 @@ class VaultScreen(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self.create_page.submitted.connect(self._create)
+        self.create_page.back.connect(self.start)
         self.unlock_page.submitted.connect(self._unlock)
+        self.unlock_page.chosen.connect(self.choose)
+        self.unlock_page.someone_else.connect(self.show_create_for_someone_else)
         self.unlock_page.restore_button.clicked.connect(self.restore_requested.emit)
         self.unlock_page.set_aside_button.clicked.connect(self.ask_to_set_aside)
         self.set_aside_box: QMessageBox | None = None
@@ -339,19 +441,47 @@ class VaultScreen(QWidget):
         self._deadline = 0.0
 
     def start(self) -> None:
-        """Find out (off the UI thread) whether there is a vault, and show the right page."""
+        """List the vaults here (off the UI thread) and show the right page."""
         self.stack.setCurrentWidget(self.loading_page)
-        self.bridge.task(lambda: probe(self.base), self._on_probe, self._on_error)
+        self._list(message="")
+
+    def _list(self, message: str) -> None:
+        self._probe_token += 1
+        token, base, prefer = self._probe_token, self.base, self.folder
+        self.bridge.task(lambda: list_and_probe(base, prefer),
+                         lambda listing: self._on_listing(token, listing, message),
+                         self._on_error)
+
+    def set_sign_in_available(self, available: bool) -> None:
+        """Sign-in's switch: with a store in reach, "Someone else: sign in"."""
+        self.unlock_page.set_sign_in_available(available)
 
     def stop_waiting(self) -> None:
         """The window is closing: no countdown runs on after it."""
         self._tick.stop()
 
     def show_unlock(self, message: str = "") -> None:
+        """Back to the list (after a lock or a restore): at once, with the vaults as listed
+        before, then listed again off the UI thread (the one just used comes first)."""
         self.unlock_page.reset()
         self.unlock_page.message.setText(message)
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.passphrase.setFocus()
+        self._list(message)
+
+    def show_create_for_someone_else(self) -> None:
+        """A new vault in a folder of its own, beside the others."""
+        self._create_into = None
+        self._show_create(others=True)
+
+    def _show_create(self, *, others: bool) -> None:
+        self._cancel_wait()
+        page = self.create_page
+        page.reset()
+        page.name.clear()
+        page.for_someone_else(others)
+        self.stack.setCurrentWidget(page)
+        page.name.setFocus()
 
     def show_problem(self, exc: BaseException, *, blocked: bool = False) -> None:
         """Sharelog's words for a vault that does not open, and the actions that help."""
@@ -361,19 +491,54 @@ class VaultScreen(QWidget):
         page.show_remedies(getattr(exc, "remedies", frozenset()))
         page.update_enabled()
 
+    def _on_listing(self, token: int, listing: Listing, message: str) -> None:
+        if token != self._probe_token:
+            return  # a later choice or listing overtook it
+        if listing.chosen is None:
+            self.folder = None
+            self._create_into = None
+            self._show_create(others=False)
+            return
+        self.folder = listing.chosen.folder
+        page = self.unlock_page
+        page.show_vaults(listing.entries, self.folder)
+        if self.stack.currentWidget() is not page:
+            page.reset()
+            page.message.setText(message)
+            self.stack.setCurrentWidget(page)
+            page.passphrase.setFocus()
+        self._on_probe(listing.chosen)
+
+    def choose(self, folder: Path) -> None:
+        """Another vault chosen in the list: forget what was typed for the last one."""
+        if folder == self.folder:
+            return
+        self.folder = folder
+        self._cancel_wait()
+        self.unlock_page.reset()
+        self._probe_token += 1
+        token = self._probe_token
+        self.bridge.task(lambda: probe(folder),
+                         lambda state: self._on_chosen(token, state), self._on_error)
+
+    def _on_chosen(self, token: int, state: VaultState) -> None:
+        if token == self._probe_token:
+            self._on_probe(state)
+
     def _on_probe(self, state: VaultState) -> None:
         self.failures = state.failures
+        page = self.unlock_page
+        page.blocked = False
+        page.show_remedies(frozenset())
+        page.update_enabled()
         if state.problem is not None:
-            self.show_unlock()
             self.show_problem(state.problem, blocked=True)
         elif state.exists:
-            self.show_unlock()
             delay = session.seconds_to_wait(state.settings, time.time())
             if delay:
                 self._start_wait(delay)
         else:
-            self.stack.setCurrentWidget(self.create_page)
-            self.create_page.name.setFocus()
+            self.start()  # gone meanwhile: list again
 
     # -- create ------------------------------------------------------------
     def _create(self, name: str, passphrase: str) -> None:
@@ -381,7 +546,8 @@ class VaultScreen(QWidget):
         page.busy = True
         page.update_feedback()
         page.message.setText(self.tr("Creating your vault…"))
-        self.bridge.task(lambda: create(name, passphrase, self.base), self._on_opened,
+        base, into = self.base, self._create_into
+        self.bridge.task(lambda: create(name, passphrase, base, into), self._on_opened,
                          self._on_create_error)
 
     def _on_create_error(self, exc: BaseException) -> None:
@@ -400,7 +566,8 @@ class VaultScreen(QWidget):
         page.update_enabled()
         page.message.clear()
         page.wait_label.setText(self.tr("Opening…"))
-        self.bridge.task(lambda: attempt_unlock(passphrase, self.base), self._on_attempt,
+        folder = self.folder
+        self.bridge.task(lambda: attempt_unlock(passphrase, folder), self._on_attempt,
                          self._on_unlock_error)
 
     def _on_attempt(self, result: Opened | Refused) -> None:
@@ -453,17 +620,28 @@ class VaultScreen(QWidget):
             return
         self.unlock_page.busy = True
         self.unlock_page.update_enabled()
-        self.bridge.task(lambda: session.set_aside_vault(self.base), self._on_set_aside,
+        folder = self.folder
+        self.bridge.task(lambda: session.set_aside_vault(folder), self._on_set_aside,
                          self._on_unlock_error)
 
     def _on_set_aside(self, name: str) -> None:
+        """A new vault goes where the one set aside was, beside its backups."""
         self.unlock_page.busy = False
         self.unlock_page.reset()
-        self.stack.setCurrentWidget(self.create_page)
+        self._create_into = self.folder
+        self._show_create(others=self.unlock_page.vaults.rowCount() > 1)
         self.create_page.message.setText(self.tr(
             "The file Sharelog could not open is kept as %1, in the same folder.").replace(
             "%1", name))
-        self.create_page.name.setFocus()
+
+    def _cancel_wait(self) -> None:
+        """The wait belongs to one vault's wrong passphrases: another vault has its own."""
+        self._wait_token += 1
+        self._tick.stop()
+        self.delay_left = 0.0
+        self.unlock_page.waiting = False
+        self.unlock_page.wait_label.clear()
+        self.unlock_page.update_enabled()
 
     def _start_wait(self, delay: float) -> None:
         """Wait ``delay`` seconds off the UI thread; the button stays disabled until then."""
@@ -499,7 +677,11 @@ class VaultScreen(QWidget):
         self.create_page.reset()
         self.unlock_page.reset()
         self.failures = 0
+        self.folder = opened.folder
+        self._create_into = None
         self.opened.emit(opened)
+        if opened.created:
+            self.vault_created.emit(opened)
 
     def _on_error(self, exc: BaseException) -> None:
         self.show_unlock(user_message(exc))
