@@ -162,6 +162,7 @@ def test_each_person_has_a_vault_of_their_own(home: Path) -> None:
     assert again.decision_count() == 1
     again.lock()
     assert vaults.list_vaults(home)[0].folder == sam_folder
+    assert vaults.last_used_folder(home) == sam_folder  # whose colour scheme the start shows
 
 
 def test_a_vault_left_where_it_is_while_another_sharelog_has_it_open(home: Path) -> None:
