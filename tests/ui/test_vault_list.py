@@ -231,3 +231,32 @@ def test_an_earlier_vault_is_listed_opened_and_named(qtbot, home, service):
     window.lock()
     qtbot.waitUntil(lambda: _listed(window) == ["Sam Worker"])  # its name, learned
     window.close()
+
+
+def test_a_vault_set_aside_is_made_again_in_its_own_folder(qtbot, home):
+    sam, alex = _two_vaults(home, records=1)
+    alex_before = vault_path(alex).read_bytes()
+    vault_path(sam).write_bytes(b"not a vault at all, and not 4 KiB pages")
+    window = open_window(qtbot, home)
+    _on_the_list(qtbot, window)
+    _choose(qtbot, window, "Sam Worker")
+    screen = window.vault_screen
+    page = screen.unlock_page
+    qtbot.waitUntil(page.set_aside_button.isVisible, timeout=10_000)
+    qtbot.mouseClick(page.set_aside_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.set_aside_box is not None and screen.set_aside_box.isVisible())
+    qtbot.mouseClick(screen.set_aside_yes, Qt.MouseButton.LeftButton)
+    create = screen.create_page
+    qtbot.waitUntil(lambda: screen.stack.currentWidget() is create, timeout=10_000)
+    qtbot.keyClicks(create.name, "Sam Worker")
+    qtbot.keyClicks(create.passphrase, PASSPHRASE)
+    qtbot.keyClicks(create.confirm, PASSPHRASE)
+    with qtbot.waitSignal(screen.vault_created, timeout=20_000) as made:
+        qtbot.mouseClick(create.button, Qt.MouseButton.LeftButton)
+    # Beside its backups and the file set aside, not in a new folder; Alex's untouched.
+    assert made.args[0].folder == sam
+    assert list(sam.glob("vault.sharelog.damaged-*")) and (sam / "backups").is_dir()
+    assert vault_path(alex).read_bytes() == alex_before
+    window.lock()
+    qtbot.waitUntil(lambda: sorted(_listed(window)) == ["Alex Morgan", "Sam Worker"])
+    window.close()
