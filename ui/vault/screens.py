@@ -188,6 +188,7 @@ class VaultScreen(QWidget):
         self._show_create(others=True)
 
     def _show_create(self, *, others: bool) -> None:
+        self._probe_token += 1  # a listing still on its way must not take the page back
         self._cancel_wait()
         page = self.create_page
         page.reset()
