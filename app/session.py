@@ -1,4 +1,9 @@
-"""Opening and creating a user's vault, with a growing delay after wrong passphrases."""
+"""Opening and creating a user's vault, with a growing delay after wrong passphrases.
+
+``base`` is the folder that holds one vault and its files (``app.vaults``: one folder per
+person under the data folder's ``vaults/``); ``create_vault_for`` makes a new person's
+folder and vault there. Each vault has its own wait after wrong passphrases.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from app import vaults
 from app.files import private_dir
 from app.paths import backup_dir, data_dir, settings_path, vault_path
 from app.service import Sharelog
@@ -156,9 +162,25 @@ def create_vault(display_name: str, passphrase: str, *, base: Path | None = None
         setup=lambda new: Sharelog.initialise(new, display_name, team_id=team_id))
     log.info("vault created")
     try:
-        return _service(vault, Settings.load(settings_path(base)))
+        service = _service(vault, Settings.load(settings_path(base)))
     except BaseException:
         vault.lock()
+        raise
+    vaults.record_use(base, service.identity.display_name)
+    return service
+
+
+def create_vault_for(display_name: str, passphrase: str, *, base: Path | None = None,
+                     team_id: str | None = None) -> Sharelog:
+    """A vault for one more person on this computer, in a new folder of its own under the
+    data folder ``base`` (``app.vaults``); nothing is left behind when it cannot be made.
+    The vault's folder is ``service.vault.path.parent``."""
+    with vault_errors(CREATING, base):
+        folder = vaults.new_folder(base)
+    try:
+        return create_vault(display_name, passphrase, base=folder, team_id=team_id)
+    except BaseException:
+        vaults.drop_empty_folder(folder)
         raise
 
 
@@ -197,6 +219,8 @@ def unlock(passphrase: str, *, base: Path | None = None,
     except BaseException:
         vault.lock()
         raise
+    # The list of vaults learns the name of one adopted from an earlier Sharelog here.
+    vaults.record_use(base, service.identity.display_name)
     return service
 
 

@@ -24,10 +24,15 @@ WINDOW_SIZE = (1440, 900)
 
 def build_demo_vault(home: Path) -> str:
     """A few hundred records; returns the id of a corrected one (to show its history)."""
-    from app import demo, session
+    from app import demo, session, vaults
     from app.model import Counterparty, DecisionRecord
 
-    service = session.create_vault("Sam Worker", DEMO_PASSPHRASE, base=home)
+    # Two people share this computer: the unlock screen lists both, Sam (used last) chosen.
+    alex = session.create_vault_for("Alex Morgan", DEMO_PASSPHRASE + " for alex", base=home)
+    alex.lock()
+    vaults.record_use(alex.vault.path.parent, "Alex Morgan",
+                      dt.datetime.now(dt.UTC) - dt.timedelta(days=4))
+    service = session.create_vault_for("Sam Worker", DEMO_PASSPHRASE, base=home)
     today = dt.date.today()
     now = dt.datetime.now().replace(second=0, microsecond=0)  # no record dated after now
     ids = demo.seed(service, 300, end=now, days_back=120)

@@ -43,3 +43,12 @@ def _left():
     from PySide6.QtCore import Qt
 
     return Qt.MouseButton.LeftButton
+
+
+def vault_folder(home: Path) -> Path:
+    """The folder of the one vault in the data folder ``home`` (app.vaults): its own under
+    ``vaults/`` once the window has listed it, ``home`` itself before."""
+    folders = [p for p in (home / "vaults").glob("*") if p.is_dir()
+               and not p.name.startswith(".")] if (home / "vaults").is_dir() else []
+    assert len(folders) <= 1, folders
+    return folders[0] if folders else home

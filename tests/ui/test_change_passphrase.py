@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from app import session
 from tests.conftest import PASSPHRASE
-from tests.ui.shell_support import open_window, unlock
+from tests.ui.shell_support import open_window, unlock, vault_folder
 from ui.vault.passphrase import ChangePassphraseDialog
 from ui.vault.screens import Refused
 
@@ -45,7 +45,7 @@ def _lock_and_wait(window) -> None:
 
 def _opens_with(home, passphrase: str) -> bool:
     try:
-        service = session.unlock(passphrase, base=home)
+        service = session.unlock(passphrase, base=vault_folder(home))
     except session.WrongPassphrase:
         return False
     service.lock()

@@ -28,15 +28,19 @@ def test_a_session_writes_only_inside_the_data_folder(tmp_path: Path) -> None:
     assert export.read_bytes().startswith(b"%PDF")
 
     data = home / ".local" / "share" / "Sharelog"  # the platform's data folder on Linux
-    assert (data / "vault.sharelog").is_file()
-    assert (data / "settings.json").is_file()
+    [vault] = list((data / "vaults").iterdir())  # the one person's own folder
+    assert (vault / "vault.sharelog").is_file()
+    assert (vault / "settings.json").is_file()
     assert (data / "logs" / "sharelog.log").is_file()
     outside = sorted(str(p.relative_to(home)) for p in home.rglob("*")
                      if p != export and data not in (p, *p.parents)
                      and p not in (documents, *data.parents))
     assert outside == []
-    # The save dialog's recent folders (they can name whom an export was about).
-    assert "Documents" in (data / "qt" / "QtProject.conf").read_text("utf-8")
+    # The save dialog's recent folders (they can name whom an export was about): that
+    # person's own, in their vault's folder, not where the unlock screen keeps its own.
+    assert "Documents" in (vault / "qt" / "QtProject.conf").read_text("utf-8")
+    assert not (data / "qt" / "QtProject.conf").exists() or \
+        "Documents" not in (data / "qt" / "QtProject.conf").read_text("utf-8")
     folders = [data, *(p for p in data.rglob("*") if p.is_dir())]
     wrong = {str(p.relative_to(home)): oct(stat.S_IMODE(p.stat().st_mode))
              for p in folders if stat.S_IMODE(p.stat().st_mode) != 0o700}

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from app import session
 from tests.conftest import PASSPHRASE
-from tests.ui.shell_support import open_window, unlock
+from tests.ui.shell_support import open_window, unlock, vault_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -106,7 +106,7 @@ def test_a_crash_after_autosave_loses_nothing_typed(home, service):
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False)
     assert child.returncode == -signal.SIGKILL, child.stderr
     assert "draft saved" in child.stdout
-    again = session.unlock(PASSPHRASE, base=home)
+    again = session.unlock(PASSPHRASE, base=vault_folder(home))
     try:
         assert [d.body["record"]["purpose"] for d in again.drafts()] == [
             "Typed just before the laptop died"]

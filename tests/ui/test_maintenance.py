@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from app.paths import vault_path
 from db.vault import Vault, open_connection_with_key
 from tests.conftest import PASSPHRASE, make_share
-from tests.ui.shell_support import open_window, unlock, wait_for_rows
+from tests.ui.shell_support import open_window, unlock, vault_folder, wait_for_rows
 from ui.vault import maintenance, restore
 from ui.vault.integrity import IntegrityDialog
 from ui.vault.maintenance import BackupDialog, MissingChangesDialog
@@ -150,12 +150,12 @@ def test_restore_from_the_locked_window_checks_first_and_says_what_is_lacking(
     text = dialog.outcome.text()
     assert "passes the integrity check. It holds 2 decisions" in text
     assert "2 changes made on this laptop " in text and "missing from the vault" in text
-    assert vault_path(home).read_bytes() == before  # nothing replaced yet
+    assert vault_path(vault_folder(home)).read_bytes() == before  # nothing replaced yet
     click(qtbot, dialog.restore_button)
     page = window.vault_screen.unlock_page
     qtbot.waitUntil(lambda: "has been restored" in page.message.text(), timeout=20_000)
     assert "replaced" in page.message.text()
-    assert [p.name for p in (home / "replaced").iterdir()]
+    assert [p.name for p in (vault_folder(home) / "replaced").iterdir()]
     unlock(qtbot, window)
     wait_for_rows(qtbot, window, 2)
     assert find_dialog(MissingChangesDialog) is None  # said before restoring, not after

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QApplication, QSpinBox
 from app.paths import settings_path
 from app.settings import Settings
 from tests.conftest import make_share
-from tests.ui.shell_support import open_window, unlock, wait_for_rows
+from tests.ui.shell_support import open_window, unlock, vault_folder, wait_for_rows
 from ui.shell.app import configure, dark_palette
 from ui.shell.preferences import Preferences, PreferencesDialog, apply_theme, save_preferences
 
@@ -78,7 +78,7 @@ def test_action_has_preferences_role_and_shortcut_and_needs_the_vault(qtbot, hom
 
 
 def test_ok_applies_idle_lock_and_follow_up_days_and_saves_them(qtbot, home, service):
-    Settings(extra_holidays=["2027-01-04"]).save(settings_path(home))
+    Settings(extra_holidays=["2027-01-04"]).save(settings_path(vault_folder(home)))
     window = _open(qtbot, home, service)
     assert window.idle.timeout_ms == 5 * MINUTE_MS
     dialog = _preferences(qtbot, window)
@@ -90,7 +90,7 @@ def test_ok_applies_idle_lock_and_follow_up_days_and_saves_them(qtbot, home, ser
     _press(qtbot, dialog, dialog.ok_button)
 
     assert window.idle.timeout_ms == 12 * MINUTE_MS
-    saved = Settings.load(settings_path(home))
+    saved = Settings.load(settings_path(vault_folder(home)))
     assert (saved.idle_lock_minutes, saved.followup_working_days, saved.theme) == (12, 10,
                                                                                   "system")
     assert saved.extra_holidays == ["2027-01-04"]
@@ -113,10 +113,10 @@ def test_saving_keeps_the_unlock_delay_and_holidays_written_meanwhile(qtbot, hom
     dialog = _preferences(qtbot, window)
     # Wrong passphrases counted by another Sharelog while the dialog was open.
     Settings(failed_unlocks=4, last_failed_unlock=1_700_000_000.5,
-             extra_holidays=["2027-02-01"]).save(settings_path(home))
+             extra_holidays=["2027-02-01"]).save(settings_path(vault_folder(home)))
     _type(qtbot, dialog.idle_minutes, "7")
     _press(qtbot, dialog, dialog.ok_button)
-    saved = Settings.load(settings_path(home))
+    saved = Settings.load(settings_path(vault_folder(home)))
     assert saved.idle_lock_minutes == 7
     assert (saved.failed_unlocks, saved.last_failed_unlock) == (4, 1_700_000_000.5)
     assert saved.extra_holidays == ["2027-02-01"]
@@ -125,7 +125,8 @@ def test_saving_keeps_the_unlock_delay_and_holidays_written_meanwhile(qtbot, hom
 
 def test_cancel_changes_nothing(qtbot, home, service):
     window = _open(qtbot, home, service)
-    before = settings_path(home).read_bytes() if settings_path(home).exists() else None
+    path = settings_path(vault_folder(home))
+    before = path.read_bytes() if path.exists() else None
     dialog = _preferences(qtbot, window)
     _type(qtbot, dialog.idle_minutes, "30")
     _type(qtbot, dialog.followup_days, "20")
@@ -133,7 +134,7 @@ def test_cancel_changes_nothing(qtbot, home, service):
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     _press(qtbot, dialog, dialog.cancel_button)
     window.bridge.wait_idle()
-    after = settings_path(home).read_bytes() if settings_path(home).exists() else None
+    after = path.read_bytes() if path.exists() else None
     assert after == before
     assert window.idle.timeout_ms == 5 * MINUTE_MS
     assert window.bridge.service.followup_working_days == 5
@@ -143,7 +144,7 @@ def test_cancel_changes_nothing(qtbot, home, service):
 
 def test_an_out_of_range_value_cannot_be_saved(qtbot, home, service):
     window = _open(qtbot, home, service)
-    before = Settings.load(settings_path(home))
+    before = Settings.load(settings_path(vault_folder(home)))
     dialog = _preferences(qtbot, window)
     _type(qtbot, dialog.idle_minutes, "0")
     assert dialog.out_of_range() == ["idle_lock_minutes"]
@@ -152,7 +153,7 @@ def test_an_out_of_range_value_cannot_be_saved(qtbot, home, service):
     assert not dialog.ok_button.isEnabled()
     dialog.accept()  # Enter, or a shortcut, must not get round the rule either
     assert dialog.isVisible()
-    assert Settings.load(settings_path(home)) == before
+    assert Settings.load(settings_path(vault_folder(home))) == before
     assert window.idle.timeout_ms == 5 * MINUTE_MS
     # Fixing it clears the message and lets OK save again.
     _type(qtbot, dialog.idle_minutes, "3")
@@ -164,11 +165,11 @@ def test_an_out_of_range_value_cannot_be_saved(qtbot, home, service):
                                    Preferences(5, 61, "system"), Preferences(5, 0, "system"),
                                    Preferences(5, 5, "purple")])
 def test_save_refuses_values_outside_each_settings_range(home, prefs):
-    Settings(idle_lock_minutes=9).save(settings_path(home))
-    before = settings_path(home).read_bytes()
+    Settings(idle_lock_minutes=9).save(settings_path(vault_folder(home)))
+    before = settings_path(vault_folder(home)).read_bytes()
     with pytest.raises(ValueError):
-        save_preferences(home, prefs)
-    assert settings_path(home).read_bytes() == before
+        save_preferences(vault_folder(home), prefs)
+    assert settings_path(vault_folder(home)).read_bytes() == before
 
 
 def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, service,
@@ -184,7 +185,7 @@ def test_colour_scheme_applies_at_once_and_at_the_next_unlock(qtbot, home, servi
     _press(qtbot, dialog, dialog.ok_button)
     window_colour = QApplication.instance().palette().color(dark_palette().ColorRole.Window)
     assert window_colour == dark_palette().color(dark_palette().ColorRole.Window)
-    assert Settings.load(settings_path(home)).theme == "dark"
+    assert Settings.load(settings_path(vault_folder(home))).theme == "dark"
     # What the eye sees: the list and the toolbar changed too, not only the window.
     qtbot.wait(50)
     assert _lightness_range(window.decisions.table.viewport())[0] < 80
@@ -216,5 +217,5 @@ def test_a_fixed_idle_time_is_kept(qtbot, home, service):
     _type(qtbot, dialog.idle_minutes, "20")
     _press(qtbot, dialog, dialog.ok_button)
     assert window.idle.timeout_ms == 90_000
-    assert Settings.load(settings_path(home)).idle_lock_minutes == 20
+    assert Settings.load(settings_path(vault_folder(home))).idle_lock_minutes == 20
     window.close()

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from app import session
 from app.settings import Settings, settings_path
 from tests.conftest import PASSPHRASE
-from tests.ui.shell_support import open_window, unlock
+from tests.ui.shell_support import open_window, unlock, vault_folder
 
 
 def test_create_vault_by_typing(qtbot, home):
@@ -29,7 +29,7 @@ def test_create_vault_by_typing(qtbot, home):
     qtbot.keyClick(page.confirm, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.is_unlocked, timeout=10_000)
     assert window.screens.currentWidget() is window.pages
-    assert session.vault_exists(home)
+    assert session.vault_exists(vault_folder(home))
     assert window.windowTitle() == "Sharelog"
     window.close()
 
@@ -70,12 +70,12 @@ def test_wrong_passphrase_message_and_growing_delay(qtbot, home, service):
     assert 1.5 < screen.delay_left <= 2.0
     assert not page.button.isEnabled()
     assert "try again in 2 s" in page.wait_label.text()
-    assert session.failed_unlocks(home) == 4
+    assert session.failed_unlocks(vault_folder(home)) == 4
     # The right passphrase still opens it once the wait is over, and resets the count.
     qtbot.waitUntil(page.button.isEnabled, timeout=10_000)
     page.passphrase.clear()
     unlock(qtbot, window, PASSPHRASE)
-    assert session.failed_unlocks(home) == 0
+    assert session.failed_unlocks(vault_folder(home)) == 0
     window.close()
 
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from app import session
 from app.paths import vault_path
 from tests.conftest import PASSPHRASE
-from tests.ui.shell_support import open_window
+from tests.ui.shell_support import open_window, vault_folder
 from tests.vault_support import flip, seed
 
 
@@ -31,7 +31,7 @@ def test_a_damaged_vault_is_said_with_restore_and_set_aside_not_a_wrong_passphra
     assert "doesn't open" not in text
     assert page.restore_button.isVisible() and page.set_aside_button.isVisible()
     assert page.button.isEnabled() and screen.delay_left == 0  # no wait: not a guess
-    assert session.failed_unlocks(home) == 0
+    assert session.failed_unlocks(vault_folder(home)) == 0
     with qtbot.waitSignal(screen.restore_requested, timeout=2_000):
         qtbot.mouseClick(page.restore_button, Qt.MouseButton.LeftButton)
     window.close()
@@ -46,6 +46,7 @@ def test_a_foreign_file_is_said_at_once_and_set_aside_only_when_agreed(qtbot, ho
     screen = window.vault_screen
     page = screen.unlock_page
     qtbot.waitUntil(lambda: "unencrypted" in page.message.text(), timeout=10_000)
+    folder = vault_folder(home)  # moved into a folder of its own, as it was
     assert not page.passphrase.isEnabled() and not page.button.isEnabled()
     assert page.set_aside_button.isVisible()
     qtbot.mouseClick(page.set_aside_button, Qt.MouseButton.LeftButton)
@@ -54,14 +55,14 @@ def test_a_foreign_file_is_said_at_once_and_set_aside_only_when_agreed(qtbot, ho
     assert "nothing is deleted" in box.text()
     cancel = [b for b in box.buttons() if b.text() == "Cancel"][0]
     qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
-    assert vault_path(home).exists()  # said no: nothing moved
+    assert vault_path(folder).exists()  # said no: nothing moved
     qtbot.mouseClick(page.set_aside_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: screen.set_aside_box is not None and screen.set_aside_box.isVisible())
     qtbot.mouseClick(screen.set_aside_yes, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: screen.stack.currentWidget() is screen.create_page, timeout=10_000)
     assert "is kept as vault.sharelog.damaged-" in screen.create_page.message.text()
-    assert not vault_path(home).exists()
-    assert len(list(home.glob("vault.sharelog.damaged-*"))) == 1
+    assert not vault_path(folder).exists()
+    assert len(list(folder.glob("vault.sharelog.damaged-*"))) == 1
     window.close()
 
 

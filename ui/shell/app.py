@@ -15,6 +15,7 @@ from app.files import private_dir
 from app.logs import setup_logging
 from app.paths import ensure_data_dir, qt_settings_dir, settings_path
 from app.settings import Settings
+from app.vaults import last_used_folder
 from ui.widgets.dialogs import install_dialog_keys
 from ui.widgets.resources import app_icon, stylesheet
 
@@ -139,7 +140,8 @@ def start(app: QApplication) -> Any:
     if not instance.claim():
         log.info("Sharelog is already running for this vault: brought it forward")
         return None
-    configure(app, Settings.load(settings_path()).theme)  # preferences, never record content
+    # The colour scheme of whoever unlocked last (preferences, never record content).
+    configure(app, Settings.load(settings_path(last_used_folder())).theme)
     log.info("starting Sharelog %s", __version__)
     from ui.shell.main_window import MainWindow
 

@@ -29,6 +29,7 @@ from ui.followups.panel import FollowUpsPanel
 from ui.form.decision_form import DecisionForm
 from ui.shell.actions import ShellActions
 from ui.shell.app import keep_qt_settings_in
+from ui.shell.forget import ForgetOnLock
 from ui.shell.idle import IdleWatcher
 from ui.shell.preferences import apply_theme, idle_timeout_ms, open_preferences
 from ui.shell.shortcuts import ShortcutsDialog
@@ -71,11 +72,13 @@ class MainWindow(QMainWindow):
         self._reopen_draft: str | None = None
         self.is_unlocked = False
         self.overdue = 0
+        self._open_folder: Path | None = None  # the unlocked vault's folder
         self.setWindowTitle(self.tr("Sharelog"))  # never anything about a person
         self.setWindowIcon(app_icon())
         self.resize(1280, 800)
 
         keep_qt_settings_in(base)
+        self.forget = ForgetOnLock(self)  # the clipboard and typing histories, at a lock
         self.commands = ShellActions(self)
         self.commands.install(self)
         self.vault_screen = VaultScreen(self.bridge, base, self)
@@ -162,6 +165,11 @@ class MainWindow(QMainWindow):
     def on_opened(self, opened: Opened) -> None:
         self.bridge.set_service(opened.service)
         self.is_unlocked = True
+        # Another person's vault: their draft is not reopened, Qt remembers their folders.
+        if opened.folder != self._open_folder:
+            self._reopen_draft = None
+        self._open_folder = opened.folder
+        keep_qt_settings_in(opened.folder)
         self.idle.set_timeout(self._fixed_idle_ms or idle_timeout_ms(opened.settings))
         self.idle.start()
         apply_theme(opened.settings.theme)  # another front end may have changed it
@@ -219,6 +227,8 @@ class MainWindow(QMainWindow):
         self._reopen_draft = kept if form_open else None
         self.followups.clear()
         self.bridge.lock()
+        self.forget.now()
+        keep_qt_settings_in(self.vault_screen.base)  # the unlock screen's, nobody's
         self.set_overdue(0)
         self.sync_label.clear()
         self.statusBar().clearMessage()
@@ -379,7 +389,7 @@ class MainWindow(QMainWindow):
     # -- preferences and passphrase ------------------------------------------------
     def show_preferences(self) -> None:
         if self.is_unlocked:
-            open_preferences(self, self.bridge, self.vault_screen.base, self.apply_preferences)
+            open_preferences(self, self.bridge, self.vault_screen.folder, self.apply_preferences)
 
     def apply_preferences(self, settings: Settings) -> None:
         """Saved preferences take effect now: idle lock, colour scheme, new follow-ups."""

@@ -1,4 +1,7 @@
-"""One Sharelog per vault: a second launch brings the running window forward.
+"""One Sharelog per data folder and user: a second launch brings the running window forward.
+
+The window lists every vault in the data folder (one per person, ``app.vaults``) and has
+one of them open at a time; each vault's own lock file still guards it alone.
 
 The first Sharelog for a data folder holds ``sharelog.instance.lock`` there (a
 QLockFile: process id and host, no content) and listens on a local socket named

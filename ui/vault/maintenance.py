@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.cancel import Cancelled
+from app.paths import data_dir
 from ui.vault.integrity import Message, missing_words, open_check_integrity
 from ui.vault.restore import open_restore
 from ui.widgets.errors import user_message
@@ -220,7 +221,10 @@ def restore_from_window(window: Any) -> None:
     """Restoring replaces the vault, so the window locks first (its views are cleared)."""
     if window.is_unlocked:
         window.lock()
-    open_restore(window, window.bridge, window.vault_screen.base,
+    # The vault chosen on the unlock screen; with none, the data folder itself, from
+    # where a restored vault is moved into a folder of its own like an earlier one.
+    screen = window.vault_screen
+    open_restore(window, window.bridge, screen.folder or screen.base or data_dir(),
                  on_restored=window.vault_screen.show_unlock)
 
 

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.session import WrongPassphrase
 
 # The create page's strength rules and score, so both screens judge a passphrase alike.
-from ui.vault.screens import check_passphrase_strength, strength_advice
+from ui.vault.pages import check_passphrase_strength, strength_advice
 from ui.widgets.dialogs import buddy_label, error_label, show_message
 from ui.widgets.errors import user_message
 

@@ -1,4 +1,10 @@
-"""First run (create a vault) and every later start (unlock it).
+"""First run (create a vault) and every later start (choose your vault and unlock it).
+
+The unlock page lists the vaults on this computer (``app.vaults``: one per person) by
+display name and last use, the last used chosen; unlocking opens only the one chosen.
+"Someone else: create a vault" (or "…: sign in" once ``set_sign_in_available(True)``)
+leads to the create page for a new vault in a folder of its own; after any vault is
+made, ``VaultScreen.vault_created`` says so (sign-in connects there).
 
 Key derivation and the wait after wrong passphrases run off the UI thread
 through ``bridge.task``; the UI shows a countdown and keeps the button disabled.
@@ -10,64 +16,20 @@ answered by the restore dialog) or set the file aside, after asking, and start a
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QFormLayout,
-    QFrame,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QStackedWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtWidgets import QMessageBox, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
-from app import session
+from app import session, vaults
 from app.paths import settings_path
-from app.session import (
-    RESTORE,
-    SET_ASIDE,
-    VaultError,
-    WrongPassphrase,
-    check_passphrase_strength,
-    judge_passphrase,
-)
+from app.session import VaultError, WrongPassphrase
 from app.settings import Settings
-from ui.widgets.dialogs import error_label
+from app.vaults import VaultEntry
+from ui.vault.pages import CreatePage, UnlockPage
 from ui.widgets.errors import user_message
-from ui.widgets.resources import app_icon
-
-
-def strength_words() -> list[str]:
-    tr = QCoreApplication.translate
-    return [tr("CreatePage", "Too weak"), tr("CreatePage", "Weak"), tr("CreatePage", "Fair"),
-            tr("CreatePage", "Good"), tr("CreatePage", "Strong")]
-
-
-def strength_advice(phrase: str, user_inputs: Sequence[str] = ()) -> tuple[int, str, str]:
-    """(score 0-4, advice shown under the field, one word for the meter), as on the create page.
-
-    The advice is zxcvbn's (what makes it guessable, how to do better), never the
-    passphrase itself.
-    """
-    strength = judge_passphrase(phrase, user_inputs)
-    word = strength_words()[strength.score]
-    tr = QCoreApplication.translate
-    if not phrase:
-        advice = tr("CreatePage", "At least 10 characters; a few unrelated words work well.")
-    elif strength.problems:
-        advice = "\n".join(tr("vault", p) for p in (*strength.problems, *strength.suggestions))
-    else:
-        advice = tr("CreatePage", "Strength: %1").replace("%1", word)
-    return strength.score, advice, word
 
 
 @dataclass(frozen=True)
@@ -76,6 +38,15 @@ class VaultState:
     failures: int
     settings: Settings
     problem: VaultError | None = None  # what no passphrase can fix, said at once
+    folder: Path | None = None  # the vault's folder
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The vaults on this computer and the state of the one chosen (None: no vault yet)."""
+
+    entries: list[VaultEntry]
+    chosen: VaultState | None
 
 
 @dataclass(frozen=True)
@@ -84,6 +55,8 @@ class Opened:
 
     service: Any
     settings: Settings
+    folder: Path | None = None  # the vault's folder: its settings, backups, Qt's memory
+    created: bool = False  # a vault made just now (sign-in may follow)
 
 
 @dataclass(frozen=True)
@@ -93,219 +66,55 @@ class Refused:
     message: str = str(WrongPassphrase())
 
 
-def probe(base: Path | None) -> VaultState:
-    settings = Settings.load(settings_path(base))
-    return VaultState(session.vault_exists(base), settings.failed_unlocks, settings,
-                      session.vault_problem(base))
+def probe(folder: Path | None) -> VaultState:
+    """One vault's state, from its folder."""
+    settings = Settings.load(settings_path(folder))
+    return VaultState(session.vault_exists(folder), settings.failed_unlocks, settings,
+                      session.vault_problem(folder), folder)
 
 
-def attempt_unlock(passphrase: str, base: Path | None) -> Opened | Refused:
+def list_and_probe(base: Path | None, prefer: Path | None) -> Listing:
+    """The vaults under the data folder ``base`` (adopting an earlier single vault), and
+    the state of ``prefer`` if it is listed, else of the last used."""
+    entries = vaults.list_vaults(base)
+    folders = [e.folder for e in entries]
+    if not folders:
+        return Listing(entries, None)
+    return Listing(entries, probe(prefer if prefer in folders else folders[0]))
+
+
+def attempt_unlock(passphrase: str, folder: Path | None) -> Opened | Refused:
     try:
-        service = session.unlock(passphrase, base=base)
+        service = session.unlock(passphrase, base=folder)
     except WrongPassphrase as exc:
-        failures = session.failed_unlocks(base)
-        return Refused(failures, session.wait_before_unlock(base), str(exc))
+        failures = session.failed_unlocks(folder)
+        return Refused(failures, session.wait_before_unlock(folder), str(exc))
     except session.TooSoon as exc:
-        return Refused(session.failed_unlocks(base), exc.seconds, str(exc))
-    return Opened(service, Settings.load(settings_path(base)))
+        return Refused(session.failed_unlocks(folder), exc.seconds, str(exc))
+    return Opened(service, Settings.load(settings_path(folder)), folder)
 
 
-def create(name: str, passphrase: str, base: Path | None) -> Opened:
-    service = session.create_vault(name, passphrase, base=base)
-    return Opened(service, Settings.load(settings_path(base)))
-
-
-class _Card(QFrame):
-    """A centred column with the app's mark, a heading and a short explanation."""
-
-    def __init__(self, heading: str, explanation: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("vaultCard")
-        self.setMaximumWidth(460)
-        self.body = QVBoxLayout(self)
-        self.body.setContentsMargins(32, 28, 32, 28)
-        self.body.setSpacing(12)
-        mark = QLabel(self)
-        mark.setPixmap(app_icon().pixmap(64, 64))
-        mark.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        mark.setAccessibleName(self.tr("Sharelog"))
-        title = QLabel(heading, self)
-        title.setObjectName("cardHeading")
-        title.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.5)
-        font.setBold(True)
-        title.setFont(font)
-        text = QLabel(explanation, self)
-        text.setWordWrap(True)
-        text.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.body.addWidget(mark)
-        self.body.addWidget(title)
-        self.body.addWidget(text)
-
-
-def _centred(card: QWidget, parent: QWidget) -> QWidget:
-    page = QWidget(parent)
-    outer = QVBoxLayout(page)
-    outer.addStretch(1)
-    row = QHBoxLayout()
-    row.addStretch(1)
-    row.addWidget(card, 3)
-    row.addStretch(1)
-    outer.addLayout(row)
-    outer.addStretch(2)
-    return page
-
-
-class UnlockPage(QWidget):
-    submitted = Signal(str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        card = _Card(self.tr("Unlock Sharelog"),
-                     self.tr("Your records are kept encrypted on this computer. "
-                             "Enter your passphrase to open them."), self)
-        self.passphrase = QLineEdit(card)
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setAccessibleName(self.tr("Passphrase"))
-        self.passphrase.setPlaceholderText(self.tr("Passphrase"))
-        self.button = QPushButton(self.tr("Unlock"), card)
-        self.button.setAccessibleName(self.tr("Unlock"))
-        self.button.setDefault(True)
-        self.message = error_label(card, self.tr("Unlock message"), hidden=False)
-        self.wait_label = QLabel(card)
-        self.wait_label.setAccessibleName(self.tr("Time before you can try again"))
-        self.restore_button = QPushButton(self.tr("Restore a backup…"), card)
-        self.restore_button.setAccessibleName(self.tr("Restore a backup"))
-        self.set_aside_button = QPushButton(self.tr("Set this file aside…"), card)
-        self.set_aside_button.setAccessibleName(self.tr("Set the vault file aside"))
-        actions = QHBoxLayout()
-        actions.addWidget(self.restore_button)
-        actions.addWidget(self.set_aside_button)
-        card.body.addWidget(self.passphrase)
-        card.body.addWidget(self.button)
-        card.body.addWidget(self.message)
-        card.body.addLayout(actions)
-        card.body.addWidget(self.wait_label)
-        self.show_remedies(frozenset())
-        layout = QVBoxLayout(self)
-        layout.addWidget(_centred(card, self))
-        self.passphrase.returnPressed.connect(self._submit)
-        self.button.clicked.connect(self._submit)
-        self.setTabOrder(self.passphrase, self.button)
-        self.busy = False
-        self.waiting = False
-        self.blocked = False  # a fault no passphrase can fix: nothing to type
-
-    def _submit(self) -> None:
-        if self.button.isEnabled() and self.passphrase.text():
-            self.submitted.emit(self.passphrase.text())
-
-    def update_enabled(self) -> None:
-        self.button.setEnabled(not self.busy and not self.waiting and not self.blocked)
-        self.passphrase.setReadOnly(self.busy)
-        self.passphrase.setEnabled(not self.blocked)
-
-    def show_remedies(self, remedies: frozenset[str]) -> None:
-        self.restore_button.setVisible(RESTORE in remedies)
-        self.set_aside_button.setVisible(SET_ASIDE in remedies)
-
-    def reset(self) -> None:
-        self.passphrase.clear()
-        self.message.clear()
-        self.blocked = False
-        self.show_remedies(frozenset())
-        self.update_enabled()
-
-
-class CreatePage(QWidget):
-    submitted = Signal(str, str)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        card = _Card(self.tr("Set up Sharelog"),
-                     self.tr("Sharelog keeps your information-sharing decisions in an encrypted "
-                             "vault on this computer. Choose a passphrase only you know: without "
-                             "it nobody can open the vault, and it cannot be recovered."), self)
-        self.name = QLineEdit(card)
-        self.name.setAccessibleName(self.tr("Your name"))
-        self.name.setPlaceholderText(self.tr("As colleagues know you"))
-        self.passphrase = QLineEdit(card)
-        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
-        self.passphrase.setAccessibleName(self.tr("Passphrase"))
-        self.passphrase.setPlaceholderText(self.tr("A few unrelated words work well"))
-        self.confirm = QLineEdit(card)
-        self.confirm.setEchoMode(QLineEdit.EchoMode.Password)
-        self.confirm.setAccessibleName(self.tr("Passphrase again"))
-        self.strength = QProgressBar(card)
-        self.strength.setRange(0, 4)
-        self.strength.setTextVisible(False)
-        self.strength.setMaximumHeight(8)
-        self.strength.setAccessibleName(self.tr("Passphrase strength"))
-        self.strength_label = QLabel(card)
-        self.strength_label.setWordWrap(True)
-        self.strength_label.setAccessibleName(self.tr("Passphrase advice"))
-        self.match_label = QLabel(card)
-        self.match_label.setAccessibleName(self.tr("Whether the passphrases match"))
-        self.button = QPushButton(self.tr("Create vault"), card)
-        self.button.setAccessibleName(self.tr("Create vault"))
-        self.button.setDefault(True)
-        self.message = error_label(card, self.tr("Set-up message"), hidden=False)
-        form = QFormLayout()
-        form.addRow(self.tr("Your name"), self.name)
-        form.addRow(self.tr("Passphrase"), self.passphrase)
-        form.addRow("", self.strength)
-        form.addRow("", self.strength_label)
-        form.addRow(self.tr("Passphrase again"), self.confirm)
-        form.addRow("", self.match_label)
-        card.body.addLayout(form)
-        card.body.addWidget(self.button)
-        card.body.addWidget(self.message)
-        layout = QVBoxLayout(self)
-        layout.addWidget(_centred(card, self))
-        for field in (self.name, self.passphrase, self.confirm):
-            field.textChanged.connect(self.update_feedback)
-        self.confirm.returnPressed.connect(self._submit)
-        self.button.clicked.connect(self._submit)
-        self.setTabOrder(self.name, self.passphrase)
-        self.setTabOrder(self.passphrase, self.confirm)
-        self.setTabOrder(self.confirm, self.button)
-        self.busy = False
-        self.update_feedback()
-
-    def update_feedback(self) -> None:
-        phrase = self.passphrase.text()
-        name = [self.name.text()]
-        problems = check_passphrase_strength(phrase, name)
-        score, advice, word = strength_advice(phrase, name)
-        self.strength.setValue(score)
-        self.strength_label.setText(advice)
-        self.strength.setAccessibleDescription(word)
-        matches = bool(phrase) and phrase == self.confirm.text()
-        if self.confirm.text() and not matches:
-            self.match_label.setText(self.tr("The two passphrases are different."))
-        elif matches:
-            self.match_label.setText(self.tr("The passphrases match."))
-        else:
-            self.match_label.clear()
-        ready = bool(self.name.text().strip()) and not problems and matches
-        self.button.setEnabled(ready and not self.busy)
-
-    def _submit(self) -> None:
-        self.update_feedback()
-        if self.button.isEnabled():
-            self.submitted.emit(self.name.text().strip(), self.passphrase.text())
-
-    def reset(self) -> None:
-        for field in (self.passphrase, self.confirm):
-            field.clear()
-        self.message.clear()
-
+def create(name: str, passphrase: str, base: Path | None, into: Path | None = None) -> Opened:
+    """A new vault: in ``into`` (a vault's folder whose file was set aside, beside its
+    backups) or else in a new folder of its own under the data folder ``base``."""
+    if into is not None:
+        service = session.create_vault(name, passphrase, base=into)
+    else:
+        service = session.create_vault_for(name, passphrase, base=base)
+    folder = service.vault.path.parent
+    return Opened(service, Settings.load(settings_path(folder)), folder, created=True)
 
 class VaultScreen(QWidget):
-    """Create or unlock; emits ``opened`` with an ``Opened`` on success."""
+    """Choose a vault and unlock it, or create one; emits ``opened`` with an ``Opened``.
+
+    ``base`` is the data folder (``app.vaults`` lists the vaults in it); ``folder`` is the
+    folder of the vault chosen (or open), which restore and preferences act on.
+    """
 
     opened = Signal(object)
+    # After ``opened``, when the vault was made just now (first run or someone else): the
+    # hook for signing the new vault in to the team's store. Carries the same ``Opened``.
+    vault_created = Signal(object)
     # "Restore a backup…" on a vault that cannot be opened; answered by the restore dialog,
     # which calls start() again once a backup is in place.
     restore_requested = Signal()
@@ -315,9 +124,12 @@ class VaultScreen(QWidget):
         super().__init__(parent)
         self.bridge = bridge
         self.base = base
+        self.folder: Path | None = None  # the vault chosen in the list, or open
+        self._create_into: Path | None = None  # a folder whose vault was set aside
         self.failures = 0
         self.delay_left = 0.0
         self._wait_token = 0
+        self._probe_token = 0
         self.create_page = CreatePage(self)
         self.unlock_page = UnlockPage(self)
         self.loading_page = QWidget(self)
@@ -329,7 +141,10 @@ class VaultScreen(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self.create_page.submitted.connect(self._create)
+        self.create_page.back.connect(self.start)
         self.unlock_page.submitted.connect(self._unlock)
+        self.unlock_page.chosen.connect(self.choose)
+        self.unlock_page.someone_else.connect(self.show_create_for_someone_else)
         self.unlock_page.restore_button.clicked.connect(self.restore_requested.emit)
         self.unlock_page.set_aside_button.clicked.connect(self.ask_to_set_aside)
         self.set_aside_box: QMessageBox | None = None
@@ -339,19 +154,48 @@ class VaultScreen(QWidget):
         self._deadline = 0.0
 
     def start(self) -> None:
-        """Find out (off the UI thread) whether there is a vault, and show the right page."""
+        """List the vaults here (off the UI thread) and show the right page."""
         self.stack.setCurrentWidget(self.loading_page)
-        self.bridge.task(lambda: probe(self.base), self._on_probe, self._on_error)
+        self._list(message="")
+
+    def _list(self, message: str) -> None:
+        self._probe_token += 1
+        token, base, prefer = self._probe_token, self.base, self.folder
+        self.bridge.task(lambda: list_and_probe(base, prefer),
+                         lambda listing: self._on_listing(token, listing, message),
+                         self._on_error)
+
+    def set_sign_in_available(self, available: bool) -> None:
+        """Sign-in's switch: with a store in reach, "Someone else: sign in"."""
+        self.unlock_page.set_sign_in_available(available)
 
     def stop_waiting(self) -> None:
         """The window is closing: no countdown runs on after it."""
         self._tick.stop()
 
     def show_unlock(self, message: str = "") -> None:
+        """Back to the list (after a lock or a restore): at once, with the vaults as listed
+        before, then listed again off the UI thread (the one just used comes first)."""
         self.unlock_page.reset()
         self.unlock_page.message.setText(message)
         self.stack.setCurrentWidget(self.unlock_page)
         self.unlock_page.passphrase.setFocus()
+        self._list(message)
+
+    def show_create_for_someone_else(self) -> None:
+        """A new vault in a folder of its own, beside the others."""
+        self._create_into = None
+        self._show_create(others=True)
+
+    def _show_create(self, *, others: bool) -> None:
+        self._probe_token += 1  # a listing still on its way must not take the page back
+        self._cancel_wait()
+        page = self.create_page
+        page.reset()
+        page.name.clear()
+        page.for_someone_else(others)
+        self.stack.setCurrentWidget(page)
+        page.name.setFocus()
 
     def show_problem(self, exc: BaseException, *, blocked: bool = False) -> None:
         """Sharelog's words for a vault that does not open, and the actions that help."""
@@ -361,19 +205,54 @@ class VaultScreen(QWidget):
         page.show_remedies(getattr(exc, "remedies", frozenset()))
         page.update_enabled()
 
+    def _on_listing(self, token: int, listing: Listing, message: str) -> None:
+        if token != self._probe_token:
+            return  # a later choice or listing overtook it
+        if listing.chosen is None:
+            self.folder = None
+            self._create_into = None
+            self._show_create(others=False)
+            return
+        self.folder = listing.chosen.folder
+        page = self.unlock_page
+        page.show_vaults(listing.entries, self.folder)
+        if self.stack.currentWidget() is not page:
+            page.reset()
+            page.message.setText(message)
+            self.stack.setCurrentWidget(page)
+            page.passphrase.setFocus()
+        self._on_probe(listing.chosen)
+
+    def choose(self, folder: Path) -> None:
+        """Another vault chosen in the list: forget what was typed for the last one."""
+        if folder == self.folder:
+            return
+        self.folder = folder
+        self._cancel_wait()
+        self.unlock_page.reset()
+        self._probe_token += 1
+        token = self._probe_token
+        self.bridge.task(lambda: probe(folder),
+                         lambda state: self._on_chosen(token, state), self._on_error)
+
+    def _on_chosen(self, token: int, state: VaultState) -> None:
+        if token == self._probe_token:
+            self._on_probe(state)
+
     def _on_probe(self, state: VaultState) -> None:
         self.failures = state.failures
+        page = self.unlock_page
+        page.blocked = False
+        page.show_remedies(frozenset())
+        page.update_enabled()
         if state.problem is not None:
-            self.show_unlock()
             self.show_problem(state.problem, blocked=True)
         elif state.exists:
-            self.show_unlock()
             delay = session.seconds_to_wait(state.settings, time.time())
             if delay:
                 self._start_wait(delay)
         else:
-            self.stack.setCurrentWidget(self.create_page)
-            self.create_page.name.setFocus()
+            self.start()  # gone meanwhile: list again
 
     # -- create ------------------------------------------------------------
     def _create(self, name: str, passphrase: str) -> None:
@@ -381,7 +260,8 @@ class VaultScreen(QWidget):
         page.busy = True
         page.update_feedback()
         page.message.setText(self.tr("Creating your vault…"))
-        self.bridge.task(lambda: create(name, passphrase, self.base), self._on_opened,
+        base, into = self.base, self._create_into
+        self.bridge.task(lambda: create(name, passphrase, base, into), self._on_opened,
                          self._on_create_error)
 
     def _on_create_error(self, exc: BaseException) -> None:
@@ -400,7 +280,8 @@ class VaultScreen(QWidget):
         page.update_enabled()
         page.message.clear()
         page.wait_label.setText(self.tr("Opening…"))
-        self.bridge.task(lambda: attempt_unlock(passphrase, self.base), self._on_attempt,
+        folder = self.folder
+        self.bridge.task(lambda: attempt_unlock(passphrase, folder), self._on_attempt,
                          self._on_unlock_error)
 
     def _on_attempt(self, result: Opened | Refused) -> None:
@@ -453,17 +334,28 @@ class VaultScreen(QWidget):
             return
         self.unlock_page.busy = True
         self.unlock_page.update_enabled()
-        self.bridge.task(lambda: session.set_aside_vault(self.base), self._on_set_aside,
+        folder = self.folder
+        self.bridge.task(lambda: session.set_aside_vault(folder), self._on_set_aside,
                          self._on_unlock_error)
 
     def _on_set_aside(self, name: str) -> None:
+        """A new vault goes where the one set aside was, beside its backups."""
         self.unlock_page.busy = False
         self.unlock_page.reset()
-        self.stack.setCurrentWidget(self.create_page)
+        self._create_into = self.folder
+        self._show_create(others=self.unlock_page.vaults.rowCount() > 1)
         self.create_page.message.setText(self.tr(
             "The file Sharelog could not open is kept as %1, in the same folder.").replace(
             "%1", name))
-        self.create_page.name.setFocus()
+
+    def _cancel_wait(self) -> None:
+        """The wait belongs to one vault's wrong passphrases: another vault has its own."""
+        self._wait_token += 1
+        self._tick.stop()
+        self.delay_left = 0.0
+        self.unlock_page.waiting = False
+        self.unlock_page.wait_label.clear()
+        self.unlock_page.update_enabled()
 
     def _start_wait(self, delay: float) -> None:
         """Wait ``delay`` seconds off the UI thread; the button stays disabled until then."""
@@ -499,7 +391,11 @@ class VaultScreen(QWidget):
         self.create_page.reset()
         self.unlock_page.reset()
         self.failures = 0
+        self.folder = opened.folder
+        self._create_into = None
         self.opened.emit(opened)
+        if opened.created:
+            self.vault_created.emit(opened)
 
     def _on_error(self, exc: BaseException) -> None:
         self.show_unlock(user_message(exc))
