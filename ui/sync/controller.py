@@ -197,7 +197,10 @@ class SyncController(QObject):
                     result = engine.sync_once()
                     delay = engine.retry_delay()
             except Exception as exc:  # a lock mid-sync, or a bug: said, never raised
-                log.warning("sync failed: %s", type(exc).__name__)
+                if service.is_locked:  # locked while it ran: nothing to say
+                    log.debug("sync stopped by the lock")
+                else:
+                    log.warning("sync failed: %s", type(exc).__name__)
                 result = None
             self._finished.emit(generation, result, delay)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -29,8 +29,9 @@ def sign_in_message(error: BaseException) -> str:
     """Sharelog's words for a failed sign-in; nothing else is ever shown."""
     if isinstance(error, account.SignInError):
         return str(error)
-    return QDialog.tr("Sharelog could not sign you in. Nothing in your vault has changed; "
-                      "try again, and if it happens again tell your administrator.")
+    return QCoreApplication.translate(
+        "SignInDialog", "Sharelog could not sign you in. Nothing in your vault has changed; "
+        "try again, and if it happens again tell your administrator.")
 
 
 class SignInDialog(QDialog):

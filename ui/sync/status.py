@@ -83,7 +83,15 @@ def stale_words(status: Any) -> str:
 
 
 def status_text(status: Any, now: dt.datetime | None = None) -> str:
-    """One line for the status bar."""
+    """One line for the status bar; changes the store refused are said beside the state
+    for as long as they are held."""
+    text = _state_text(status, now)
+    if status.error == "refused" and str(status.state) != ERROR and status.message:
+        text = f"{text} · {status.message}"
+    return text
+
+
+def _state_text(status: Any, now: dt.datetime | None) -> str:
     state = str(status.state)
     waiting = waiting_words(status.waiting) if status.waiting else ""
     if stale(status, now):

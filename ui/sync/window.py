@@ -14,7 +14,15 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QToolBar,
+    QWidget,
+)
 
 from app.sync import account
 from ui.bridge import Bridge
@@ -66,6 +74,9 @@ class SyncInWindow(QObject):
         self.sign_in_dialog: SignInDialog | None = None
         self.details: SyncDetailsDialog | None = None
         self.sign_out_box: QMessageBox | None = None
+        self.sync_first: QPushButton | None = None  # the sign-out box's buttons
+        self.backup_first: QPushButton | None = None
+        self.confirm_out: QPushButton | None = None
         self.unlocked = False
 
         self.sign_in = self._action(self.tr("Sign in…"), None,
@@ -185,7 +196,7 @@ class SyncInWindow(QObject):
                 return
             dialog = SignInDialog(self.bridge, preset, known=known, parent=self.window)
             dialog.signed_in.connect(self._signed_in)
-            dialog.finished.connect(dialog.deleteLater)
+            dialog.finished.connect(lambda _r: self._sign_in_closed(dialog))
             self.sign_in_dialog = dialog
             dialog.open()
 
@@ -194,8 +205,12 @@ class SyncInWindow(QObject):
                          show, lambda _exc: show((None, None)))
         return None
 
+    def _sign_in_closed(self, dialog: SignInDialog) -> None:
+        if self.sign_in_dialog is dialog:
+            self.sign_in_dialog = None
+        dialog.deleteLater()
+
     def _signed_in(self, me: Any) -> None:
-        self.sign_in_dialog = None
         self.offer_bar.hide()
         self.message.emit(self.tr("Signed in as %1. Sharelog syncs by itself from now on.")
                           .replace("%1", me.display_name))
