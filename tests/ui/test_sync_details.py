@@ -52,7 +52,7 @@ def test_a_refused_change_is_shown_with_the_stores_reason(qtbot, qtmodeltester, 
     assert why == "The follow-up was given to someone outside the team."  # the store's code
     outcomes = [dialog.history.index(r, HistoryModel.OUTCOME).data()
                 for r in range(dialog.history.rowCount())]
-    assert outcomes[:2] == ["Synced", "Changes refused by the store"]  # newest first
+    assert outcomes[:2] == ["Synced", words]  # newest first, the refusal in the engine's words
     assert dialog.waiting.text().startswith("Nothing is waiting")
     assert "someone-outside" not in " ".join(
         str(held.index(0, c).data()) for c in range(held.columnCount()))

@@ -103,9 +103,11 @@ class HistoryModel(_Table):
     def set_history(self, attempts: list[Any]) -> None:
         rows = []
         for a in sorted(attempts, key=lambda a: _sort_key(_attempt_when(a)), reverse=True):
+            outcome = getattr(a, "outcome", None)
+            # The engine's own words when it did not sync (they carry the action).
+            words = getattr(a, "message", None) if outcome not in (None, "synced") else None
             rows.append([_when(_attempt_when(a)), f"{getattr(a, 'pushed', 0):,}",
-                         f"{getattr(a, 'pulled', 0):,}",
-                         outcome_words(getattr(a, "outcome", None))])
+                         f"{getattr(a, 'pulled', 0):,}", words or outcome_words(outcome)])
         self.set_rows(rows)
 
 

@@ -64,7 +64,11 @@ def day_words(when: dt.datetime) -> str:
     return f"{local.day} {local:%b %Y}"
 
 
-def waiting_words(count: int) -> str:
+def waiting_words(count: int, since: dt.datetime | None = None) -> str:
+    """"3 changes waiting", or "… waiting since 13 Nov 2026" once the oldest is a day old."""
+    if since is not None:
+        return counted(count, _tr("1 change waiting since %2"),
+                       _tr("%1 changes waiting since %2")).replace("%2", day_words(since))
     return counted(count, _tr("1 change waiting"), _tr("%1 changes waiting"))
 
 
@@ -78,10 +82,6 @@ def stale(status: Any, now: dt.datetime | None = None) -> bool:
     return (now or dt.datetime.now(dt.UTC)) - oldest > STALE_AFTER
 
 
-def stale_words(status: Any) -> str:
-    return _tr("waiting since %1").replace("%1", day_words(status.oldest_waiting))
-
-
 def status_text(status: Any, now: dt.datetime | None = None) -> str:
     """One line for the status bar; changes the store refused are said beside the state
     for as long as they are held."""
@@ -93,9 +93,8 @@ def status_text(status: Any, now: dt.datetime | None = None) -> str:
 
 def _state_text(status: Any, now: dt.datetime | None) -> str:
     state = str(status.state)
-    waiting = waiting_words(status.waiting) if status.waiting else ""
-    if stale(status, now):
-        waiting = f"{waiting}, {stale_words(status)}"
+    since = status.oldest_waiting if stale(status, now) else None
+    waiting = waiting_words(status.waiting, since) if status.waiting else ""
     if state == SYNCING:
         if status.total:
             return _tr("Syncing %1 of %2…").replace("%1", f"{status.done:,}").replace(
