@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtNetwork import QNetworkInformation
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from app.sync.transport import StoreClient
 from server import accounts as store_accounts
 from server.database import make_engine, writing
 from tests.conftest import make_share
@@ -245,4 +244,27 @@ def test_using_it_without_a_store_is_remembered(qtbot, home, service) -> None:
     window.close()
 
 
-_ = StoreClient  # the typed client the store helpers use
+
+
+def test_the_sign_in_dialog_says_when_the_store_cannot_be_reached(qtbot, bridge,
+                                                                   service) -> None:
+    from server.pgcluster import free_port
+    from ui.sync.sign_in import SignInDialog
+
+    signed: list[object] = []
+    dialog = SignInDialog(bridge, f"http://127.0.0.1:{free_port()}")
+    qtbot.addWidget(dialog)
+    dialog.signed_in.connect(signed.append)
+    dialog.show()
+    qtbot.keyClicks(dialog.username, "sam")
+    qtbot.keyClicks(dialog.password, "sam-demo-password")
+    qtbot.mouseClick(dialog.button, Qt.MouseButton.LeftButton)
+    assert dialog.busy and not dialog.button.isEnabled()  # the UI thread did not wait
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=20_000)
+    assert dialog.message.text() == ("The team's store cannot be reached. Check the address "
+                                     "and this computer's connection, then try again.")
+    dialog.address.setText("http://store.example.org")
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=20_000)
+    assert "https://" in dialog.message.text()
+    assert dialog.isVisible() and not signed and service.sync.binding() is None
