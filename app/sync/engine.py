@@ -121,7 +121,9 @@ class SyncStatus:
     Sharelog's own words for it with the action. ``error == "refused"`` may come with
     any state: the store refused some changes (kept in quarantine) while sync goes on;
     it is ``ERROR`` in the sync that met the refusals, then shown beside the state for as
-    long as they are held."""
+    long as they are held. ``done`` / ``total`` count what moves over the wire: events
+    pushed, then events pulled (this device's own come back once in its scope, and are
+    skipped as held); ``total`` is known from the start of a long pull (``/v1/digest``)."""
 
     state: SyncState
     done: int = 0                     # events pushed+applied so far in this sync
@@ -207,6 +209,10 @@ def _hlc_time(stamp: str | None) -> dt.datetime | None:
 
 class SyncEngine:
     """Sync one unlocked vault with its team's store (see the module's docstring)."""
+
+    # Events per push and per pulled page (never above what the store's /v1/info allows).
+    push_batch = BATCH_EVENTS
+    page_size = PAGE_EVENTS
 
     def __init__(self, service: Sharelog, *, client: StoreClient | None = None,
                  on_progress: Callable[[SyncStatus], None] | None = None,
@@ -330,7 +336,7 @@ class SyncEngine:
     # -- pushing ----------------------------------------------------------------------------
     def _push(self, client: StoreClient, info: StoreInfo, run: _Run) -> None:
         sync = self.service.sync
-        limit = max(1, min(info.max_batch_events, BATCH_EVENTS))
+        limit = max(1, min(info.max_batch_events, self.push_batch))
         refused_here: set[str] = set()
         while True:
             batch = sync.outbox(limit)
@@ -364,7 +370,7 @@ class SyncEngine:
     def _pull(self, client: StoreClient, info: StoreInfo, scope: str,
               keys: dict[str, bytes], run: _Run) -> None:
         svc = self.service
-        limit = max(1, min(info.max_pull_limit, PAGE_EVENTS))
+        limit = max(1, min(info.max_pull_limit, self.page_size))
         since = svc.sync.cursor()
         first = True
         while True:
