@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from app.sync.engine import SyncEngine, SyncState
+from app.sync.transport import StoreClient
 from tests.conftest import make_share
 from tests.sync.engine_support import Engines, sign_in_keeping_token
 from tests.sync.faultproxy import (
@@ -91,25 +92,6 @@ def test_each_fault_is_a_visible_state_and_the_next_sync_carries_on(net, endpoin
     harness.assert_converged()
 
 
-def test_a_slow_store_is_waited_for_and_a_store_that_never_answers_is_offline(net) -> None:
-    harness, engines, proxy = net
-    laptop = harness.device("pat-laptop")
-    laptop.service.record_decision(make_share())
-    proxy.add(delay(0.3))
-    assert harness.sync_once("pat-laptop").status.state == SyncState.SYNCED
-    proxy.clear()
-    laptop.service.record_decision(make_share())
-    proxy.add(delay(3.0), on="push", times=1)
-    from app.sync.transport import StoreClient
-
-    with StoreClient(proxy.base_url, laptop.client.token, timeout=0.5) as impatient:
-        timed_out = SyncEngine(laptop.service, client=impatient).sync_once().status
-    assert (timed_out.state, timed_out.waiting) == (SyncState.OFFLINE, 2)
-    proxy.clear()
-    assert harness.sync_once("pat-laptop").status.state == SyncState.SYNCED
-    assert_each_once(harness)
-
-
 def test_retries_back_off_with_jitter_and_start_again_after_success(net) -> None:
     harness, engines, proxy = net
     laptop = harness.device("pat-laptop")
@@ -137,6 +119,19 @@ def test_retries_back_off_with_jitter_and_start_again_after_success(net) -> None
     assert engine.retry_delay() == 0
     assert [a.outcome for a in engine.history(3)] == ["synced", "offline", "offline"]
     engine.close()
+    # A slow store is waited for; one that does not answer in time is offline.
+    laptop.service.record_decision(make_share())
+    proxy.add(delay(0.3))
+    assert harness.sync_once("pat-laptop").status.state == SyncState.SYNCED
+    proxy.clear()
+    laptop.service.record_decision(make_share())
+    proxy.add(delay(2.0), on="push", times=1)
+    with StoreClient(proxy.base_url, laptop.client.token, timeout=0.5) as impatient:
+        timed_out = SyncEngine(laptop.service, client=impatient).sync_once().status
+    assert (timed_out.state, timed_out.waiting) == (SyncState.OFFLINE, 2)
+    proxy.clear()
+    assert harness.sync_once("pat-laptop").status.state == SyncState.SYNCED
+    assert_each_once(harness)
 
 
 def test_progress_says_n_of_m_while_pushing_and_pulling(net) -> None:

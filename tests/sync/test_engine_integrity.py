@@ -39,13 +39,15 @@ def _own_chain(service):  # type: ignore[no-untyped-def]
     return [event_from_row(r) for r in rows]
 
 
-def test_a_pushed_change_removed_from_the_vault_is_named(team) -> None:
+def test_pushed_changes_removed_or_rewritten_in_the_vault_are_named(team) -> None:
     harness, engines = team
-    laptop = harness.device("pat-laptop")
+    laptop, paula = harness.device("pat-laptop"), harness.device("paula-laptop")
     laptop.service.record_decision(make_share())
     laptop.service.record_decision(make_share(reasons="A second share."))
+    rid = paula.service.record_decision(make_share())
     assert harness.sync_once("pat-laptop").status.state == SyncState.SYNCED
-    # Someone with the passphrase deletes the newest change (its follow-up) from the file.
+    assert harness.sync_once("paula-laptop").status.state == SyncState.SYNCED
+    # Someone with the passphrase deletes Pat's newest change (a follow-up) from the file.
     conn = laptop.service.vault.conn
     with laptop.service.vault.transaction():
         conn.execute("DELETE FROM events WHERE device_id = ? AND device_seq = 4",
@@ -60,31 +62,24 @@ def test_a_pushed_change_removed_from_the_vault_is_named(team) -> None:
     laptop.unlock()
     assert engines.engine(laptop).status().error == "changes_altered"
 
-
-def test_pushed_changes_rewritten_and_re_signed_with_the_devices_own_key_are_named(
-        team) -> None:
-    harness, engines = team
-    laptop = harness.device("pat-laptop")
-    rid = laptop.service.record_decision(make_share())
-    assert harness.sync_once("pat-laptop").status.state == SyncState.SYNCED
-    # Rewrite the first change's reasons and sign it, and every change after it, again
-    # with the laptop's own key: the vault's chain holds together on its own.
-    chain = _own_chain(laptop.service)
+    # On Paula's laptop, her first change's reasons are rewritten and it, and every change
+    # after it, signed again with the laptop's own key: the chain holds together on its own.
+    chain = _own_chain(paula.service)
     body = json.loads(chain[0].payload)
     body["record"]["reasons"] = "Reasons nobody wrote at the time."
     rewritten = [sign(dataclasses.replace(chain[0], payload=json.dumps(body).encode()),
-                      laptop.service.unit.key)]
+                      paula.service.unit.key)]
     for ev in chain[1:]:
         prev = rewritten[-1]
         rewritten.append(sign(dataclasses.replace(
-            ev, prev_hash=chain_link(prev.hash, prev.signature)), laptop.service.unit.key))
-    conn = laptop.service.vault.conn
-    with laptop.service.vault.transaction():
+            ev, prev_hash=chain_link(prev.hash, prev.signature)), paula.service.unit.key))
+    conn = paula.service.vault.conn
+    with paula.service.vault.transaction():
         for ev in rewritten:
             conn.execute("UPDATE events SET payload = ?, prev_hash = ?, hash = ?, "
                          "signature = ? WHERE event_id = ?",
                          (ev.payload, ev.prev_hash, ev.hash, ev.signature, ev.event_id))
-    report = harness.sync_once("pat-laptop")
+    report = harness.sync_once("paula-laptop")
     assert (report.status.state, report.status.error) == (SyncState.ERROR, "changes_altered")
     assert "were rewritten in this vault after they were sent" in (report.status.message or "")
     assert "change 2 of its chain" in (report.status.message or "")
