@@ -7,17 +7,21 @@ network or SIGKILL, leaves the vault whole and the next sync carries on from the
 
 1. ``GET /v1/info`` (once per engine, again after a failure): can this Sharelog and the
    store talk, and their limits;
-2. ``GET /v1/me`` and ``GET /v1/devices``: people's names (``SyncLocal.learn_people``,
-   written only when something is new) and the team's device keys, pinned: a different
-   key for a device this vault knows is an error, and events signed with it are refused;
+2. at once, on a few threads: ``GET /v1/me`` (people's names, ``SyncLocal.learn_people``,
+   written only when something is new; the role, hence the scope), ``GET /v1/devices``
+   (the team's device keys, pinned: a different key for a device this vault knows is an
+   error, and events signed with it are refused), ``GET /v1/tips`` and the first page of
+   the pull (both in the scope the last sync used; asked again if the role changed);
 3. push the outbox in batches, in chain order; an authentic event the store refuses
    (rights, state, size) is kept in quarantine (``record_refusal``) and the batch pushed
    again acknowledging it, so the chain goes on past it; a refusal of integrity stops
-   the push with an error;
-4. pull pages after the cursor, each through ``Ingest.apply`` with its cursor in the
-   transaction holding its last events;
-5. ``GET /v1/tips``: the store's confirmed tip of each chain, compared with what the
-   vault holds (``app.sync.chains``) and saved;
+   the push with an error (the pull still runs);
+4. apply the pulled pages, each through ``Ingest.apply`` with its cursor in the
+   transaction holding its last events; a long pull verifies each next page in another
+   process and fetches the one after on a thread while this one applies;
+5. compare the store's confirmed tips with what the vault holds (``app.sync.chains``: a
+   tip is immutable up to its position, so one asked before the push still holds) and
+   save them;
 6. the attempt, its outcome and, when it succeeded, ``synced_at``, into the vault
    (``sync_history``, ``sync_state.last_synced_at``).
 
@@ -30,14 +34,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import multiprocessing
 import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from app.ingest import Verified, verify_events
 from app.sync import chains
 from app.sync.local import REFUSED_BY_STORE, Binding, StoreTip
 from app.sync.transport import (
@@ -50,12 +57,14 @@ from app.sync.transport import (
     Forbidden,
     InsecureStoreAddress,
     NetworkUnreachable,
+    PullPage,
     RateLimited,
     StoreClient,
     StoreError,
     StoreInfo,
     StoreTooOld,
     SyncError,
+    TeamDevice,
 )
 from app.unit import NOTHING, ChangeSet
 from db import store
@@ -121,7 +130,9 @@ class SyncStatus:
     Sharelog's own words for it with the action. ``error == "refused"`` may come with
     any state: the store refused some changes (kept in quarantine) while sync goes on;
     it is ``ERROR`` in the sync that met the refusals, then shown beside the state for as
-    long as they are held."""
+    long as they are held. ``done`` / ``total`` count what moves over the wire: events
+    pushed, then events pulled (this device's own come back once in its scope, and are
+    skipped as held); ``total`` is known from the start of a long pull (``/v1/digest``)."""
 
     state: SyncState
     done: int = 0                     # events pushed+applied so far in this sync
@@ -208,6 +219,13 @@ def _hlc_time(stamp: str | None) -> dt.datetime | None:
 class SyncEngine:
     """Sync one unlocked vault with its team's store (see the module's docstring)."""
 
+    # Events per push and per pulled page (never above what the store's /v1/info allows).
+    push_batch = BATCH_EVENTS
+    page_size = PAGE_EVENTS
+    # A pull of at least this many events verifies each next page in another process
+    # while this one applies (spawning it costs about half a second).
+    pipeline_from = 5000
+
     def __init__(self, service: Sharelog, *, client: StoreClient | None = None,
                  on_progress: Callable[[SyncStatus], None] | None = None,
                  rng: random.Random | None = None) -> None:
@@ -222,6 +240,8 @@ class SyncEngine:
         self._failures = 0
         self._next_at = 0.0  # time.monotonic() of the next automatic attempt
         self._rng = rng or random.Random()
+        self._scope: str | None = None  # "own" or "team", as the account's role says
+        self._calls: ThreadPoolExecutor | None = None
 
     # -- the public calls ---------------------------------------------------------------------
     def sync_once(self) -> SyncReport:
@@ -249,6 +269,9 @@ class SyncEngine:
 
     def close(self) -> None:
         with self._running:
+            if self._calls is not None:
+                self._calls.shutdown(wait=True)
+                self._calls = None
             if self._own_client is not None:
                 self._own_client.close()
                 self._own_client = None
@@ -296,17 +319,45 @@ class SyncEngine:
         info = self._info
         if info is None:
             info = self._info = client.info()
-        me = client.me()
-        scope = "team" if me.role == "manager" else "own"
-        self._learn_people({uid: name for uid, (name, _role) in me.members.items()},
-                           me.aliases)
-        keys = self._device_keys(client, run)
-        run.total = svc.sync.pending()
-        self._report(run)
-        self._push(client, info, run)
-        self._pull(client, info, scope, keys, run)
-        tips = client.tips(scope=scope)
-        self._check_and_save_tips(tips, run)
+        limit = max(1, min(info.max_pull_limit, self.page_size))
+        cursor = svc.sync.cursor()
+        # The calls that do not depend on each other go at once (a sync with nothing to
+        # do then costs the slowest of them, not their sum). The scope is the one the
+        # last sync used; a changed role is seen in ``me`` and asked again.
+        asked: list[Future[Any]] = []
+        ask = self._asker(asked)
+        try:
+            me_f, devices_f = ask(client.me), ask(client.devices)
+            scope = self._scope
+            tips_f = ask(client.tips, scope=scope) if scope else None
+            page_f = ask(client.pull, cursor, limit, scope=scope) if scope else None
+            me = me_f.result()
+            if scope != (real := "team" if me.role == "manager" else "own"):
+                scope, tips_f, page_f = real, None, None
+                self._scope = real
+            self._learn_people({uid: name for uid, (name, _role) in me.members.items()},
+                               me.aliases)
+            keys = self._device_keys(devices_f.result(), run)
+            run.total = svc.sync.pending()
+            self._report(run)
+            self._push(client, info, run)
+            first = page_f.result() if page_f else client.pull(cursor, limit, scope=scope)
+            self._pull(client, first, cursor, limit, scope, keys, run)
+            tips = tips_f.result() if tips_f else client.tips(scope=scope)
+            self._check_and_save_tips(tips, run)
+        finally:
+            wait(asked)  # nothing of this sync runs on after it
+
+    def _asker(self, asked: list[Future[Any]]) -> Callable[..., Future[Any]]:
+        if self._calls is None:
+            self._calls = ThreadPoolExecutor(4, thread_name_prefix="sharelog-sync")
+        calls = self._calls
+
+        def ask(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Future[Any]:
+            future = calls.submit(fn, *args, **kwargs)
+            asked.append(future)
+            return future
+        return ask
 
     # -- people and keys ------------------------------------------------------------------------
     def _learn_people(self, names: dict[str, str], aliases: dict[str, str]) -> None:
@@ -319,8 +370,8 @@ class SyncEngine:
         if wanted != known:
             self.service.sync.learn_people(names, aliases)
 
-    def _device_keys(self, client: StoreClient, run: _Run) -> dict[str, bytes]:
-        listed = {d.device_id: bytes(d.public_key) for d in client.devices()}
+    def _device_keys(self, devices: list[TeamDevice], run: _Run) -> dict[str, bytes]:
+        listed = {d.device_id: bytes(d.public_key) for d in devices}
         pinned = self.service.unit.read(store.device_keys)
         changed = sorted(d for d, k in listed.items() if d in pinned and pinned[d] != k)
         if changed:
@@ -330,7 +381,7 @@ class SyncEngine:
     # -- pushing ----------------------------------------------------------------------------
     def _push(self, client: StoreClient, info: StoreInfo, run: _Run) -> None:
         sync = self.service.sync
-        limit = max(1, min(info.max_batch_events, BATCH_EVENTS))
+        limit = max(1, min(info.max_batch_events, self.push_batch))
         refused_here: set[str] = set()
         while True:
             batch = sync.outbox(limit)
@@ -361,30 +412,65 @@ class SyncEngine:
                 raise StoreError("The team's store answered a push in part.")
 
     # -- pulling ----------------------------------------------------------------------------
-    def _pull(self, client: StoreClient, info: StoreInfo, scope: str,
+    def _pull(self, client: StoreClient, page: PullPage, since: int, limit: int, scope: str,
               keys: dict[str, bytes], run: _Run) -> None:
-        svc = self.service
-        limit = max(1, min(info.max_pull_limit, PAGE_EVENTS))
-        since = svc.sync.cursor()
-        first = True
+        """Pages from ``page`` (the first, pulled at ``since``) on, each applied with its
+        cursor."""
+        if page.has_more:  # a long pull: how many events it holds, for "n of m"
+            run.total = run.done + client.digest(since, scope=scope).count
+            if run.total - run.done >= self.pipeline_from:
+                self._pull_pipelined(client, scope, limit, keys, page, run)
+                return
         while True:
-            page = client.pull(since, limit=limit, scope=scope)
-            if first and page.has_more:
-                # A long pull: how many events it holds, for "n of m".
-                with_digest = client.digest(since, scope=scope)
-                run.total = run.done + with_digest.count
-            first = False
-            result = svc.ingest.apply(page.events, device_keys=keys, cursor=page.next_since)
-            run.changes |= result.changes
-            run.pulled += len(result.applied)
-            run.done += len(page.events)
-            run.total = max(run.total, run.done)
-            self._report(run)
+            self._apply(page, keys, None, run)
             if not page.has_more:
                 return
-            if page.next_since <= since:
-                raise StoreError("The team's store sent a page that does not move on.")
-            since = page.next_since
+            since = self._moved(page, since)
+            page = client.pull(since, limit=limit, scope=scope)
+
+    def _pull_pipelined(self, client: StoreClient, scope: str, limit: int,
+                        keys: dict[str, bytes], page: PullPage, run: _Run) -> None:
+        """A long pull: while one page is applied, the next one's signatures are verified
+        in another process and the one after is fetched on a thread (the vault is written
+        by this thread only)."""
+        verify_keys = self.service.ingest.keys(keys)
+        self._moved(page, self.service.sync.cursor())
+        with (ThreadPoolExecutor(1, thread_name_prefix="sharelog-pull") as net,
+              ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool):
+            ahead = pool.submit(verify_events, [e.event for e in page.events], verify_keys)
+            fetching = (net.submit(client.pull, page.next_since, limit, scope=scope)
+                        if page.has_more else None)
+            while True:
+                verdicts = ahead.result()
+                following = None
+                if fetching is not None:
+                    following = fetching.result()
+                    self._moved(following, page.next_since)
+                    ahead = pool.submit(verify_events, [e.event for e in following.events],
+                                        verify_keys)
+                    fetching = (net.submit(client.pull, following.next_since, limit,
+                                           scope=scope) if following.has_more else None)
+                self._apply(page, keys, Verified(verify_keys, verdicts), run)
+                if following is None:
+                    return
+                page = following
+
+    @staticmethod
+    def _moved(page: PullPage, since: int) -> int:
+        if page.has_more and page.next_since <= since:
+            raise StoreError("The team's store sent a page that does not move on.")
+        return page.next_since
+
+    def _apply(self, page: PullPage, keys: dict[str, bytes], verified: Verified | None,
+               run: _Run) -> None:
+        result = self.service.ingest.apply(page.events, device_keys=keys,
+                                           cursor=page.next_since, verified=verified)
+        run.changes |= result.changes
+        run.pulled += len(result.applied)
+        run.done += len(page.events)
+        run.total = max(run.total, run.done)
+        if page.events:
+            self._report(run)
 
     # -- the store's tips -----------------------------------------------------------------------
     def _check_and_save_tips(self, tips: list[ChainTip], run: _Run) -> None:

@@ -61,11 +61,22 @@ def test_a_vault_never_signed_in_says_so_and_sync_does_nothing(service) -> None:
     assert engine.status().state == SyncState.NOT_SIGNED_IN and engine.history() == []
 
 
-def test_store_errors_become_states_with_sharelogs_words_and_the_action(team) -> None:
+def test_store_errors_become_states_with_sharelogs_words_and_the_action(
+        sqlite_store, tmp_path: Path) -> None:
+    engines = Engines()
+    harness = Harness(sqlite_store, tmp_path, sync_once=engines.sync_once,
+                      sign_in=sign_in_keeping_token)
+    try:
+        check_errors(harness, engines)
+    finally:
+        engines.close()
+        harness.close()
+
+
+def check_errors(harness: Harness, engines: Engines) -> None:
     from server import accounts
     from server.database import make_engine, writing
 
-    harness, engines = team
     laptop, paula = harness.device("pat-laptop"), harness.device("paula-laptop")
     laptop.service.record_decision(make_share())
     # Unreachable: offline, the change still waiting, and a backoff before the next try.
