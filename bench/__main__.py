@@ -10,7 +10,8 @@ import runpy
 import sys
 import traceback
 
-MODULES = ("bench.bench_core", "bench.bench_ui", "bench.bench_form", "bench.bench_server")
+MODULES = ("bench.bench_core", "bench.bench_ui", "bench.bench_form", "bench.bench_server",
+           "bench.bench_sync")
 
 
 def main() -> int:

@@ -269,7 +269,22 @@ CREATE TABLE store_tips (
 ) WITHOUT ROWID;
 """
 
-STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6]
+STEP_7 = """
+-- The sync engine's journal: each sync attempt, when, how much moved and how it ended
+-- ('synced' or an error code), with Sharelog's own words for an error (never record
+-- content), so the window shows the state and its history after a restart, offline.
+CREATE TABLE sync_history (
+    attempt_id  INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,          -- UTC
+    finished_at TEXT NOT NULL,          -- UTC
+    pushed      INTEGER NOT NULL,
+    pulled      INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,          -- 'synced' | an error code (app.sync.engine)
+    message     TEXT                    -- the error in Sharelog's words, with the action
+);
+"""
+
+STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7]
 LATEST_VERSION = len(STEPS)
 
 

@@ -80,6 +80,8 @@ def _local_times(conn: Connection, table: str, key: str) -> None:
 def strip_to(conn: Connection, version: int) -> None:
     """Take away every schema step after ``version`` (the vault then reads as made by
     that version's Sharelog)."""
+    if version < 7:
+        conn.execute("DROP TABLE sync_history")
     if version < 6:
         _local_times(conn, "decisions", "record_id")
         _local_times(conn, "followups", "followup_id")

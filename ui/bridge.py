@@ -72,6 +72,13 @@ class Bridge(QObject):
              on_error: Callback | None = None) -> int:
         return self._submit(self._pool, fn, on_done, on_error, needs_service=False)
 
+    def announce(self, changes: ChangeSet) -> None:
+        """Tell views what work done off the vault worker changed (a sync, on its own
+        thread: ``ui.sync.controller``), as ``write`` does for its own calls."""
+        if not self._closed and not changes.empty:
+            self.changed.emit(changes.kinds)
+            self.changeset.emit(changes)
+
     def set_service(self, service: Sharelog | None) -> None:
         self.service = service
 

@@ -4,7 +4,11 @@
 
 Builds a vault in a temporary SHARELOG_HOME (a few hundred made-up records, two
 corrected, some follow-ups overdue), opens the real main window at 1440x900 and
-saves unlock.png, decisions.png, detail.png, form.png and followups.png.
+saves unlock.png, decisions.png, detail.png, form.png and followups.png. Sync: a demo
+store starts in the same temporary home (``python -m server demo``), the vault signs in
+as the demo practitioner through the real dialog (store-offer.png, sign-in.png) and syncs;
+sync-status.png shows the status bar's states, sync-details.png the Sync details window
+after a sync, a change the store refused, and a sync that found the store away.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 DEMO_PASSPHRASE = "demo passphrase for screenshots"
 WINDOW_SIZE = (1440, 900)
@@ -134,6 +139,117 @@ def _first_row(model: object, direction: str, decision: str) -> str | None:
     return None
 
 
+def sign_in_screens(window: object, out: Path, url: str) -> list[str]:
+    """The first-run offer and the sign-in dialog, then a real sign-in as the demo's Sam."""
+    from server.demo import DEMO_USERS
+
+    w: Any = window
+    sync = w.sync
+    wait_until(sync.offer_bar.isVisible)
+    settle()
+    w.grab().save(str(out / "store-offer.png"))
+    sync.offer.sign_in.click()
+    wait_until(lambda: sync.sign_in_dialog is not None and sync.sign_in_dialog.isVisible())
+    dialog = sync.sign_in_dialog
+    sam = DEMO_USERS[0]
+    dialog.username.setText(sam.username)
+    dialog.password.setText(sam.password)
+    settle()
+    dialog.grab().save(str(out / "sign-in.png"))
+    dialog.submit()
+    wait_until(lambda: sync.sign_in_dialog is None, 60)
+    wait_until(lambda: w.sync_label.text().startswith("Synced at "), 120)
+    return ["store-offer.png", "sign-in.png"]
+
+
+def sync_screens(window: object, out: Path, stop_store: Callable[[], None]) -> list[str]:
+    """The status bar's states, one above the other, and Sync details after a refusal and
+    a sync that found the store away."""
+    from PySide6.QtGui import QImage, QPainter
+
+    from app.sync.engine import SyncState, SyncStatus
+
+    w: Any = window
+    sync = w.sync
+    controller = sync.controller
+    # A follow-up given to someone outside the team: the demo store refuses it.
+    done: list[object] = []
+
+    def reassign(service: Any) -> None:
+        fu = service.my_followups()[0]
+        service.reassign_followup(fu.followup_id, "someone-outside-the-team", parents=fu.heads)
+
+    w.bridge.write(reassign, done.append, done.append)
+    wait_until(lambda: bool(done))
+    wait_until(lambda: not controller.running, 60)
+    controller.sync_now()
+    wait_until(lambda: not controller.running and "refused" in w.sync_label.text(), 60)
+    stop_store()
+    w.bridge.write(lambda s: s.record_decision(demo_share()), done.append, done.append)
+    wait_until(lambda: len(done) == 2)
+    controller.sync_now()
+    wait_until(lambda: w.sync_label.text().startswith("Offline"), 60)
+    details = sync.open_details()
+    wait_until(lambda: details.history.rowCount() >= 3 and details.held.rowCount() >= 1)
+    details.resize(900, 560)
+    settle(300)
+    details.grab().save(str(out / "sync-details.png"))
+    details.accept()
+
+    now = dt.datetime.now(dt.UTC)
+    states = [
+        SyncStatus(SyncState.SYNCING, done=420, total=1375),
+        SyncStatus(SyncState.SYNCED, synced_at=now),
+        SyncStatus(SyncState.WAITING, synced_at=now, waiting=3, oldest_waiting=now),
+        SyncStatus(SyncState.OFFLINE, synced_at=now - dt.timedelta(hours=2), waiting=2,
+                   oldest_waiting=now - dt.timedelta(days=2), error="offline"),
+        SyncStatus(SyncState.ERROR, error="device_revoked",
+                   message="This device was revoked: ask your administrator."),
+    ]
+    controller.stop()  # nothing else writes to the status bar while it is drawn
+    sync.unlocked = True
+    bar = w.statusBar()
+    bar.clearMessage()
+    shots = []
+    for status in states:
+        sync._show_status(status)
+        settle(100)
+        shots.append(bar.grab().toImage())
+    height = sum(i.height() for i in shots)
+    sheet = QImage(shots[0].width(), height, QImage.Format.Format_ARGB32)
+    painter = QPainter(sheet)
+    y = 0
+    for image in shots:
+        painter.drawImage(0, y, image)
+        y += image.height()
+    painter.end()
+    sheet.save(str(out / "sync-status.png"))
+    return ["sync-status.png", "sync-details.png"]
+
+
+def demo_share() -> Any:
+    from app.model import SEVEN_TESTS, Counterparty, DecisionRecord, Subject
+
+    return DecisionRecord(
+        direction="disclosure",
+        subjects=[Subject(name="Rory Example", date_of_birth="2015-02-11", kind="child",
+                          case_ref="C551020")],
+        counterparty=Counterparty(name="Ms T. Adeyemi", role="Health visitor",
+                                  organisation="Riverside Health Visiting"),
+        clear_purpose=True, identifies_person=True, confidential=True,
+        information="Attendance at the last two clinic appointments",
+        categories=["health"], fact_or_opinion="fact",
+        purpose="Section 47 enquiry", decision="share",
+        decided_at=dt.datetime.now().strftime("%Y-%m-%dT%H:%M"),
+        reasons="The health visitor needs this to plan the next home visit safely.",
+        consent="not_sought", consent_reason="risk_of_harm", lawful_basis="public_task",
+        without_consent_ground="risk_of_harm", statutory_gateway="ca1989_s47",
+        art9_condition="art9_2_g", sch1_condition="sch1_para18",
+        seven_tests={k: True for k in SEVEN_TESTS}, method="secure_email",
+        person_informed="no", person_informed_reason="Telling the family would increase "
+        "the risk.", third_party_identified=False, advice_sought=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render Sharelog's documentation screenshots")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
@@ -144,6 +260,14 @@ def main(argv: list[str] | None = None) -> int:
     home = Path(tempfile.mkdtemp(prefix="sharelog-screens-"))
     os.environ["SHARELOG_HOME"] = str(home)
     corrected = build_demo_vault(home)
+    # The demo store make run starts, here in the same temporary home.
+    from server import demo as demo_store
+    from server.pgcluster import free_port
+
+    port = free_port()
+    store = demo_store.start_in_background(port)
+    url = demo_store.demo_url(port)
+    os.environ["SHARELOG_SERVER"] = url  # as make run hands it to the client
 
     from PySide6.QtWidgets import QApplication
 
@@ -166,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
     screen.unlock_page.passphrase.setText(DEMO_PASSPHRASE)
     screen.unlock_page.button.click()
     wait_until(lambda: window.is_unlocked)
+    saved += sign_in_screens(window, out, url)
     model = window.decisions.model
     wait_until(lambda: model.rowCount() > 0 and not model.is_loading)
     window.decisions.select_record(corrected)
@@ -226,6 +351,12 @@ def main(argv: list[str] | None = None) -> int:
     window.grab().save(str(out / "decisions-dark.png"))
     saved.append("decisions-dark.png")
 
+    apply_colour_scheme(app, "light")
+    window.show_decisions()
+    try:
+        saved += sync_screens(window, out, lambda: demo_store.stop(store))
+    finally:
+        demo_store.stop(store)
     window.close()
     print("saved:", ", ".join(saved), "in", out)
     for note in missing:

@@ -38,7 +38,7 @@ def test_unlock_existing_vault(qtbot, home, service):
     service.lock()
     window = open_window(qtbot, home)
     unlock(qtbot, window)
-    qtbot.waitUntil(lambda: "changes waiting" in window.sync_label.text())
+    qtbot.waitUntil(lambda: window.sync_label.text() == "Not signed in")
     assert window.commands.lock.isEnabled()
     window.close()
 

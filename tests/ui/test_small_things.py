@@ -50,7 +50,7 @@ def test_the_sync_count_reads_right_for_one_change(qtbot, home, service):
     window = open_window(qtbot, home)
     unlock(qtbot, window)
     qtbot.waitUntil(lambda: window.sync_label.text() != "", timeout=5_000)
-    assert window.sync_label.text() == "Not synced yet · 1 change waiting"
+    assert window.sync_label.text() == "Not signed in · 1 change waiting"
     window.close()
 
 

@@ -103,6 +103,7 @@ class ShellActions(QObject):
         view_menu.addActions([self.decisions, self.followups])
         self.record_menu = bar.addMenu(self.tr("&Record"))
         self.record_menu.addActions(self.record_actions)
+        self.sync_menu = bar.addMenu(self.tr("&Sync"))  # filled by ui.sync.window
         help_menu = bar.addMenu(self.tr("&Help"))
         help_menu.addActions([self.shortcuts, self.about])
 

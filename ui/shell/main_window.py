@@ -11,7 +11,6 @@ from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
-    QLabel,
     QMainWindow,
     QMenu,
     QMessageBox,
@@ -34,12 +33,12 @@ from ui.shell.idle import IdleWatcher
 from ui.shell.preferences import apply_theme, idle_timeout_ms, open_preferences
 from ui.shell.shortcuts import ShortcutsDialog
 from ui.shell.tray import Tray
-from ui.vault.maintenance import after_unlock, restore_from_window
+from ui.sync.window import SyncInWindow
+from ui.vault.maintenance import after_unlock, ask_backup_target, restore_from_window
 from ui.vault.passphrase import open_change_passphrase
 from ui.vault.screens import Opened, VaultScreen
 from ui.widgets.dates import format_when
 from ui.widgets.dialogs import install_dialog_keys
-from ui.widgets.plural import counted
 from ui.widgets.resources import app_icon
 
 OVERDUE_CHECK_MS = 15 * 60 * 1000
@@ -105,8 +104,9 @@ class MainWindow(QMainWindow):
         self.screens.addWidget(self.vault_screen)
         self.screens.addWidget(self.pages)
         self.setCentralWidget(self.screens)
-        self.sync_label = QLabel(self)
-        self.sync_label.setAccessibleName(self.tr("Sync status"))
+        self.sync = SyncInWindow(self, self.bridge, self.commands.sync_menu,
+                                 ask_backup_target=ask_backup_target)
+        self.sync_label = self.sync.label
         self.statusBar().addPermanentWidget(self.sync_label)
 
         self.idle = IdleWatcher(idle_ms or 5 * 60 * 1000, self)
@@ -152,7 +152,9 @@ class MainWindow(QMainWindow):
         self.form.saved.connect(self.on_form_saved)
         self.form.draft_saved.connect(self._draft_saved)
         self.form.closed.connect(self.show_decisions)
+        self.sync.message.connect(lambda text: self.statusBar().showMessage(text, 10_000))
         if self.tray is not None:
+            self.sync.tray_note.connect(self.tray.set_sync_note)
             self.tray.show_requested.connect(self._raise)
             self.tray.lock_requested.connect(self.lock)
             self.tray.quit_requested.connect(self.close)
@@ -184,6 +186,7 @@ class MainWindow(QMainWindow):
         self.refresh_counts(notify=True)
         self._overdue_timer.start()
         self.bridge.read(lambda s: len(s.drafts()), self._remind_of_drafts, lambda _exc: None)
+        self.sync.start(opened.service)
         after_unlock(self, opened.service)  # changes made here that the vault lacks
         self.unlocked.emit()
 
@@ -230,7 +233,7 @@ class MainWindow(QMainWindow):
         self.forget.now()
         keep_qt_settings_in(self.vault_screen.base)  # the unlock screen's, nobody's
         self.set_overdue(0)
-        self.sync_label.clear()
+        self.sync.stop()
         self.statusBar().clearMessage()
         self.commands.set_unlocked(False)
         self.pages.setCurrentWidget(self.splitter)
@@ -276,6 +279,7 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.hide()
         self.vault_screen.stop_waiting()
+        self.sync.shutdown()
         self.bridge.shutdown()
 
     # -- navigation ------------------------------------------------------------
@@ -343,18 +347,11 @@ class MainWindow(QMainWindow):
         if not self.is_unlocked:
             return
 
-        def counts(service: Any) -> tuple[int, int]:
-            return service.overdue_count(), service.pending_sync_count()
+        def show(overdue: int) -> None:
+            if self.is_unlocked:  # (the sync status is ui.sync's: self.sync)
+                self.set_overdue(overdue, notify=notify)
 
-        def show(result: tuple[int, int]) -> None:
-            if not self.is_unlocked:
-                return
-            self.set_overdue(result[0], notify=notify)
-            self.sync_label.setText(counted(
-                result[1], self.tr("Not synced yet · 1 change waiting"),
-                self.tr("Not synced yet · %1 changes waiting")))
-
-        self.bridge.read(counts, show, lambda _exc: None)
+        self.bridge.read(lambda service: service.overdue_count(), show, lambda _exc: None)
 
     def set_overdue(self, count: int, notify: bool = False) -> None:
         self.overdue = count if self.is_unlocked else 0
@@ -408,7 +405,7 @@ class MainWindow(QMainWindow):
 
     # -- help ---------------------------------------------------------------------
     def show_shortcuts(self) -> None:
-        ShortcutsDialog(self.commands.all(), self).exec()
+        ShortcutsDialog([*self.commands.all(), *self.sync.actions], self).exec()
 
     def show_about(self) -> None:
         QMessageBox.about(self, self.tr("About Sharelog"), self.tr(

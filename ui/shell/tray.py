@@ -16,6 +16,8 @@ class Tray(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.overdue = 0
+        self.locked = True
+        self.sync_note = ""  # a change waiting more than a day (ui.sync.status.tray_words)
         self.icon: QSystemTrayIcon | None = None
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return
@@ -35,14 +37,23 @@ class Tray(QObject):
         if locked:
             return self.tr("Sharelog (locked)")
         if self.overdue == 1:
-            return self.tr("Sharelog: 1 follow-up overdue")
-        if self.overdue:
-            return self.tr("Sharelog: %1 follow-ups overdue").replace("%1", str(self.overdue))
-        return self.tr("Sharelog: no follow-ups overdue")
+            text = self.tr("Sharelog: 1 follow-up overdue")
+        elif self.overdue:
+            text = self.tr("Sharelog: %1 follow-ups overdue").replace("%1", str(self.overdue))
+        else:
+            text = self.tr("Sharelog: no follow-ups overdue")
+        return f"{text}\n{self.sync_note}" if self.sync_note else text
+
+    def set_sync_note(self, note: str) -> None:
+        """A change not synced for more than a day (counts and a date only)."""
+        self.sync_note = note
+        if self.icon is not None:
+            self.icon.setToolTip(self.tooltip(self.locked))
 
     def set_overdue(self, count: int, *, locked: bool = False, notify: bool = False) -> None:
         grew = count > self.overdue
         self.overdue = count
+        self.locked = locked
         if self.icon is None:
             return
         self.icon.setToolTip(self.tooltip(locked))

@@ -1,0 +1,46 @@
+"""The status bar's words for each state the engine reports (issue 10, point 3), singular
+and plural right, a change waiting more than a day said with its date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.sync.engine import SyncState, SyncStatus
+from ui.sync.status import SIGNED_OUT, LocalStatus, status_text, tray_words
+
+NOW = dt.datetime(2026, 12, 1, 14, 32, tzinfo=dt.UTC)
+
+
+def local(hh_mm: str) -> str:
+    h, m = map(int, hh_mm.split(":"))
+    return f"{NOW.replace(hour=h, minute=m).astimezone():%H:%M}"
+
+
+def test_each_state_in_words(qapp) -> None:
+    assert status_text(SyncStatus(SyncState.SYNCING, done=12, total=40), NOW) == \
+        "Syncing 12 of 40…"
+    assert status_text(SyncStatus(SyncState.SYNCING), NOW) == "Syncing…"
+    assert status_text(SyncStatus(SyncState.SYNCED, synced_at=NOW),
+                       NOW.astimezone()) == f"Synced at {local('14:32')}"
+    assert status_text(SyncStatus(SyncState.WAITING, waiting=1, oldest_waiting=NOW),
+                       NOW) == "1 change waiting"
+    assert status_text(SyncStatus(SyncState.WAITING, waiting=1234, oldest_waiting=NOW),
+                       NOW) == "1,234 changes waiting"
+    assert status_text(SyncStatus(SyncState.OFFLINE, waiting=2, oldest_waiting=NOW,
+                                  error="offline"), NOW) == "Offline · 2 changes waiting"
+    two_days = NOW - dt.timedelta(days=2)
+    stale = SyncStatus(SyncState.OFFLINE, waiting=1, oldest_waiting=two_days)
+    assert status_text(stale, NOW) == "Offline · 1 change waiting since 29 Nov 2026"
+    assert tray_words(stale).startswith("1 change not synced since ")
+    assert tray_words(SyncStatus(SyncState.WAITING, waiting=3,
+                                 oldest_waiting=dt.datetime.now(dt.UTC))) == ""
+    revoked = SyncStatus(SyncState.ERROR, error="device_revoked",
+                         message="This device was revoked: ask your administrator.")
+    assert status_text(revoked, NOW) == "This device was revoked: ask your administrator."
+    refused = SyncStatus(SyncState.SYNCED, synced_at=NOW, quarantined=2, error="refused",
+                         message="2 changes were refused by the team's store and kept on "
+                                 "this device: see details.")
+    assert status_text(refused, NOW.astimezone()).endswith(
+        "· 2 changes were refused by the team's store and kept on this device: see details.")
+    assert status_text(LocalStatus(SyncState.NOT_SIGNED_IN), NOW) == "Not signed in"
+    assert status_text(LocalStatus(SIGNED_OUT, waiting=1), NOW) == "Signed out · 1 change waiting"
