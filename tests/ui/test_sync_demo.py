@@ -21,6 +21,7 @@ from tests.conftest import PASSPHRASE, make_share
 from tests.ui.shell_support import open_window, unlock
 
 USERS = {u.username: u for u in demo.DEMO_USERS}
+MORGAN_PASSPHRASE = "marble kettle harbour violin 42"
 
 
 @pytest.fixture
@@ -55,29 +56,49 @@ def sign_in_in_window(qtbot, window, username: str) -> None:
 
 def test_the_whole_loop_on_one_computer_with_the_demo_store(qtbot, home: Path,
                                                             demo_store: str) -> None:
-    sam_home, morgan_home = home / "sam", home / "morgan"
-    for base, name in ((sam_home, "Sam Carter"), (morgan_home, "Morgan Reyes")):
-        session.create_vault(name, PASSPHRASE, base=base).lock()
+    """One data folder, one window, as ``make run`` gives a newcomer: Sam records and it
+    syncs; Sam locks; Morgan chooses "Someone else: sign in", makes a vault, is taken
+    straight to the sign-in dialog, and receives Sam's record with Sam's name."""
+    session.create_vault_for("Sam Carter", PASSPHRASE, base=home).lock()
 
-    sam = open_window(qtbot, sam_home)
-    unlock(qtbot, sam)
-    sign_in_in_window(qtbot, sam, "sam")
+    window = open_window(qtbot, home)
+    unlock(qtbot, window)
+    sign_in_in_window(qtbot, window, "sam")
     saved: list[object] = []
-    sam.bridge.write(lambda s: s.record_decision(make_share()), saved.append, saved.append)
+    window.bridge.write(lambda s: s.record_decision(make_share()), saved.append,
+                        saved.append)
     qtbot.waitUntil(lambda: bool(saved), timeout=10_000)
     record_id = saved[0]
-    qtbot.waitUntil(lambda: sam.sync_label.text().startswith("Synced at ")
-                    and sam.bridge.service.pending_sync_count() == 0, timeout=30_000)
-    sam_id = sam.bridge.service.identity.user_id
-    sam.close()
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced at ")
+                    and window.bridge.service.pending_sync_count() == 0, timeout=30_000)
+    sam_id = window.bridge.service.identity.user_id
+    window.lock()
 
-    morgan = open_window(qtbot, morgan_home)
-    unlock(qtbot, morgan)
-    sign_in_in_window(qtbot, morgan, "morgan")
-    qtbot.waitUntil(lambda: morgan.sync_label.text().startswith("Synced at "),
+    screen = window.vault_screen
+    unlock_page, create_page = screen.unlock_page, screen.create_page
+    qtbot.waitUntil(lambda: screen.stack.currentWidget() is unlock_page)
+    button = unlock_page.someone_else_button
+    assert button.text() == "Someone else: sign in"  # the store's address is known
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: screen.stack.currentWidget() is create_page)
+    qtbot.keyClicks(create_page.name, "Morgan Reyes")
+    qtbot.keyClicks(create_page.passphrase, MORGAN_PASSPHRASE)
+    qtbot.keyClicks(create_page.confirm, MORGAN_PASSPHRASE)
+    qtbot.mouseClick(create_page.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.is_unlocked, timeout=20_000)
+    # No menu to find: the new vault goes on to the sign-in dialog by itself.
+    qtbot.waitUntil(lambda: window.sync.sign_in_dialog is not None
+                    and window.sync.sign_in_dialog.isVisible(), timeout=10_000)
+    dialog = window.sync.sign_in_dialog
+    assert dialog.address.text() == demo_store
+    qtbot.keyClicks(dialog.username, "morgan")
+    qtbot.keyClicks(dialog.password, USERS["morgan"].password)
+    qtbot.mouseClick(dialog.button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.sync_label.text().startswith("Synced at "),
                     timeout=30_000)
-    service = morgan.bridge.service
-    qtbot.waitUntil(lambda: morgan.decisions.model.rowCount() == 1, timeout=10_000)
+    service = window.bridge.service
+    assert service.identity.user_id != sam_id  # Morgan's own vault, not Sam's reopened
+    qtbot.waitUntil(lambda: window.decisions.model.rowCount() == 1, timeout=10_000)
     assert service.get_decision(record_id).owner_id == sam_id
     assert service.user_name(sam_id) == "Sam Carter"  # from the store, not "Unknown user"
-    morgan.close()
+    window.close()

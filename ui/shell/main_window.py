@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.settings import Settings
+from app.sync import account
 from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
 from ui.decisions.detail_pane import DetailPane
 from ui.decisions.panel import DecisionsPanel
@@ -137,6 +138,12 @@ class MainWindow(QMainWindow):
         a.change_passphrase.triggered.connect(self.show_change_passphrase)
         a.drafts_menu.aboutToShow.connect(self._fill_drafts_menu)
         self.vault_screen.opened.connect(self.on_opened)
+        # "Someone else: sign in" when an administrator preset the team's store: the new
+        # vault goes straight on to the sign-in dialog (cancelled, the offer bar stays).
+        # (Read once while the window is built, before it shows: a small file at most.)
+        self._store_preset = account.preset_store_url() is not None
+        self.vault_screen.set_sign_in_available(self._store_preset)
+        self.vault_screen.vault_created.connect(self._after_vault_created)
         self.vault_screen.restore_requested.connect(lambda: restore_from_window(self))
         self.decisions.record_selected.connect(self.detail.show_record)
         self.detail.correct_requested.connect(self.correct)
@@ -163,6 +170,10 @@ class MainWindow(QMainWindow):
     def start(self) -> None:
         self.screens.setCurrentWidget(self.vault_screen)
         self.vault_screen.start()
+
+    def _after_vault_created(self, _opened: Opened) -> None:
+        if self._store_preset:
+            self.sync.open_sign_in()
 
     def on_opened(self, opened: Opened) -> None:
         self.bridge.set_service(opened.service)
