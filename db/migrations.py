@@ -269,7 +269,20 @@ CREATE TABLE store_tips (
 ) WITHOUT ROWID;
 """
 
-STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6]
+# Step 8: which follow-ups given to this person by someone else they have opened (the
+# reassignment they saw), so a follow-up reassigned to them is marked new until opened.
+# This device's own reading, not a projection of events: never synced, never rebuilt.
+STEP_8 = """
+CREATE TABLE IF NOT EXISTS followup_seen (
+    followup_id TEXT PRIMARY KEY,
+    event_id    TEXT NOT NULL,   -- the reassignment seen
+    seen_at     TEXT NOT NULL    -- UTC
+) WITHOUT ROWID;
+"""
+
+# Step 7 (the sync engine's) is on its own branch: on merge this list reads
+# [..., STEP_6, STEP_7, STEP_8].
+STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_8]
 LATEST_VERSION = len(STEPS)
 
 
