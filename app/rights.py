@@ -33,6 +33,34 @@ class Member:
     role: str
 
 
+@dataclass(frozen=True)
+class TeamView:
+    """What the window needs to say who is who (read on the vault worker, used on the UI
+    thread): this person's ids, role, the names the store gave, the team's members."""
+
+    my_ids: tuple[str, ...]
+    role: str
+    names: dict[str, str]
+    aliases: dict[str, str]
+    members: tuple[Member, ...]
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role == MANAGER
+
+    def is_me(self, user_id: str) -> bool:
+        return user_id in self.my_ids or self.aliases.get(user_id, "") in self.my_ids
+
+    def name(self, user_id: str) -> str:
+        """The person's name as the store gave it ("Unknown user" only when none was)."""
+        return self.names.get(user_id) or self.names.get(self.aliases.get(user_id, ""),
+                                                         "Unknown user")
+
+    def ids_of(self, user_id: str) -> tuple[str, ...]:
+        """Every id one member's records may carry (their account's and local ones)."""
+        return (user_id, *sorted(a for a, acct in self.aliases.items() if acct == user_id))
+
+
 class Rights:
     def __init__(self, unit: Unit) -> None:
         self.unit = unit
@@ -66,3 +94,8 @@ class Rights:
         return sorted((Member(uid, unit.user_name(uid), role) for uid, role in unit.roles.items()
                        if role in (PRACTITIONER, MANAGER) and uid not in unit.aliases),
                       key=lambda m: (m.name.casefold(), m.user_id))
+
+    def view(self) -> TeamView:
+        unit = self.unit
+        return TeamView(unit.identity.my_ids, self.role, dict(unit.users), dict(unit.aliases),
+                        tuple(self.members()))

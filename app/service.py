@@ -50,7 +50,7 @@ from app.model import (
 )
 from app.problems import InvalidChange, NotFound, Problem, ValidationError
 from app.resolve import Resolutions
-from app.rights import Member, Rights
+from app.rights import Member, Rights, TeamView
 from app.sync.local import SyncLocal
 from app.unit import ChangeSet, Identity, Unit, Writer
 from app.workdays import ENGLAND_AND_WALES_BANK_HOLIDAYS, WorkingCalendar
@@ -232,6 +232,10 @@ class Sharelog:
 
     def team_members(self) -> list[Member]:
         return self.rights.members()
+
+    def team_view(self) -> TeamView:
+        """Who is who: this person's ids and role, the team's names and members."""
+        return self.rights.view()
 
     def is_manager(self) -> bool:
         return self.rights.is_manager
