@@ -131,7 +131,7 @@ class ConflictDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         layout.addWidget(self.buttons)
         self.reason.textChanged.connect(self._update_save)
-        self.resize(980, 640)
+        self.resize(980, 560)
         self._update_save()
         self.load()
 
@@ -272,8 +272,10 @@ class ConflictDialog(QDialog):
             choice.new_text.setAccessibleName(self.tr("New value for %1").replace("%1", title))
             choice.new_text.setEnabled(editable)
             choice.new_text.textChanged.connect(lambda r=radio: self._typed_new(r))
+            choice.new_text.setMaximumHeight(self.fontMetrics().height() * 6)
             grid.addWidget(radio, 1, new_column)
-            grid.addWidget(choice.new_text, 2, new_column, 3, 1)
+            grid.addWidget(choice.new_text, 2, new_column, 3, 1,
+                           Qt.AlignmentFlag.AlignTop)
             grid.setColumnStretch(new_column, 1)
         elif c.field == "due_date":
             radio = QRadioButton(self.tr("Another date"), box)
@@ -302,6 +304,9 @@ class ConflictDialog(QDialog):
             grid.addWidget(label, 5, 0, 1, len(c.values))
             grid.addWidget(choice.note_text, 6, 0, 1, len(c.values))
             group.idClicked.connect(lambda i, ch=choice: self._prefill_note(ch, i))
+        for row in range(1, 5):  # each value's words sit close under it
+            grid.setRowStretch(row, 0)
+        grid.setRowStretch(7, 1)
         group.idClicked.connect(lambda _i: self._update_save())
         self.choices.append(choice)
         self.body_layout.addWidget(box)

@@ -156,6 +156,7 @@ class DecisionsPanel(QWidget):
         self.team_button.setChecked(True)
         self.practitioner = self._combo(self.tr("Practitioner"),
                                         [(self.tr("Every practitioner"), None)])
+        self.practitioner.setMinimumContentsLength(18)  # a whole name
         for hidden in (self.mine_button, self.team_button, self.practitioner):
             hidden.hide()
         self.clear_filters = QPushButton(self.tr("Clear filters"), self)
@@ -286,6 +287,7 @@ class DecisionsPanel(QWidget):
             width = max(metrics.horizontalAdvance(t) for t in texts) + padding
             self.table.setColumnWidth(column, width)
         self._fixed_columns = tuple(samples)
+        self.table.setColumnHidden(DecisionsModel.OWNER, True)  # until others' records show
         self._min_name_width = metrics.averageCharWidth() * MIN_NAME_CHARS
         self.table.viewport().installEventFilter(self)
         self._share_name_columns()
@@ -294,12 +296,13 @@ class DecisionsPanel(QWidget):
         """The panel's width that shows every column whole, names at their minimum."""
         table = self.table
         scrollbar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        columns = (sum(table.columnWidth(c) for c in self._fixed_columns)
-                   + 2 * self._min_name_width)
+        columns = (sum(table.columnWidth(c) for c in self._fixed_columns
+                       if not table.isColumnHidden(c)) + 2 * self._min_name_width)
         return columns + scrollbar + 2 * table.frameWidth() + 4
 
     def _share_name_columns(self) -> None:
-        fixed = sum(self.table.columnWidth(c) for c in self._fixed_columns)
+        fixed = sum(self.table.columnWidth(c) for c in self._fixed_columns
+                    if not self.table.isColumnHidden(c))
         free = self.table.viewport().width() - fixed
         width = max(self._min_name_width, free // 2)
         for column in (DecisionsModel.SUBJECTS, DecisionsModel.COUNTERPARTY):
@@ -372,7 +375,9 @@ class DecisionsPanel(QWidget):
 
     def _show_owner_column(self) -> None:
         shown = self.showing_team() or self.model.holds_others()
-        self.table.setColumnHidden(DecisionsModel.OWNER, not shown)
+        if self.table.isColumnHidden(DecisionsModel.OWNER) == shown:
+            self.table.setColumnHidden(DecisionsModel.OWNER, not shown)
+            self._share_name_columns()
 
     # -- keeping the list still ---------------------------------------------------
     def _remember_top(self, *_args: object) -> None:
