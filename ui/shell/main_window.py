@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from app import __version__
 from app.settings import Settings
-from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
+from ui.bridge import Bridge
 from ui.decisions.detail_pane import DetailPane
 from ui.decisions.panel import DecisionsPanel
 from ui.followups.panel import FollowUpsPanel
@@ -326,15 +326,17 @@ class MainWindow(QMainWindow):
     def on_changed(self, kinds: frozenset[str]) -> None:
         if not self.is_unlocked:
             return
-        if kinds & {DECISIONS, FOLLOWUPS}:
-            self.decisions.refresh()
         self.refresh_counts()
 
     def on_changeset(self, changes: Any) -> None:
-        """Which records changed (a save, a pulled page): the pane reloads only if it
-        shows one of them, keeping its tab and scroll; the list keeps its selection."""
-        if self.is_unlocked:
-            self.detail.refresh_for(changes)
+        """Which records changed (a save, a pulled page): the list applies the difference,
+        keeping its selection and the row at its top; the pane reloads only if it shows
+        one of them, keeping its tab and scroll."""
+        if not self.is_unlocked:
+            return
+        if changes.records or changes.followups or changes.conflicts:
+            self.decisions.refresh()
+        self.detail.refresh_for(changes)
 
     def resolve_conflict(self, record_id: str, followup_id: str = "") -> None:
         """The side-by-side view of a record's conflicts (from My follow-ups)."""
