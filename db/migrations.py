@@ -278,6 +278,9 @@ CREATE TABLE IF NOT EXISTS followup_seen (
     event_id    TEXT NOT NULL,   -- the reassignment seen
     seen_at     TEXT NOT NULL    -- UTC
 ) WITHOUT ROWID;
+-- Reassignments only: "given to me" reads these few rows, not every follow-up held.
+CREATE INDEX IF NOT EXISTS events_reassigned ON events (assignee_id)
+    WHERE kind = 'followup.reassign';
 """
 
 # Step 7 (the sync engine's) is on its own branch: on merge this list reads

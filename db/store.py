@@ -546,14 +546,15 @@ def overdue_count(conn: Connection, owner_ids: tuple[str, ...], today: str) -> i
 
 def reassigned_to(conn: Connection, owner_ids: tuple[str, ...]) -> list[tuple[Any, ...]]:
     """(follow-up id, event id, author id, hlc) of every reassignment to this person, by
-    someone else, of an open follow-up they hold now, oldest first."""
+    someone else, of an open follow-up they hold now, oldest first (the partial index
+    ``events_reassigned`` holds reassignments only)."""
     owners = ",".join("?" for _ in owner_ids)
     return conn.execute(
-        "SELECT e.entity_id, e.event_id, e.author_id, e.hlc FROM followups f "
-        "JOIN events e ON e.entity_id = f.followup_id "
-        f"WHERE f.owner_id IN ({owners}) AND f.state = 'open' "
-        f"AND e.kind = 'followup.reassign' AND e.assignee_id IN ({owners}) "
-        f"AND e.author_id NOT IN ({owners}) ORDER BY e.hlc, e.event_id",
+        "SELECT e.entity_id, e.event_id, e.author_id, e.hlc FROM events e "
+        "JOIN followups f ON f.followup_id = e.entity_id "
+        f"WHERE e.kind = 'followup.reassign' AND e.assignee_id IN ({owners}) "
+        f"AND e.author_id NOT IN ({owners}) AND f.owner_id IN ({owners}) "
+        "AND f.state = 'open' ORDER BY e.hlc, e.event_id",
         (*owner_ids, *owner_ids, *owner_ids)).fetchall()
 
 
