@@ -269,6 +269,21 @@ CREATE TABLE store_tips (
 ) WITHOUT ROWID;
 """
 
+STEP_7 = """
+-- The sync engine's journal: each sync attempt, when, how much moved and how it ended
+-- ('synced' or an error code), with Sharelog's own words for an error (never record
+-- content), so the window shows the state and its history after a restart, offline.
+CREATE TABLE sync_history (
+    attempt_id  INTEGER PRIMARY KEY,
+    started_at  TEXT NOT NULL,          -- UTC
+    finished_at TEXT NOT NULL,          -- UTC
+    pushed      INTEGER NOT NULL,
+    pulled      INTEGER NOT NULL,
+    outcome     TEXT NOT NULL,          -- 'synced' | an error code (app.sync.engine)
+    message     TEXT                    -- the error in Sharelog's words, with the action
+);
+"""
+
 # Step 8: which follow-ups given to this person by someone else they have opened (the
 # reassignment they saw), so a follow-up reassigned to them is marked new until opened.
 # This device's own reading, not a projection of events: never synced, never rebuilt.
@@ -283,9 +298,7 @@ CREATE INDEX IF NOT EXISTS events_reassigned ON events (assignee_id)
     WHERE kind = 'followup.reassign';
 """
 
-# Step 7 (the sync engine's) is on its own branch: on merge this list reads
-# [..., STEP_6, STEP_7, STEP_8].
-STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_8]
+STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7, STEP_8]
 LATEST_VERSION = len(STEPS)
 
 

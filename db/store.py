@@ -329,6 +329,40 @@ def store_tips(conn: Connection) -> list[tuple[Any, ...]]:
                         "checked_at FROM store_tips ORDER BY device_id").fetchall()
 
 
+# -- the sync engine's journal -------------------------------------------------
+SYNC_HISTORY_KEEP = 500  # attempts kept; older ones go (they say nothing a person needs)
+
+
+def sync_attempt_add(conn: Connection, started_at: str, finished_at: str, pushed: int,
+                     pulled: int, outcome: str, message: str | None) -> None:
+    conn.execute(
+        "INSERT INTO sync_history (started_at, finished_at, pushed, pulled, outcome, message) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (started_at, finished_at, pushed, pulled, outcome, message))
+    conn.execute("DELETE FROM sync_history WHERE attempt_id <= "
+                 "(SELECT max(attempt_id) FROM sync_history) - ?", (SYNC_HISTORY_KEEP,))
+
+
+def sync_attempts(conn: Connection, limit: int) -> list[tuple[Any, ...]]:
+    """(started_at, finished_at, pushed, pulled, outcome, message), newest first."""
+    return conn.execute(
+        "SELECT started_at, finished_at, pushed, pulled, outcome, message FROM sync_history "
+        "ORDER BY attempt_id DESC LIMIT ?", (limit,)).fetchall()
+
+
+def outbox_oldest_hlc(conn: Connection) -> str | None:
+    """The clock stamp of the oldest change still waiting for the store."""
+    row = conn.execute("SELECT min(e.hlc) FROM outbox o JOIN events e "
+                       "ON e.event_id = o.event_id").fetchone()
+    return None if row is None else row[0]
+
+
+def chain_count_upto(conn: Connection, device_id: str, upto: int) -> int:
+    """How many positions 1..``upto`` of a device's chain the vault holds (one index range)."""
+    return int(conn.execute(
+        "SELECT count(*) FROM events WHERE device_id = ? AND device_seq BETWEEN 1 AND ?",
+        (device_id, upto)).fetchone()[0])
+
+
 # -- decision projection ----------------------------------------------------
 def decision_get_row(conn: Connection, record_id: str) -> dict[str, Any] | None:
     cur = conn.execute("SELECT * FROM decisions WHERE record_id = ?", (record_id,))

@@ -20,7 +20,7 @@ from app.followups import FOLLOWUP_TITLES
 from app.model import DecisionRecord, FollowUpKind
 from app.service import Sharelog
 from app.unit import Writer
-from db import migrations, store
+from db import store
 from db.vault import Connection
 
 
@@ -80,9 +80,11 @@ def _local_times(conn: Connection, table: str, key: str) -> None:
 def strip_to(conn: Connection, version: int) -> None:
     """Take away every schema step after ``version`` (the vault then reads as made by
     that version's Sharelog)."""
-    if version < migrations.STEPS.index(migrations.STEP_8) + 1:  # whatever number it has
+    if version < 8:
         conn.execute("DROP INDEX events_reassigned")
         conn.execute("DROP TABLE followup_seen")
+    if version < 7:
+        conn.execute("DROP TABLE sync_history")
     if version < 6:
         _local_times(conn, "decisions", "record_id")
         _local_times(conn, "followups", "followup_id")
