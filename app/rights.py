@@ -6,8 +6,12 @@ store would refuse is never saved and the window can say why a button is off.
   practitioner who made it, under any of their ids (this vault's local id, the account's,
   or a local id the store named as theirs).
 - A follow-up is changed by whoever holds it, or by a manager of the team.
-- Only a manager gives a follow-up to someone else. A vault that has not signed in does
-  not know its role yet: the store decides when it syncs.
+- Only a manager gives a follow-up to someone else.
+
+They hold once the vault knows its role, as the store gave it at sign-in
+(``record_binding(role=)``, ``learn_people(roles=)``). A vault that does not (not signed in
+yet: it holds only its own records; or bound by a Sharelog that did not keep the role) is
+not refused here, and the store decides when it syncs.
 """
 
 from __future__ import annotations
@@ -80,13 +84,15 @@ class Rights:
 
     def record_refusal(self, owner_id: str) -> str:
         """Why this user may not correct or withdraw a record ("" when they may)."""
-        return "" if self.is_me(owner_id) else NOT_OWNER
+        return "" if not self.role or self.is_me(owner_id) else NOT_OWNER
 
     def followup_refusal(self, holder_id: str, *, reassign: bool = False) -> str:
         """Why this user may not make this change to a follow-up ("" when they may)."""
+        if self.is_manager or not self.role:
+            return ""
         if reassign:
-            return NOT_MANAGER if self.role and not self.is_manager else ""
-        return "" if self.is_me(holder_id) or self.is_manager else NOT_HOLDER
+            return NOT_MANAGER
+        return "" if self.is_me(holder_id) else NOT_HOLDER
 
     def members(self) -> list[Member]:
         """The team's practitioners and managers by name (whose roles the store gave)."""
