@@ -159,3 +159,21 @@ def test_a_pulled_page_refreshes_the_list_and_the_pane_without_moving_them(
     assert panel.selected_record_id() == chosen  # the selection stayed
     assert window.detail.loaded_id == chosen and window.detail.tabs.currentIndex() == 1
     assert panel.proxy.index(table.rowAt(0), 0).data(RECORD_ID_ROLE) == top_before  # not moved
+
+
+def test_a_new_filter_starts_at_the_top_of_its_list(qtbot, team: Team, windows) -> None:
+    laptop = team.devices["pat-laptop"]
+    with laptop.bulk() as w:
+        for n in range(120):
+            w.record_decision(make_share(decided_at=f"2026-10-{1 + n // 10:02d}T"
+                                         f"{8 + n % 10:02d}:00",
+                                         consent="given" if n % 2 else "not_sought"))
+    window = windows("pat-laptop")
+    panel = window.decisions
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 120, timeout=10_000)
+    panel.table.scrollTo(panel.proxy.index(80, 0), panel.table.ScrollHint.PositionAtTop)
+    qtbot.waitUntil(lambda: panel.table.rowAt(0) == 80, timeout=5_000)
+    panel.consent.setCurrentIndex(panel.consent.findData("given"))
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 60 and not panel.model.is_loading,
+                    timeout=10_000)
+    assert panel.table.rowAt(0) == 0

@@ -234,6 +234,7 @@ class DecisionsPanel(QWidget):
         self.proxy.rowsRemoved.connect(self._keep_top)
         self.proxy.modelReset.connect(self._keep_top)
         self.model.loaded.connect(self._show_owner_column)
+        self.model.results_shown.connect(self._to_start)
         # The detail pane shows the record selected in this list, or nothing: the
         # selection is checked again whenever rows go, come back or move.
         self.table.selectionModel().selectionChanged.connect(self._sync_selected)
@@ -381,7 +382,8 @@ class DecisionsPanel(QWidget):
 
     # -- keeping the list still ---------------------------------------------------
     def _remember_top(self, *_args: object) -> None:
-        if self._anchor is not None:
+        # Only while a refresh applies a difference: a new search or filter starts at the top.
+        if self._anchor is not None or self.model.is_loading:
             return
         row = self.table.rowAt(0)
         if row <= 0:  # at the top, new rows show above: nothing to hold
@@ -399,6 +401,15 @@ class DecisionsPanel(QWidget):
             return
         index = self.proxy.mapFromSource(self.model.index(row, 0))
         self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+
+    def _to_start(self, _generation: int) -> None:
+        """A new search, filter or sort shows its list from the top (or the record still
+        selected); only a refresh keeps the place (``_keep_top``)."""
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.scrollTo(rows[0])
+        else:
+            self.table.scrollToTop()
 
     # -- queries ---------------------------------------------------------------
     def current_filters(self) -> SearchFilters:
