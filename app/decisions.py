@@ -32,6 +32,7 @@ from app.model import (
     Version,
 )
 from app.problems import InvalidChange, NotFound, Problem, ValidationError
+from app.rights import Rights
 from app.settings import describe as describe_setting
 from app.unit import ChangeSet, Saved, Unit, Writer
 from app.validation import require_reason, validate
@@ -55,6 +56,8 @@ class DecisionDetail:
     # them as the versions its author saw.
     heads: tuple[str, ...] = ()
     conflicts: tuple[str, ...] = ()  # the record's fields in conflict
+    # Why this user may not correct or withdraw it here ("" when they may: their own).
+    read_only: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class Decisions:
     def __init__(self, unit: Unit, followups: FollowUps) -> None:
         self.unit = unit
         self.followups = followups
+        self.rights = Rights(unit)
 
     # -- changes -------------------------------------------------------------------------------
     def record(self, record: DecisionRecord, *, followup_days: int | None = None,
@@ -120,6 +124,7 @@ class Decisions:
             row = store.decision_get_row(w.conn, record_id)
             if row is None:
                 raise NotFound("record")
+            self._check_owner(row["owner_id"])
             if _saw_withdrawal(w.conn, record_id, seen):
                 raise InvalidChange("This record was withdrawn and can no longer be corrected.")
             ev = w.emit("decision", "decision.correct", record_id, record_id, parents=seen,
@@ -139,6 +144,7 @@ class Decisions:
             row = store.decision_get_row(w.conn, record_id)
             if row is None:
                 raise NotFound("record")
+            self._check_owner(row["owner_id"])
             if _saw_withdrawal(w.conn, record_id, seen) and not (
                     row["conflicts"] != "[]" and set(json.loads(row["heads"])) <= set(seen)):
                 raise InvalidChange("This record is already withdrawn.")
@@ -151,6 +157,11 @@ class Decisions:
                            parents=open_fu.heads,
                            payload={"reason": "The record was withdrawn."})
         return Saved(ev.event_id, w.changes)
+
+    def _check_owner(self, owner_id: str) -> None:
+        refusal = self.rights.record_refusal(owner_id)
+        if refusal:
+            raise InvalidChange(refusal)
 
     # -- reading -------------------------------------------------------------------------------
     def get(self, record_id: str) -> DecisionDetail:
@@ -173,6 +184,7 @@ class Decisions:
                 followups=followups,
                 heads=tuple(json.loads(row["heads"])),
                 conflicts=conflicts,
+                read_only=self.rights.record_refusal(row["owner_id"]),
             )
         return self.unit.read(read)
 
@@ -247,6 +259,7 @@ class Decisions:
                     case_ref=f.subject_case_ref,
                     before=f.before,
                     limit=f.limit,
+                    owner_ids=f.owners,
                 )
             return [_summary(r) for r in rows]
         return self.unit.read(read)

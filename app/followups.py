@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from app.events import hlc_local_iso
@@ -26,8 +27,9 @@ from app.model import (
 )
 from app.problems import InvalidChange, NotFound, Problem, ValidationError
 from app.projection import event_from_row, order_events
+from app.rights import Rights
 from app.settings import describe as describe_setting
-from app.unit import Saved, Unit, Writer
+from app.unit import ChangeSet, Saved, Unit, Writer
 from app.validation import require_reason
 from app.workdays import WorkingCalendar
 from db import store
@@ -40,6 +42,17 @@ FOLLOWUP_TITLES = {
 }
 MAX_DUE_DAYS_AHEAD = 5 * 366
 CLOSING = frozenset({"followup.done", "followup.cancel"})
+
+
+@dataclass(frozen=True)
+class GivenToMe:
+    """An open follow-up someone else gave to this person, not opened since (new)."""
+
+    followup_id: str
+    event_id: str  # the reassignment
+    by_id: str
+    by_name: str
+    at: str  # local time, for display
 
 
 class FollowUps:
@@ -89,6 +102,34 @@ class FollowUps:
             return [FollowUpChange(ev.event_id, ev.kind, ev.author_id, hlc_local_iso(ev.hlc),
                                    json.loads(ev.payload)) for ev in order_events(events)]
         return self.unit.read(read)
+
+    def given_to_me(self) -> dict[str, GivenToMe]:
+        """Follow-ups someone else gave to this person (a manager's reassignment) that
+        they have not opened since: shown as new. Each follow-up's latest such change."""
+        mine = self.unit.identity.my_ids
+
+        def read(conn: Connection) -> dict[str, GivenToMe]:
+            latest = {r[0]: r for r in store.reassigned_to(conn, mine)}
+            seen = store.followups_seen(conn)
+            return {fid: GivenToMe(fid, eid, author, self.unit.user_name(author),
+                                   hlc_local_iso(hlc))
+                    for fid, (_f, eid, author, hlc) in latest.items() if seen.get(fid) != eid}
+        return self.unit.read(read)
+
+    def mark_seen(self, followup_ids: Iterable[str]) -> ChangeSet:
+        """The person opened these follow-ups: those given to them are no longer new (kept
+        in this vault only; nothing is sent to the store)."""
+        wanted = set(followup_ids)
+        new = {fid: g for fid, g in self.given_to_me().items() if fid in wanted}
+        if not new:
+            return ChangeSet()
+        when = dt.datetime.fromtimestamp(self.unit.clock.time(), dt.UTC).isoformat(
+            timespec="seconds")
+        with self.unit.write() as w:
+            for fid, given in new.items():
+                store.followup_seen_put(w.conn, fid, given.event_id, when)
+            w.note(ChangeSet(followups=frozenset(new)))
+        return w.changes
 
     def due_date_for(self, days: int | None = None, start: dt.date | None = None) -> dt.date:
         count = days if days is not None else self.working_days
@@ -152,6 +193,10 @@ class FollowUps:
             row = store.followup_get_row(w.conn, followup_id)
             if row is None:
                 raise NotFound("follow-up")
+            refusal = Rights(self.unit).followup_refusal(
+                row["owner_id"], reassign=kind == "followup.reassign")
+            if refusal:
+                raise InvalidChange(refusal)
             check_seen_followup(w.conn, followup_id, seen, row)
             body = payload(w.conn, row) if callable(payload) else payload
             ev = w.emit("followup", kind, row["record_id"], followup_id, parents=seen,

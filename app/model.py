@@ -462,6 +462,9 @@ class SearchFilters:
     followup_state: str | None = None  # 'open' | 'overdue' | 'done' | 'cancelled' | 'none'
     include_withdrawn: bool = True
     subject_case_ref: str | None = None
+    # Whose records: None for every record held (a manager's Team), else these owners'
+    # ids (Mine: every id of this person; one practitioner's).
+    owners: tuple[str, ...] | None = None
     # Keyset paging: only rows after this (decided_at, record_id), in newest-first order.
     before: tuple[str, str] | None = None
     limit: int | None = None

@@ -49,6 +49,8 @@ from app.model import (
     Version,
 )
 from app.problems import InvalidChange, NotFound, Problem, ValidationError
+from app.resolve import Resolutions
+from app.rights import Member, Rights, TeamView
 from app.sync.local import SyncLocal
 from app.unit import ChangeSet, Identity, Unit, Writer
 from app.workdays import ENGLAND_AND_WALES_BANK_HOLIDAYS, WorkingCalendar
@@ -81,6 +83,8 @@ class Sharelog:
         self.maintenance = Maintenance(self.unit)
         self.ingest = Ingest(self.unit)
         self.sync = SyncLocal(self.unit)
+        self.rights = Rights(self.unit)
+        self.resolutions = Resolutions(self.decisions, self.followups)
 
     # -- set-up ------------------------------------------------------------
     @classmethod
@@ -212,6 +216,30 @@ class Sharelog:
     def conflicts(self, record_id: str) -> list[Conflict]:
         return self.decisions.conflicts(record_id)
 
+    def resolve_record(self, record_id: str, chosen: dict[str, Any], reason: str, *,
+                       parents: Iterable[str]) -> str:
+        """Settle a record's fields in conflict (``app.resolve``); the new version's id."""
+        saved = self.resolutions.resolve_record(record_id, chosen, reason, parents=parents)
+        log.info("conflict resolved")
+        return saved.value
+
+    def resolve_followup(self, followup_id: str, field: str, value: Any, note: str, *,
+                         parents: Iterable[str]) -> str:
+        saved = self.resolutions.resolve_followup(followup_id, field, value, note,
+                                                  parents=parents)
+        log.info("follow-up conflict resolved")
+        return saved.value
+
+    def team_members(self) -> list[Member]:
+        return self.rights.members()
+
+    def team_view(self) -> TeamView:
+        """Who is who: this person's ids and role, the team's names and members."""
+        return self.rights.view()
+
+    def is_manager(self) -> bool:
+        return self.rights.is_manager
+
     def list_decisions(self, filters: SearchFilters | None = None, *,
                        cancelled: Callable[[], bool] | None = None) -> list[DecisionSummary]:
         return self.decisions.matching(filters, cancelled=cancelled)
@@ -256,6 +284,13 @@ class Sharelog:
                           reason: str = "") -> str:
         return self.followups.reassign(followup_id, to_user, parents=parents,
                                        reason=reason).value
+
+    def followups_given_to_me(self) -> dict[str, Any]:
+        """Follow-ups someone else gave to this person, not opened since (new)."""
+        return self.followups.given_to_me()
+
+    def mark_followups_seen(self, followup_ids: Iterable[str]) -> None:
+        self.followups.mark_seen(followup_ids)
 
     def followup_history(self, followup_id: str) -> list[FollowUpChange]:
         return self.followups.history(followup_id)

@@ -208,6 +208,10 @@ class Unit:
         )
         self.key = DeviceKey.from_private_bytes(bytes(meta["device_private_key"]))
         self.users: dict[str, str] = json.loads(meta.get("users") or "{}")
+        # The team's roles ("practitioner", "manager") and the local ids that name an
+        # account's older events, as the store said at sign-in (``app.sync.local``).
+        self.roles: dict[str, str] = json.loads(meta.get("roles") or "{}")
+        self.aliases: dict[str, str] = json.loads(meta.get("aliases") or "{}")
         self.hlc = HybridLogicalClock(self.identity.device_id, own_last, wall=self.clock.ms)
         # The end of this laptop's chain, kept beside the vault (see app.tip). While the
         # vault lacks changes its tip knows of, the tip stays as it is (frozen) until the

@@ -284,7 +284,21 @@ CREATE TABLE sync_history (
 );
 """
 
-STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7]
+# Step 8: which follow-ups given to this person by someone else they have opened (the
+# reassignment they saw), so a follow-up reassigned to them is marked new until opened.
+# This device's own reading, not a projection of events: never synced, never rebuilt.
+STEP_8 = """
+CREATE TABLE IF NOT EXISTS followup_seen (
+    followup_id TEXT PRIMARY KEY,
+    event_id    TEXT NOT NULL,   -- the reassignment seen
+    seen_at     TEXT NOT NULL    -- UTC
+) WITHOUT ROWID;
+-- Reassignments only: "given to me" reads these few rows, not every follow-up held.
+CREATE INDEX IF NOT EXISTS events_reassigned ON events (assignee_id)
+    WHERE kind = 'followup.reassign';
+"""
+
+STEPS: list[str] = [STEP_1, STEP_2, STEP_3, STEP_4, STEP_5, STEP_6, STEP_7, STEP_8]
 LATEST_VERSION = len(STEPS)
 
 

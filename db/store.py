@@ -578,6 +578,32 @@ def overdue_count(conn: Connection, owner_ids: tuple[str, ...], today: str) -> i
     )
 
 
+def reassigned_to(conn: Connection, owner_ids: tuple[str, ...]) -> list[tuple[Any, ...]]:
+    """(follow-up id, event id, author id, hlc) of every reassignment to this person, by
+    someone else, of an open follow-up they hold now, oldest first (the partial index
+    ``events_reassigned`` holds reassignments only)."""
+    owners = ",".join("?" for _ in owner_ids)
+    return conn.execute(
+        "SELECT e.entity_id, e.event_id, e.author_id, e.hlc FROM events e "
+        "JOIN followups f ON f.followup_id = e.entity_id "
+        f"WHERE e.kind = 'followup.reassign' AND e.assignee_id IN ({owners}) "
+        f"AND e.author_id NOT IN ({owners}) AND f.owner_id IN ({owners}) "
+        "AND f.state = 'open' ORDER BY e.hlc, e.event_id",
+        (*owner_ids, *owner_ids, *owner_ids)).fetchall()
+
+
+def followups_seen(conn: Connection) -> dict[str, str]:
+    """Follow-up id -> the reassignment its holder has seen (opened)."""
+    return dict(conn.execute("SELECT followup_id, event_id FROM followup_seen").fetchall())
+
+
+def followup_seen_put(conn: Connection, followup_id: str, event_id: str, when: str) -> None:
+    conn.execute(
+        "INSERT INTO followup_seen (followup_id, event_id, seen_at) VALUES (?, ?, ?) "
+        "ON CONFLICT (followup_id) DO UPDATE SET event_id = excluded.event_id, "
+        "seen_at = excluded.seen_at", (followup_id, event_id, when))
+
+
 def records_in_conflict(conn: Connection) -> list[str]:
     """Records whose decision or one of whose follow-ups holds concurrent changes."""
     return [r[0] for r in conn.execute(
@@ -599,7 +625,8 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
                    date_from: str | None, date_to: str | None, direction: str | None,
                    decision: str | None, consent: str | None, followup_state: str | None,
                    include_withdrawn: bool, case_ref: str | None,
-                   before: tuple[str, str] | None, limit: int | None) -> list[tuple[Any, ...]]:
+                   before: tuple[str, str] | None, limit: int | None,
+                   owner_ids: tuple[str, ...] | None = None) -> list[tuple[Any, ...]]:
     """Decisions newest first (decided_at, then record id), optionally after a keyset cursor.
 
     The filtering, ordering and limit run on the narrow columns first; follow-up counts
@@ -640,6 +667,9 @@ def list_decisions(conn: Connection, *, today: str, fts_query: str | None,
             params[name] = value
     if not include_withdrawn:
         where.append("d.status = 'active'")
+    if owner_ids is not None:
+        where.append("d.owner_id IN (SELECT value FROM json_each(:owners))")
+        params["owners"] = json.dumps(list(owner_ids))
     if case_ref:
         # The reference as typed: % and _ in it match themselves, not any text.
         where.append("(' ' || d.case_refs || ' ') LIKE :case_ref ESCAPE '\\'")

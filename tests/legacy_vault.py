@@ -80,6 +80,9 @@ def _local_times(conn: Connection, table: str, key: str) -> None:
 def strip_to(conn: Connection, version: int) -> None:
     """Take away every schema step after ``version`` (the vault then reads as made by
     that version's Sharelog)."""
+    if version < 8:
+        conn.execute("DROP INDEX events_reassigned")
+        conn.execute("DROP TABLE followup_seen")
     if version < 7:
         conn.execute("DROP TABLE sync_history")
     if version < 6:

@@ -30,6 +30,7 @@ PAT = "user-pat"
 PAULA = "user-paula"
 MO = "user-mo"
 NAMES = {PAT: "Pat Practitioner", PAULA: "Paula Practitioner", MO: "Mo Manager"}
+ROLES = {PAT: "practitioner", PAULA: "practitioner", MO: "manager"}
 DEVICES = {  # name: (display name, account, clock skew)
     "pat-laptop": ("Pat Practitioner", PAT, dt.timedelta(0)),
     "pat-tablet": ("Pat Practitioner", PAT, dt.timedelta(hours=3)),
@@ -51,8 +52,8 @@ def make_templates(base: Path) -> dict[str, Template]:
         home = base / name
         svc = session.create_vault(display, PASSPHRASE, base=home)
         svc.sync.record_binding(account_user_id=account, account_team_id=TEAM,
-                                display_name=display)
-        svc.sync.learn_people(NAMES)
+                                display_name=display, role=ROLES[account])
+        svc.sync.learn_people(NAMES, roles=ROLES)
         key = bytes(svc.vault.key)
         svc.vault.checkpoint()
         svc.lock()

@@ -8,7 +8,11 @@ saves unlock.png, decisions.png, detail.png, form.png and followups.png. Sync: a
 store starts in the same temporary home (``python -m server demo``), the vault signs in
 as the demo practitioner through the real dialog (store-offer.png, sign-in.png) and syncs;
 sync-status.png shows the status bar's states, sync-details.png the Sync details window
-after a sync, a change the store refused, and a sync that found the store away.
+after a sync, a change the store refused, and a sync that found the store away. Then a small
+demo team (Sam's laptop and tablet, Alex, Morgan the manager) whose vaults hand each
+other their changes as a pull would: conflict.png (the side-by-side view of a record
+corrected on two devices at once), detail-conflict.png (the record marked) and team.png
+(the manager's Team list, another practitioner's record read-only).
 """
 
 from __future__ import annotations
@@ -250,6 +254,134 @@ def demo_share() -> Any:
         "the risk.", third_party_identified=False, advice_sought=False)
 
 
+TEAM_ID = "team-demo"
+PEOPLE = {"user-sam": ("Sam Carter", "practitioner"), "user-alex": ("Alex Morgan",
+                                                                     "practitioner"),
+          "user-morgan": ("Morgan Reyes", "manager")}
+
+
+def build_demo_team(base: Path) -> dict[str, Path]:
+    """Four vaults of one team, each bound to its account, that have exchanged what they
+    made; Sam corrected one record on the laptop and on the tablet at once. Returns each
+    device's data folder (the vaults are locked)."""
+    from app import demo, session
+
+    homes = {name: base / name for name in ("sam-laptop", "sam-tablet", "alex", "morgan")}
+    owners = {"sam-laptop": "user-sam", "sam-tablet": "user-sam", "alex": "user-alex",
+              "morgan": "user-morgan"}
+    names = {uid: name for uid, (name, _role) in PEOPLE.items()}
+    roles = {uid: role for uid, (_name, role) in PEOPLE.items()}
+    services = {}
+    for device, home in homes.items():
+        account = owners[device]
+        svc = session.create_vault(names[account], DEMO_PASSPHRASE, base=home)
+        svc.sync.record_binding(account_user_id=account, account_team_id=TEAM_ID,
+                                display_name=names[account], role=roles[account])
+        svc.sync.learn_people(names, roles=roles)
+        services[device] = svc
+    now = dt.datetime.now().replace(second=0, microsecond=0)
+    ids = demo.seed(services["sam-laptop"], 14, end=now, days_back=30, seed_value=3)
+    demo.seed(services["alex"], 9, end=now, days_back=30, seed_value=5)
+    demo.seed(services["morgan"], 2, end=now, days_back=30, seed_value=11)
+
+    # What the store would send each device: a practitioner's devices their own records,
+    # the manager's everyone's.
+    receives = {"sam-laptop": ("sam-tablet",), "sam-tablet": ("sam-laptop",), "alex": (),
+                "morgan": ("sam-laptop", "sam-tablet", "alex")}
+
+    def hand_over() -> None:
+        keys = {s.identity.device_id: s.device_public_key for s in services.values()}
+        for dst, sources in receives.items():
+            for src in sources:
+                services[dst].ingest.apply(services[src].sync.outbox(limit=100_000),
+                                           device_keys=keys)
+
+    hand_over()
+    laptop, tablet = services["sam-laptop"], services["sam-tablet"]
+    rid = ids[-2]
+    for svc, reason, text in (
+        (laptop, "Added what the school told us.",
+         "The school reported bruising on two days this week; sharing with the GP is "
+         "needed to check for injuries and protect the child from significant harm."),
+        (tablet, "Reworded after the home visit.",
+         "Bruising seen at the home visit and reported by the school; the GP needs it to "
+         "examine the child today. Telling the family first would increase the risk."),
+    ):
+        detail = svc.get_decision(rid)
+        record = detail.record
+        record.reasons = text
+        svc.correct_decision(rid, record, reason, parents=detail.heads)
+    hand_over()
+    for svc in services.values():
+        svc.lock()
+    (base / "conflicted").write_text(rid, "utf-8")
+    return homes
+
+
+def open_and_unlock(home: Path) -> Any:
+    from ui.shell.main_window import MainWindow
+
+    os.environ["SHARELOG_HOME"] = str(home)
+    window = MainWindow(base=home, use_tray=False)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    window.start()
+    screen = window.vault_screen
+    wait_until(lambda: screen.stack.currentWidget() is screen.unlock_page)
+    screen.unlock_page.passphrase.setText(DEMO_PASSPHRASE)
+    screen.unlock_page.button.click()
+    wait_until(lambda: window.is_unlocked)
+    model = window.decisions.model
+    wait_until(lambda: model.rowCount() > 0 and not model.is_loading)
+    return window
+
+
+def team_scenes(out: Path) -> list[str]:
+    """conflict.png, detail-conflict.png and team.png from a demo team."""
+    from ui.decisions.conflict_dialog import ConflictDialog
+
+    base = Path(tempfile.mkdtemp(prefix="sharelog-team-screens-"))
+    homes = build_demo_team(base)
+    rid = (base / "conflicted").read_text("utf-8")
+    saved = []
+
+    window = open_and_unlock(homes["sam-laptop"])
+    window.decisions.select_record(rid)
+    wait_until(lambda: window.detail.loaded_id == rid)
+    settle(400)
+    window.grab().save(str(out / "detail-conflict.png"))
+    saved.append("detail-conflict.png")
+    window.detail.resolve_button.click()
+    wait_until(lambda: any(d.isVisible() and d.choices
+                           for d in window.findChildren(ConflictDialog)))
+    dialog = next(d for d in window.findChildren(ConflictDialog) if d.isVisible())
+    dialog.resize(1100, 520)
+    [choice] = dialog.choices
+    button = choice.group.button(1)
+    if button is not None:
+        button.setChecked(True)
+    dialog.reason.setPlainText("The tablet's wording is what I saw at the visit; agreed "
+                               "with my manager.")
+    settle(400)
+    dialog.grab().save(str(out / "conflict.png"))
+    saved.append("conflict.png")
+    dialog.reject()
+    window.close()
+
+    window = open_and_unlock(homes["morgan"])
+    model = window.decisions.model
+    sams = next((model.record_id(r) for r in range(model.rowCount())
+                 if model.index(r, model.OWNER).data() == "Sam Carter"), None)
+    if sams is not None:
+        window.decisions.select_record(sams)
+        wait_until(lambda: window.detail.loaded_id == sams)
+    settle(400)
+    window.grab().save(str(out / "team.png"))
+    saved.append("team.png")
+    window.close()
+    return saved
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render Sharelog's documentation screenshots")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
@@ -358,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         demo_store.stop(store)
     window.close()
+    apply_colour_scheme(app, "light")
+    saved += team_scenes(out)
     print("saved:", ", ".join(saved), "in", out)
     for note in missing:
         print("skipped:", note)

@@ -93,10 +93,12 @@ class SyncLocal:
 
     def record_binding(self, *, account_user_id: str, account_team_id: str,
                        display_name: str | None = None, store_url: str | None = None,
-                       device_token: str | None = None) -> ChangeSet:
+                       device_token: str | None = None, role: str | None = None) -> ChangeSet:
         """After the first sign-in (``StoreClient.enrol``): new events carry the account's
         user and team ids; the vault's local ids stay the same person. Signing in again to
-        the same account replaces the token; another account raises ``AlreadyBound``."""
+        the same account replaces the token; another account raises ``AlreadyBound``.
+        ``role`` is the account's role on the store (``Enrolment.role``: "practitioner",
+        "manager"): what the window offers (a manager's Team view) follows it."""
         unit = self.unit
         if not account_user_id or not account_team_id:
             raise ValueError("an account needs its user and team ids")
@@ -119,15 +121,23 @@ class SyncLocal:
             users = dict(unit.users)
             users.setdefault(account_user_id, display_name or unit.identity.display_name)
             store.meta_set(w.conn, "users", json.dumps(users, sort_keys=True))
+            roles = dict(unit.roles)
+            if role:
+                roles[account_user_id] = role
+                store.meta_set(w.conn, "roles", json.dumps(roles, sort_keys=True))
             w.note(ChangeSet(sync=True))
         unit.users = users
+        unit.roles = roles
         unit.bind(account_user_id, account_team_id)
         return w.changes
 
     def learn_people(self, names: Mapping[str, str],
-                     aliases: Mapping[str, str] | None = None) -> None:
+                     aliases: Mapping[str, str] | None = None,
+                     roles: Mapping[str, str] | None = None) -> None:
         """Names of the team's members (``GET /v1/me``), so history says who wrote what;
-        ``aliases`` (a local id -> the account id) name a colleague's older events too."""
+        ``aliases`` (a local id -> the account id) name a colleague's older events too and
+        say which older records are one person's; ``roles`` (user id -> "practitioner" |
+        "manager", ``Me.members``) say who is in the team and who manages it."""
         unit = self.unit
         with unit.write() as w:
             users = dict(unit.users)
@@ -136,7 +146,13 @@ class SyncLocal:
                 if account in users:
                     users.setdefault(local, users[account])
             store.meta_set(w.conn, "users", json.dumps(users, sort_keys=True))
-        unit.users = users
+            known_aliases = {**unit.aliases, **(aliases or {})}
+            known_roles = {**unit.roles, **(roles or {})}
+            if aliases:
+                store.meta_set(w.conn, "aliases", json.dumps(known_aliases, sort_keys=True))
+            if roles:
+                store.meta_set(w.conn, "roles", json.dumps(known_roles, sort_keys=True))
+        unit.users, unit.aliases, unit.roles = users, known_aliases, known_roles
 
     # -- pulling -------------------------------------------------------------------------------
     def cursor(self) -> int:

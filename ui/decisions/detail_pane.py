@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import model as m
+from app.rights import TeamView
+from app.unit import ChangeSet
 from ui.decisions.record_words import (
     FIELD_WORDS,
     changes,
@@ -31,7 +33,7 @@ from ui.decisions.record_words import (
 from ui.widgets import dialogs
 from ui.widgets.dates import format_when
 from ui.widgets.errors import user_message
-from ui.widgets.resources import muted_colour
+from ui.widgets.resources import mark, muted_colour
 
 LOAD_DELAY_MS = 60
 # The history's words live with the record's (ui.decisions.record_words); they are named here too.
@@ -131,20 +133,42 @@ def versions_html(versions: list[m.Version]) -> str:
     return style() + "".join(reversed(blocks))
 
 
-def followups_html(followups: list[m.FollowUp], today: dt.date) -> str:
+def followups_html(followups: list[m.FollowUp], today: dt.date,
+                   team: TeamView | None = None) -> str:
     if not followups:
         return style() + f"<p>{_esc(_t('This decision has no follow-ups.'))}</p>"
     rows = []
     for fu in followups:
         state = _t(m.BUCKET_LABELS.get(fu.bucket(today), fu.state))
+        if fu.in_conflict:
+            state = _t("In conflict: choose what stands")
         note = fu.outcome or fu.cancel_reason or ""
+        holder = holder_words(team, fu.owner_id)
         rows.append(
             f"<tr><td>{_esc(fu.title)}</td><td>{_esc(format_when(fu.due_date.isoformat()))}"
-            f"</td><td><b>{_esc(state)}</b></td><td>{_esc(note)}</td></tr>")
+            f"</td><td><b>{_esc(state)}</b></td><td>{_esc(holder)}</td>"
+            f"<td>{_esc(note)}</td></tr>")
     head = "".join(f"<th align='left'>{_esc(h)}</th>" for h in (
-        _t("Follow-up"), _t("Due"), _t("State"), _t("Outcome")))
+        _t("Follow-up"), _t("Due"), _t("State"), _t("Held by"), _t("Outcome")))
     return (style() + "<table cellspacing='0' cellpadding='5' width='100%'>"
             f"<tr>{head}</tr>{''.join(rows)}</table>")
+
+
+def holder_words(team: TeamView | None, user_id: str) -> str:
+    """Who holds a follow-up or made a record: "you", or their name as the store gave it."""
+    if team is None:
+        return ""
+    return _t("You") if team.is_me(user_id) else team.name(user_id)
+
+
+def conflict_words(fields: tuple[str, ...], followups_in_conflict: int) -> str:
+    """What the banner says is in conflict (field names, never values)."""
+    names = [_t(FIELD_WORDS.get(f, "Status" if f == "status" else f)) for f in fields]
+    if followups_in_conflict == 1:
+        names.append(_t("a follow-up"))
+    elif followups_in_conflict:
+        names.append(_t("%1 follow-ups").replace("%1", str(followups_in_conflict)))
+    return ", ".join(names)
 
 
 class DetailPane(QWidget):
@@ -160,7 +184,13 @@ class DetailPane(QWidget):
         self.status = ""
         self.heads: tuple[str, ...] = ()
         self.loaded_id = ""  # the record whose content is on screen
+        self.read_only = ""  # why this person may not correct or withdraw it ("" if they may)
+        self.has_conflict = False
+        self.team: TeamView | None = None
+        self.followup_ids: frozenset[str] = frozenset()
+        self.open_followups: list[m.FollowUp] = []
         self._generation = 0
+        self._keep_scroll: list[int] | None = None
 
         self.empty_label = QLabel(self.tr("Select a decision to see it here."), self)
         self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -180,15 +210,40 @@ class DetailPane(QWidget):
         self.integrity.setAccessibleName(self.tr("Integrity check"))
         self.integrity.setWordWrap(True)
 
+        # A record changed in two places at once: said above the record, with the way out.
+        self.conflict_box = QWidget(self)
+        self.conflict_label = QLabel(self.conflict_box)
+        self.conflict_label.setWordWrap(True)
+        self.conflict_label.setAccessibleName(self.tr("Conflict"))
+        mark(self.conflict_label, "error")
+        self.resolve_button = QPushButton(self.tr("Choose what stands…"), self.conflict_box)
+        self.resolve_button.setAccessibleName(self.tr("Choose what stands in this record"))
+        self.resolve_button.clicked.connect(self.resolve)
+        conflict_row = QHBoxLayout(self.conflict_box)
+        conflict_row.setContentsMargins(0, 0, 0, 0)
+        conflict_row.addWidget(self.conflict_label, 1)
+        conflict_row.addWidget(self.resolve_button)
+        self.conflict_box.hide()
+        # Someone else's record (a manager's Team view): why Correct and Withdraw are off.
+        self.owner_note = QLabel(self)
+        self.owner_note.setWordWrap(True)
+        self.owner_note.setAccessibleName(self.tr("Whose record"))
+        mark(self.owner_note, "note")
+        self.owner_note.hide()
+
         self.correct_button = QPushButton(self.tr("Correct…"), self)
         self.correct_button.setAccessibleName(self.tr("Correct this decision"))
         self.withdraw_button = QPushButton(self.tr("Withdraw…"), self)
         self.withdraw_button.setAccessibleName(self.tr("Withdraw this decision"))
         self.export_button = QPushButton(self.tr("Export PDF…"), self)
         self.export_button.setAccessibleName(self.tr("Export this decision as PDF"))
+        self.reassign_button = QPushButton(self.tr("Reassign follow-up…"), self)
+        self.reassign_button.setAccessibleName(self.tr("Give a follow-up to someone else"))
+        self.reassign_button.hide()  # a manager's
         self.correct_button.clicked.connect(self.correct)
         self.withdraw_button.clicked.connect(self.withdraw)
         self.export_button.clicked.connect(self.export)
+        self.reassign_button.clicked.connect(self.reassign)
 
         self.record_view = self._browser(self.tr("Decision record"))
         self.history_view = self._browser(self.tr("Versions"))
@@ -211,13 +266,19 @@ class DetailPane(QWidget):
         buttons.addWidget(self.withdraw_button)
         buttons.addWidget(self.export_button)
         buttons.addStretch(1)
+        manager_buttons = QHBoxLayout()  # a manager's, on its own row: the pane is narrow
+        manager_buttons.addWidget(self.reassign_button)
+        manager_buttons.addStretch(1)
         content = QWidget(self)
         inner = QVBoxLayout(content)
         inner.setContentsMargins(0, 0, 0, 0)
         inner.addWidget(self.title)
         inner.addWidget(self.subtitle)
         inner.addWidget(self.integrity)
+        inner.addWidget(self.conflict_box)
+        inner.addWidget(self.owner_note)
         inner.addLayout(buttons)
+        inner.addLayout(manager_buttons)
         inner.addWidget(self.tabs, 1)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.empty_label)
@@ -227,7 +288,8 @@ class DetailPane(QWidget):
         layout.addWidget(self.stack)
         self.setTabOrder(self.correct_button, self.withdraw_button)
         self.setTabOrder(self.withdraw_button, self.export_button)
-        self.setTabOrder(self.export_button, self.tabs)
+        self.setTabOrder(self.export_button, self.reassign_button)
+        self.setTabOrder(self.reassign_button, self.tabs)
         self.clear()
 
     def _browser(self, name: str) -> QTextBrowser:
@@ -256,21 +318,42 @@ class DetailPane(QWidget):
             return
         gen = self._generation
 
-        def load(service: Any) -> tuple[Any, list[m.Version], Any, dt.date]:
+        def load(service: Any) -> tuple[Any, list[m.Version], Any, dt.date, TeamView]:
             return (service.get_decision(record_id), service.versions(record_id),
-                    service.verify_record(record_id), service.today())
+                    service.verify_record(record_id), service.today(), service.team_view())
 
         self.bridge.read(load, lambda result: self._on_loaded(gen, result),
                          lambda exc: self._on_error(gen, exc))
 
     def reload(self) -> None:
         if self.record_id:
+            if self.loaded_id == self.record_id:  # the same record again: stay where you were
+                self._keep_scroll = [v.verticalScrollBar().value() for v in self._views()]
             self.show_record(self.record_id)
 
-    def _on_loaded(self, gen: int, result: tuple[Any, list[m.Version], Any, dt.date]) -> None:
+    def refresh_for(self, changes: ChangeSet) -> None:
+        """After a write or a pulled page: reload only if the record shown, or one of its
+        follow-ups, changed; its tab and scroll position stay."""
+        rid = self.record_id
+        if rid and (rid in changes.records or rid in changes.conflicts
+                    or self.followup_ids & changes.followups):
+            self.reload()
+
+    def _on_loaded(self, gen: int,
+                   result: tuple[Any, list[m.Version], Any, dt.date, TeamView]) -> None:
         if gen != self._generation:
             return
-        detail, versions, report, today = result
+        detail, versions, report, today, team = result
+        self.team = team
+        self.read_only = detail.read_only
+        self.has_conflict = detail.has_conflict
+        self.followup_ids = frozenset(fu.followup_id for fu in detail.followups)
+        self.open_followups = [fu for fu in detail.followups
+                               if fu.state == m.FollowUpState.OPEN]
+        # Opening a record opens its follow-ups: one given to this person is no longer new.
+        mine = [fu.followup_id for fu in self.open_followups if team.is_me(fu.owner_id)]
+        if mine:
+            self.bridge.write(lambda s: s.mark_followups_seen(mine), None, lambda _exc: None)
         record: m.DecisionRecord = detail.record
         self.status = detail.status
         self.heads = tuple(detail.heads)  # what a withdrawal from this pane has seen
@@ -282,7 +365,7 @@ class DetailPane(QWidget):
              else self.tr("Decided %1 · recorded by %2 · corrected once") if corrections == 1
              else self.tr("Decided %1 · recorded by %2 · corrected %3 times"))
             .replace("%1", format_when(record.decided_at))
-            .replace("%2", versions[0].author_name if versions else "")
+            .replace("%2", team.name(versions[0].author_id) if versions else "")
             .replace("%3", str(corrections)))
         if report.ok:
             self.integrity.setText("✓ " + (
@@ -293,16 +376,15 @@ class DetailPane(QWidget):
         else:
             self.integrity.setText("⚠ " + self.tr("Integrity problem: this record's history "
                                                   "does not check out. Tell your administrator."))
-        if detail.has_conflict:
-            self.integrity.setText(self.integrity.text() + "  " + self.tr(
-                "Two versions were made at the same time on different devices; "
-                "correct it to settle which is right."))
+        self._show_conflict(detail)
+        self._show_owner(detail, team)
         # Laying out rich text takes a while: only the tab in view is filled now.
         self._html = [record_html(record, versions[0].at if versions else ""),
                       versions_html(versions),
-                      followups_html(detail.followups, today)]
-        for view in self._views():
-            view.clear()
+                      followups_html(detail.followups, today, team)]
+        if self._keep_scroll is None:
+            for view in self._views():
+                view.clear()
         self._fill_tab(self.tabs.currentIndex())
         self.tabs.setTabText(1, self.tr("History (%1)").replace("%1", str(len(versions))))
         self.tabs.setTabText(2, self.tr("Follow-ups (%1)").replace(
@@ -310,10 +392,40 @@ class DetailPane(QWidget):
         self.loaded_id = self.record_id
         self._update_buttons()
         self.stack.setCurrentIndex(1)
+        if self._keep_scroll is not None:  # the other tabs start at their top when opened
+            self._keep_scroll = None
+
+    def _show_conflict(self, detail: Any) -> None:
+        in_conflict = sum(1 for fu in detail.followups if fu.in_conflict)
+        if not detail.has_conflict:
+            self.conflict_box.hide()
+            return
+        self.conflict_label.setText("⚠ " + self.tr(
+            "Changed in two places at once: %1. Nothing is lost; choose what stands.")
+            .replace("%1", conflict_words(tuple(detail.conflicts), in_conflict)))
+        self.conflict_box.show()
+
+    def _show_owner(self, detail: Any, team: TeamView) -> None:
+        if not detail.read_only:
+            self.owner_note.hide()
+        else:
+            text = self.tr("This is %1's record: only they can correct or withdraw it.") \
+                .replace("%1", team.name(detail.owner_id))
+            if team.is_manager:
+                text += " " + self.tr("You can give its follow-ups to someone else.")
+            self.owner_note.setText(text)
+            self.owner_note.show()
+        self.reassign_button.setVisible(team.is_manager)
 
     def can_correct(self) -> bool:
-        """A record is on screen and can still be corrected or withdrawn."""
-        return self.can_export() and self.status != m.RecordStatus.WITHDRAWN
+        """A record is on screen, this person's, and can still be corrected or withdrawn."""
+        return (self.can_export() and self.status != m.RecordStatus.WITHDRAWN
+                and not self.read_only)
+
+    def can_reassign(self) -> bool:
+        """A manager, with an open follow-up of the record shown."""
+        return (self.can_export() and self.team is not None and self.team.is_manager
+                and bool(self.open_followups))
 
     def can_export(self) -> bool:
         """A record is on screen (a withdrawn one too: its history is still a record)."""
@@ -323,6 +435,11 @@ class DetailPane(QWidget):
         self.correct_button.setEnabled(self.can_correct())
         self.withdraw_button.setEnabled(self.can_correct())
         self.export_button.setEnabled(self.can_export())
+        self.reassign_button.setEnabled(self.can_reassign())
+        self.resolve_button.setEnabled(self.can_export() and self.has_conflict)
+        tip = self.read_only if self.can_export() else ""
+        self.correct_button.setToolTip(tip)
+        self.withdraw_button.setToolTip(tip)
         self.actions_changed.emit()
 
     def _views(self) -> tuple[QTextBrowser, QTextBrowser, QTextBrowser]:
@@ -330,8 +447,11 @@ class DetailPane(QWidget):
 
     def _fill_tab(self, index: int) -> None:
         if 0 <= index < len(self._html) and self._html[index]:
-            self._views()[index].setHtml(self._html[index])
+            view = self._views()[index]
+            view.setHtml(self._html[index])
             self._html[index] = ""
+            if self._keep_scroll is not None:
+                view.verticalScrollBar().setValue(self._keep_scroll[index])
 
     def _on_error(self, gen: int, exc: BaseException) -> None:
         if gen != self._generation:
@@ -348,7 +468,17 @@ class DetailPane(QWidget):
         self.loaded_id = ""
         self.status = ""
         self.heads = ()
-        for label in (self.title, self.subtitle, self.integrity):
+        self.read_only = ""
+        self.has_conflict = False
+        self.team = None
+        self.followup_ids = frozenset()
+        self.open_followups = []
+        self._keep_scroll = None
+        self.conflict_box.hide()
+        self.owner_note.hide()
+        self.reassign_button.hide()
+        for label in (self.title, self.subtitle, self.integrity, self.conflict_label,
+                      self.owner_note):
             label.clear()
         for view in (self.record_view, self.history_view, self.followups_view):
             view.clear()
@@ -360,7 +490,9 @@ class DetailPane(QWidget):
 
     def shown_text(self) -> str:
         """Everything the pane shows (for tests and checks that a lock cleared it)."""
-        parts = [self.title.text(), self.subtitle.text(), self.integrity.text()]
+        parts = [self.title.text(), self.subtitle.text(), self.integrity.text(),
+                 self.conflict_label.text() if self.conflict_box.isVisibleTo(self) else "",
+                 self.owner_note.text() if self.owner_note.isVisibleTo(self) else ""]
         parts += [v.toPlainText() for v in (self.record_view, self.history_view,
                                             self.followups_view)]
         return "\n".join(p for p in parts if p)
@@ -381,6 +513,28 @@ class DetailPane(QWidget):
             return
         self.bridge.write(lambda s: s.withdraw_decision(rid, reason, parents=seen),
                           lambda _result: self.changed.emit(rid), self._show_error)
+
+    def resolve(self) -> None:
+        """The side-by-side view of what is in conflict (ui.decisions.conflict_dialog)."""
+        if not (self.can_export() and self.has_conflict):
+            return
+        from ui.decisions.conflict_dialog import open_conflict
+
+        open_conflict(self, self.bridge, self.record_id)
+
+    def reassign(self) -> None:
+        if not self.can_reassign() or self.team is None:
+            return
+        from ui.decisions.reassign_dialog import ask_reassignment
+
+        answer = ask_reassignment(self, self.open_followups, self.team)
+        if answer is None:
+            return
+        fu, to_user, reason = answer
+        fid, seen = fu.followup_id, fu.heads
+        self.bridge.write(lambda s: s.reassign_followup(fid, to_user, parents=seen,
+                                                        reason=reason),
+                          None, self._show_error)
 
     def export(self) -> None:
         if not self.can_export():

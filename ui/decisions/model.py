@@ -36,6 +36,7 @@ from app.model import (
     RecordStatus,
     SearchFilters,
 )
+from app.rights import TeamView
 from app.service import QueryCancelled
 from ui.decisions.record_words import decision_words, direction_words
 from ui.widgets.dates import format_when
@@ -71,7 +72,8 @@ class DecisionsModel(QAbstractTableModel):
     COUNTERPARTY = 6
     FOLLOWUPS = 7
     STATUS = 8
-    COLUMN_COUNT = 9
+    OWNER = 9  # whose record: shown when the list holds others' (a manager's Team)
+    COLUMN_COUNT = 10
 
     loading_changed = Signal(bool)
     # Rows known so far, and whether that is the whole result.
@@ -100,6 +102,7 @@ class DecisionsModel(QAbstractTableModel):
         self.next_page_size = 1000
         self._cells: dict[str, tuple[DecisionSummary, tuple[str, ...]]] = {}
         self._brush_cache: tuple[int, tuple[QBrush, QBrush]] | None = None
+        self.team: TeamView | None = None
         self._headers = {
             self.DATE: _t("Decided"),
             self.SUBJECTS: _t("About"),
@@ -110,6 +113,7 @@ class DecisionsModel(QAbstractTableModel):
             self.COUNTERPARTY: _t("With"),
             self.FOLLOWUPS: _t("Follow-ups"),
             self.STATUS: _t("Status"),
+            self.OWNER: _t("Recorded by"),
         }
         # What happened, in the words of ui.decisions.record_words ("Not shared", "Asked").
         self._direction_words = {d.value: direction_words(d.value) for d in Direction}
@@ -118,6 +122,19 @@ class DecisionsModel(QAbstractTableModel):
         self._consent_words = {
             "given": _t("Given"), "refused": _t("Refused"), "not_sought": _t("Not sought"),
         }
+
+    def set_team(self, team: TeamView | None) -> None:
+        """Who is who, for the Recorded by column (names as the store gave them)."""
+        self.team = team
+        self._cells.clear()
+        if self._shown:
+            self.dataChanged.emit(self.index(0, self.OWNER),
+                                  self.index(self._shown - 1, self.OWNER))
+
+    def holds_others(self) -> bool:
+        """Whether any loaded record is someone else's."""
+        team = self.team
+        return team is not None and any(not team.is_me(r.owner_id) for r in self._rows)
 
     # -- queries -----------------------------------------------------------
     @property
@@ -394,6 +411,7 @@ class DecisionsModel(QAbstractTableModel):
             self.COUNTERPARTY: r.counterparty.casefold,
             self.FOLLOWUPS: lambda: r.overdue_followups * 100_000 + r.open_followups,
             self.STATUS: lambda: self._display(r, self.STATUS),
+            self.OWNER: lambda: self._display(r, self.OWNER).casefold(),
         }
         return keys[column]()
 
@@ -483,6 +501,8 @@ class DecisionsModel(QAbstractTableModel):
         if role == _TOOLTIP:
             if column in (self.SUBJECTS, self.COUNTERPARTY):
                 return self._cells_for(r)[column] or None
+            if column == self.STATUS and r.has_conflict:
+                return _t("Changed in two places at once: open it to choose what stands.")
             return None
         return self._foreground(r, column)
 
@@ -517,16 +537,23 @@ class DecisionsModel(QAbstractTableModel):
                 return _t("%1 open").replace("%1", str(r.open_followups))
             return ""
         if column == self.STATUS:
+            if r.has_conflict:  # a withdrawal met a change made elsewhere: says so first
+                return _t("In conflict")
             if r.status == RecordStatus.WITHDRAWN:
                 return _t("Withdrawn")
-            if r.has_conflict:
-                return _t("Needs review")
             if r.version_count > 1:
                 return _t("Corrected")
             return _t("Active")
+        if column == self.OWNER:
+            team = self.team
+            if team is None:
+                return ""
+            return _t("You") if team.is_me(r.owner_id) else team.name(r.owner_id)
         return ""
 
     def _foreground(self, r: DecisionSummary, column: int) -> QBrush | None:
+        if column == self.STATUS and r.has_conflict:
+            return self._brushes()[1]
         if r.status == RecordStatus.WITHDRAWN:
             return self._brushes()[0]
         if column == self.FOLLOWUPS and r.overdue_followups:

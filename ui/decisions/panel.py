@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFocusEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QButtonGroup,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
@@ -33,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.model import SearchFilters
+from app.rights import TeamView
 from ui.decisions.model import RECORD_ID_ROLE, DecisionsModel, DecisionsProxy
 from ui.decisions.record_words import direction_words, longest_column_words
 from ui.widgets.errors import user_message
@@ -112,6 +114,10 @@ class DecisionsPanel(QWidget):
         # filters once if they hide it.
         self._pending_may_widen = False
         self._last_selected = ""
+        self.team: TeamView | None = None
+        # The record at the top of the list while rows come and go above it (a pulled
+        # record, newest first), so the list does not move under the person's eyes.
+        self._anchor: tuple[str, int] | None = None
 
         self.search = QLineEdit(self)
         self.search.setPlaceholderText(self.tr("Search names, case references, organisations…"))
@@ -137,6 +143,22 @@ class DecisionsPanel(QWidget):
             (self.tr("Any follow-up"), None), (self.tr("Follow-up open"), "open"),
             (self.tr("Follow-up overdue"), "overdue"), (self.tr("Follow-up done"), "done"),
             (self.tr("Follow-up cancelled"), "cancelled"), (self.tr("No follow-up"), "none")])
+        # A manager's: their own records, or the team's (and one practitioner's).
+        self.mine_button = QPushButton(self.tr("Mine"), self)
+        self.team_button = QPushButton(self.tr("Team"), self)
+        self.scope = QButtonGroup(self)
+        for button, name in ((self.mine_button, self.tr("Only my records")),
+                             (self.team_button, self.tr("The team's records"))):
+            button.setCheckable(True)
+            button.setAccessibleName(name)
+            button.setToolTip(name)
+            self.scope.addButton(button)
+        self.team_button.setChecked(True)
+        self.practitioner = self._combo(self.tr("Practitioner"),
+                                        [(self.tr("Every practitioner"), None)])
+        self.practitioner.setMinimumContentsLength(18)  # a whole name
+        for hidden in (self.mine_button, self.team_button, self.practitioner):
+            hidden.hide()
         self.clear_filters = QPushButton(self.tr("Clear filters"), self)
         self.clear_filters.setAccessibleName(self.tr("Clear search and filters"))
         self.clear_filters.clicked.connect(self.reset_filters)
@@ -173,6 +195,9 @@ class DecisionsPanel(QWidget):
             filters.addWidget(combo, 1)  # they share the room; narrow, they shorten their text
         filters.addWidget(self.clear_filters)
         top = QHBoxLayout()
+        top.addWidget(self.mine_button)
+        top.addWidget(self.team_button)
+        top.addWidget(self.practitioner)
         top.addWidget(self.search, 1)
         status = QHBoxLayout()
         status.addWidget(self.count_label)
@@ -198,8 +223,18 @@ class DecisionsPanel(QWidget):
                   context=Qt.ShortcutContext.WidgetShortcut)
         for box in (self.date_from, self.date_to):
             box.dateChanged.connect(self.run_query)
-        for combo in (self.direction, self.decision, self.consent, self.followup):
+        for combo in (self.direction, self.decision, self.consent, self.followup,
+                      self.practitioner):
             combo.currentIndexChanged.connect(self.run_query)
+        self.scope.buttonClicked.connect(self._scope_changed)
+        self.proxy.rowsAboutToBeInserted.connect(self._remember_top)
+        self.proxy.rowsAboutToBeRemoved.connect(self._remember_top)
+        self.proxy.modelAboutToBeReset.connect(self._remember_top)
+        self.proxy.rowsInserted.connect(self._keep_top)
+        self.proxy.rowsRemoved.connect(self._keep_top)
+        self.proxy.modelReset.connect(self._keep_top)
+        self.model.loaded.connect(self._show_owner_column)
+        self.model.results_shown.connect(self._to_start)
         # The detail pane shows the record selected in this list, or nothing: the
         # selection is checked again whenever rows go, come back or move.
         self.table.selectionModel().selectionChanged.connect(self._sync_selected)
@@ -212,6 +247,9 @@ class DecisionsPanel(QWidget):
         self.model.load_failed.connect(
             lambda exc: self.hint_label.setText(user_message(exc)))
 
+        self.setTabOrder(self.mine_button, self.team_button)
+        self.setTabOrder(self.team_button, self.practitioner)
+        self.setTabOrder(self.practitioner, self.search)
         self.setTabOrder(self.search, self.date_from)
         self.setTabOrder(self.date_from, self.date_to)
         self.setTabOrder(self.date_to, self.direction)
@@ -243,12 +281,14 @@ class DecisionsPanel(QWidget):
             DecisionsModel.DECISION: longest_column_words()["decision"],
             DecisionsModel.CONSENT: [self.tr("Not sought"), self.tr("Consent")],
             DecisionsModel.FOLLOWUPS: [self.tr("2 overdue"), self.tr("Follow-ups")],
-            DecisionsModel.STATUS: [self.tr("Needs review")],
+            DecisionsModel.STATUS: [self.tr("In conflict"), self.tr("Withdrawn")],
+            DecisionsModel.OWNER: [self.tr("Recorded by"), "Paula Practitioner"],
         }
         for column, texts in samples.items():
             width = max(metrics.horizontalAdvance(t) for t in texts) + padding
             self.table.setColumnWidth(column, width)
         self._fixed_columns = tuple(samples)
+        self.table.setColumnHidden(DecisionsModel.OWNER, True)  # until others' records show
         self._min_name_width = metrics.averageCharWidth() * MIN_NAME_CHARS
         self.table.viewport().installEventFilter(self)
         self._share_name_columns()
@@ -257,12 +297,13 @@ class DecisionsPanel(QWidget):
         """The panel's width that shows every column whole, names at their minimum."""
         table = self.table
         scrollbar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
-        columns = (sum(table.columnWidth(c) for c in self._fixed_columns)
-                   + 2 * self._min_name_width)
+        columns = (sum(table.columnWidth(c) for c in self._fixed_columns
+                       if not table.isColumnHidden(c)) + 2 * self._min_name_width)
         return columns + scrollbar + 2 * table.frameWidth() + 4
 
     def _share_name_columns(self) -> None:
-        fixed = sum(self.table.columnWidth(c) for c in self._fixed_columns)
+        fixed = sum(self.table.columnWidth(c) for c in self._fixed_columns
+                    if not self.table.isColumnHidden(c))
         free = self.table.viewport().width() - fixed
         width = max(self._min_name_width, free // 2)
         for column in (DecisionsModel.SUBJECTS, DecisionsModel.COUNTERPARTY):
@@ -299,12 +340,84 @@ class DecisionsPanel(QWidget):
         combo.setToolTip(name)
         return combo
 
+    # -- whose records ----------------------------------------------------------
+    def set_team(self, team: TeamView | None) -> None:
+        """Who is who: a manager gets Mine / Team and the practitioner filter."""
+        self.team = team
+        self.model.set_team(team)
+        manager = team is not None and team.is_manager
+        self.practitioner.blockSignals(True)
+        while self.practitioner.count() > 1:
+            self.practitioner.removeItem(1)
+        if team is not None:
+            for member in team.members:
+                if not team.is_me(member.user_id):
+                    self.practitioner.addItem(member.name, member.user_id)
+        self.practitioner.blockSignals(False)
+        for scope_widget in (self.mine_button, self.team_button, self.practitioner):
+            scope_widget.setVisible(manager)
+        self._show_owner_column()
+
+    def showing_team(self) -> bool:
+        return self.team is not None and self.team.is_manager and self.team_button.isChecked()
+
+    def _scope_changed(self, *_args: object) -> None:
+        self.practitioner.setEnabled(self.team_button.isChecked())
+        self.run_query()
+
+    def _owners(self) -> tuple[str, ...] | None:
+        team = self.team
+        if team is None or not team.is_manager:
+            return None  # a practitioner's vault holds their own records
+        if self.mine_button.isChecked():
+            return team.my_ids
+        chosen = self.practitioner.currentData()
+        return team.ids_of(chosen) if chosen else None
+
+    def _show_owner_column(self) -> None:
+        shown = self.showing_team() or self.model.holds_others()
+        if self.table.isColumnHidden(DecisionsModel.OWNER) == shown:
+            self.table.setColumnHidden(DecisionsModel.OWNER, not shown)
+            self._share_name_columns()
+
+    # -- keeping the list still ---------------------------------------------------
+    def _remember_top(self, *_args: object) -> None:
+        # Only while a refresh applies a difference: a new search or filter starts at the top.
+        if self._anchor is not None or self.model.is_loading:
+            return
+        row = self.table.rowAt(0)
+        if row <= 0:  # at the top, new rows show above: nothing to hold
+            return
+        index = self.proxy.index(row, 0)
+        self._anchor = (str(index.data(RECORD_ID_ROLE) or ""),
+                        self.table.visualRect(index).top())
+
+    def _keep_top(self, *_args: object) -> None:
+        anchor, self._anchor = self._anchor, None
+        if anchor is None:
+            return
+        row = self.model.row_of(anchor[0])
+        if row < 0:
+            return
+        index = self.proxy.mapFromSource(self.model.index(row, 0))
+        self.table.scrollTo(index, QAbstractItemView.ScrollHint.PositionAtTop)
+
+    def _to_start(self, _generation: int) -> None:
+        """A new search, filter or sort shows its list from the top (or the record still
+        selected); only a refresh keeps the place (``_keep_top``)."""
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.scrollTo(rows[0])
+        else:
+            self.table.scrollToTop()
+
     # -- queries ---------------------------------------------------------------
     def current_filters(self) -> SearchFilters:
         text = self.search.text().strip()
         if len(text) < MIN_SEARCH_CHARS:
             text = ""
         return SearchFilters(
+            owners=self._owners(),
             text=text,
             date_from=_date_or_none(self.date_from.date()),
             date_to=_date_or_none(self.date_to.date()),
@@ -359,17 +472,28 @@ class DecisionsPanel(QWidget):
                                 else none_yet)
 
     def reload(self) -> None:
-        """First load after unlocking."""
-        self.run_query()
+        """First load after unlocking: who is who, then the list."""
+        if self.bridge.service is None:
+            return
+
+        def got(team: TeamView) -> None:
+            self.set_team(team)
+            self.run_query()
+
+        self.bridge.read(lambda s: s.team_view(), got,
+                         lambda exc: self.hint_label.setText(user_message(exc)))
 
     def refresh(self) -> None:
         self.model.refresh()
 
     def reset_filters(self) -> None:
         widgets = (self.search, self.date_from, self.date_to, self.direction, self.decision,
-                   self.consent, self.followup)
+                   self.consent, self.followup, self.practitioner)
         for w in widgets:
             w.blockSignals(True)
+        self.team_button.setChecked(True)  # a manager's widest view: every record held
+        self.practitioner.setEnabled(True)
+        self.practitioner.setCurrentIndex(0)
         self.search.clear()
         self.date_from.setDate(NO_DATE)
         self.date_to.setDate(NO_DATE)
@@ -388,6 +512,8 @@ class DecisionsPanel(QWidget):
         self.hint_label.clear()
         self.model.clear()
         self._last_selected = ""
+        self._anchor = None
+        self.set_team(None)
 
     def focus_search(self) -> None:
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)

@@ -41,6 +41,7 @@ class FollowUpsModel(QAbstractItemModel):
     SortRole = Qt.ItemDataRole.UserRole + 3
     RecordIdRole = Qt.ItemDataRole.UserRole + 4
     IsGroupRole = Qt.ItemDataRole.UserRole + 5
+    IsNewRole = Qt.ItemDataRole.UserRole + 6  # given by someone else, not opened since
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -49,6 +50,8 @@ class FollowUpsModel(QAbstractItemModel):
         self._headers = [self.tr("Due"), self.tr("Person and case"), self.tr("With"),
                          self.tr("What to do"), self.tr("Days overdue")]
         self._group_words = {g: self.tr(BUCKET_LABELS[g]) for g in GROUPS}
+        # Follow-ups someone else gave to this person, not opened since: id -> (by, when).
+        self._new: dict[str, tuple[str, str]] = {}
 
     # -- structure ------------------------------------------------------------------
     def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
@@ -133,6 +136,8 @@ class FollowUpsModel(QAbstractItemModel):
         return max(0, (self._today - fu.due_date).days) if fu.is_overdue(self._today) else 0
 
     def _followup_data(self, fu: FollowUp, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.ToolTipRole and column == self.ACTION:
+            return self._action_tooltip(fu)
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return self._display(fu, column)
         if role == self.FollowUpRole:
@@ -141,9 +146,16 @@ class FollowUpsModel(QAbstractItemModel):
             return fu.record_id
         if role == self.SortRole:
             return self._sort_key(fu, column)
-        if role == Qt.ItemDataRole.ForegroundRole and column == self.DAYS_OVERDUE \
-                and self.days_overdue(fu):
+        if role == Qt.ItemDataRole.ForegroundRole and (
+                (column == self.DAYS_OVERDUE and self.days_overdue(fu))
+                or (column == self.ACTION and fu.in_conflict)):
             return QBrush(error_colour())  # readable on light and dark alike
+        if role == Qt.ItemDataRole.FontRole and fu.followup_id in self._new:
+            font = QFont()
+            font.setBold(True)  # new until opened
+            return font
+        if role == self.IsNewRole:
+            return fu.followup_id in self._new
         if role == Qt.ItemDataRole.TextAlignmentRole and column == self.DAYS_OVERDUE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
@@ -164,11 +176,30 @@ class FollowUpsModel(QAbstractItemModel):
         if column == self.COUNTERPARTY:
             return fu.counterparty
         if column == self.ACTION:
-            return self.tr(fu.title)
+            title = self.tr(fu.title)
+            if fu.in_conflict:
+                title = self.tr("In conflict: %1").replace("%1", title)
+            given = self._new.get(fu.followup_id)
+            if given is not None:
+                return self.tr("New from %1: %2").replace("%1", given[0]).replace("%2", title)
+            return title
         if column == self.DAYS_OVERDUE:
             days = self.days_overdue(fu)
             return str(days) if days else ""
         return ""
+
+    def _action_tooltip(self, fu: FollowUp) -> str:
+        parts = [self._display(fu, self.ACTION)]
+        given = self._new.get(fu.followup_id)
+        if given is not None:
+            parts.append(self.tr("Given to you by %1 on %2.").replace("%1", given[0])
+                         .replace("%2", format_when(given[1][:10])))
+        if fu.in_conflict:
+            parts.append(self.tr("Changed in two places at once: Choose what stands."))
+        return "\n".join(parts)
+
+    def is_new(self, followup_id: str) -> bool:
+        return followup_id in self._new
 
     def _sort_key(self, fu: FollowUp, column: int) -> Any:
         if column == self.DUE:
@@ -178,18 +209,24 @@ class FollowUpsModel(QAbstractItemModel):
         return self._display(fu, column).casefold()
 
     # -- updates ------------------------------------------------------------------------
-    def set_followups(self, groups: dict[str, list[FollowUp]], today: dt.date) -> None:
-        """Bring the model to these follow-ups with the smallest set of row changes."""
+    def set_followups(self, groups: dict[str, list[FollowUp]], today: dt.date,
+                      new: dict[str, tuple[str, str]] | None = None) -> None:
+        """Bring the model to these follow-ups with the smallest set of row changes.
+        ``new``: those given by someone else and not opened since, id -> (by whom, when)."""
         today_changed = today != self._today
         self._today = today
+        before, self._new = self._new, dict(new or {})
+        marked = {fid for fid in before.keys() | self._new.keys()
+                  if before.get(fid) != self._new.get(fid)}
         for g, group in enumerate(GROUPS):
             wanted = sorted(groups.get(group, []),
                             key=lambda f: (f.due_date, f.subjects.casefold(), f.followup_id))
-            self._update_group(g, group, wanted, force=today_changed)
+            self._update_group(g, group, wanted, force=today_changed, marked=marked)
         if today_changed and any(self._rows.values()):
             self.dataChanged.emit(self.index(0, 0), self.index(len(GROUPS) - 1, 0))
 
-    def _update_group(self, g: int, group: str, wanted: list[FollowUp], *, force: bool) -> None:
+    def _update_group(self, g: int, group: str, wanted: list[FollowUp], *, force: bool,
+                      marked: set[str] | frozenset[str] = frozenset()) -> None:
         parent = self.index(g, 0)
         rows = self._rows[group]
         count_before = len(rows)
@@ -216,7 +253,7 @@ class FollowUpsModel(QAbstractItemModel):
                 self.endRemoveRows()
         for i, fu in enumerate(wanted):
             if i < len(rows) and rows[i].followup_id == fu.followup_id:
-                if force or rows[i] != fu:
+                if force or rows[i] != fu or fu.followup_id in marked:
                     rows[i] = fu
                     self.dataChanged.emit(self.index(i, 0, parent),
                                           self.index(i, self.COLUMN_COUNT - 1, parent))

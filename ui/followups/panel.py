@@ -31,6 +31,9 @@ NAME_COLUMN_CHARS = 36  # "Yasmin Morgan (C482913)", "Dr R. Mensah, GP, Riversid
 class FollowUpsPanel(QWidget):
     open_record = Signal(str)
     overdue_count_changed = Signal(int)
+    # A follow-up changed in two places at once: (record id, follow-up id) for the shell
+    # to open the record's side-by-side view (ui.decisions.conflict_dialog).
+    resolve_requested = Signal(str, str)
 
     def __init__(self, bridge: Bridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -74,6 +77,8 @@ class FollowUpsPanel(QWidget):
         self.done_button = self._button(self.tr("Mark &done…"), self.mark_done, buttons)
         self.reschedule_button = self._button(self.tr("&Reschedule…"), self.reschedule, buttons)
         self.cancel_button = self._button(self.tr("&Cancel follow-up…"), self.cancel, buttons)
+        self.resolve_button = self._button(self.tr("Choose what &stands…"), self.resolve,
+                                           buttons)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         QShortcut(QKeySequence("Ctrl+D"), self, self.mark_done,
@@ -130,15 +135,19 @@ class FollowUpsPanel(QWidget):
             return
         generation = self._generation
 
-        def fetch(service: Any) -> tuple[dt.date, dict[str, list[FollowUp]]]:
-            return service.today(), service.followups_by_bucket()
+        def fetch(service: Any) -> tuple[dt.date, dict[str, list[FollowUp]],
+                                         dict[str, tuple[str, str]]]:
+            given = {fid: (g.by_name, g.at)
+                     for fid, g in service.followups_given_to_me().items()}
+            return service.today(), service.followups_by_bucket(), given
 
-        def got(result: tuple[dt.date, dict[str, list[FollowUp]]]) -> None:
+        def got(result: tuple[dt.date, dict[str, list[FollowUp]],
+                              dict[str, tuple[str, str]]]) -> None:
             if generation != self._generation:
                 return
-            today, groups = result
+            today, groups, given = result
             self._today = today
-            self.model.set_followups(groups, today)
+            self.model.set_followups(groups, today, given)
             self._selection_changed(QItemSelection(), QItemSelection())
             overdue = self.model.count("overdue")
             if overdue != self._overdue:
@@ -214,14 +223,27 @@ class FollowUpsPanel(QWidget):
         if answer is None:
             return
         due, reason = answer
+        self._seen(fu)
         fid = fu.followup_id
         seen = fu.heads
         self._write(lambda s: s.reschedule_followup(fid, due, reason, parents=seen),
                     self.tr("Rescheduled to {date}.").format(
                         date=format_when(due.isoformat())))
 
+    def resolve(self) -> None:
+        fu = self.selected_followup()
+        if fu is not None and fu.in_conflict:
+            self._seen(fu)
+            self.resolve_requested.emit(fu.record_id, fu.followup_id)
+
     def _write(self, fn: Any, done_message: str) -> None:
         self.bridge.write(fn, lambda _r: self._show_message(done_message), self._failed)
+
+    def _seen(self, fu: FollowUp) -> None:
+        """Opened or acted on: a follow-up given to this person is no longer new."""
+        if self.model.is_new(fu.followup_id):
+            fid = fu.followup_id
+            self.bridge.write(lambda s: s.mark_followups_seen([fid]), None, self._failed)
 
     # -- internals -------------------------------------------------------------------------
     def _on_changed(self, kinds: frozenset[str]) -> None:
@@ -242,15 +264,18 @@ class FollowUpsPanel(QWidget):
     def _open_index(self, index: QModelIndex) -> None:
         fu = self.model.followup(index.siblingAtColumn(0))
         if fu is not None:
+            self._seen(fu)
             self.open_record.emit(fu.record_id)
 
     def _open_selected(self) -> None:
         fu = self.selected_followup()
         if fu is not None:
+            self._seen(fu)
             self.open_record.emit(fu.record_id)
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        has = self.selected_followup() is not None
+        fu = self.selected_followup()
         for button in (self.open_button, self.done_button, self.reschedule_button,
                        self.cancel_button):
-            button.setEnabled(has)
+            button.setEnabled(fu is not None)
+        self.resolve_button.setEnabled(fu is not None and fu.in_conflict)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from app import __version__
 from app.settings import Settings
 from app.sync import account
-from ui.bridge import DECISIONS, FOLLOWUPS, Bridge
+from ui.bridge import Bridge
 from ui.decisions.detail_pane import DetailPane
 from ui.decisions.panel import DecisionsPanel
 from ui.followups.panel import FollowUpsPanel
@@ -153,6 +153,8 @@ class MainWindow(QMainWindow):
         self.detail.actions_changed.connect(self._update_record_actions)
         self.pages.currentChanged.connect(self._update_record_actions)
         self.bridge.changed.connect(self.on_changed)
+        self.bridge.changeset.connect(self.on_changeset)
+        self.followups.resolve_requested.connect(self.resolve_conflict)
         self.idle.idle.connect(self.lock)
         self.followups.open_record.connect(self.open_record)
         self.followups.overdue_count_changed.connect(self.set_overdue)
@@ -349,10 +351,24 @@ class MainWindow(QMainWindow):
     def on_changed(self, kinds: frozenset[str]) -> None:
         if not self.is_unlocked:
             return
-        if kinds & {DECISIONS, FOLLOWUPS}:
-            self.decisions.refresh()
-            self.detail.reload()
         self.refresh_counts()
+
+    def on_changeset(self, changes: Any) -> None:
+        """Which records changed (a save, a pulled page): the list applies the difference,
+        keeping its selection and the row at its top; the pane reloads only if it shows
+        one of them, keeping its tab and scroll."""
+        if not self.is_unlocked:
+            return
+        if changes.records or changes.followups or changes.conflicts:
+            self.decisions.refresh()
+        self.detail.refresh_for(changes)
+
+    def resolve_conflict(self, record_id: str, followup_id: str = "") -> None:
+        """The side-by-side view of a record's conflicts (from My follow-ups)."""
+        if self.is_unlocked:
+            from ui.decisions.conflict_dialog import open_conflict
+
+            open_conflict(self, self.bridge, record_id, followup_id=followup_id)
 
     def refresh_counts(self, notify: bool = False) -> None:
         if not self.is_unlocked:
