@@ -178,11 +178,13 @@ def join(service: Sharelog, joined: Joined) -> Me:
     try:
         service.sync.record_binding(account_user_id=e.user_id, account_team_id=e.team_id,
                                     display_name=e.display_name, store_url=joined.store_url,
-                                    device_token=e.device_token)
+                                    device_token=e.device_token, role=joined.me.role)
     except AlreadyBound as exc:
         raise AlreadyJoined() from exc
-    names = {uid: name for uid, (name, _role) in joined.me.members.items()}
-    service.sync.learn_people(names, joined.me.aliases)
+    members = joined.me.members
+    service.sync.learn_people({uid: name for uid, (name, _role) in members.items()},
+                              joined.me.aliases,
+                              roles={uid: role for uid, (_name, role) in members.items()})
     log.info("signed in to the team's store")
     return joined.me
 

@@ -101,4 +101,9 @@ def test_the_whole_loop_on_one_computer_with_the_demo_store(qtbot, home: Path,
     qtbot.waitUntil(lambda: window.decisions.model.rowCount() == 1, timeout=10_000)
     assert service.get_decision(record_id).owner_id == sam_id
     assert service.user_name(sam_id) == "Sam Carter"  # from the store, not "Unknown user"
+    # A manager's window: Mine / Team and the practitioner filter, Sam's record read-only.
+    panel = window.decisions
+    qtbot.waitUntil(panel.team_button.isVisible, timeout=10_000)
+    assert panel.practitioner.findText("Sam Carter") > 0
+    assert window.bridge.service.get_decision(record_id).read_only
     window.close()

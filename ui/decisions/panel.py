@@ -486,6 +486,20 @@ class DecisionsPanel(QWidget):
     def refresh(self) -> None:
         self.model.refresh()
 
+    def refresh_team(self) -> None:
+        """After a sign-in or a sync: the store may have said who is who (a manager signing
+        in gets Mine / Team without locking first). The list is queried again only if the
+        view changed."""
+        if self.bridge.service is None:
+            return
+
+        def got(team: TeamView) -> None:
+            if team != self.team:
+                self.set_team(team)
+                self.run_query()
+
+        self.bridge.read(lambda s: s.team_view(), got, lambda _exc: None)
+
     def reset_filters(self) -> None:
         widgets = (self.search, self.date_from, self.date_to, self.direction, self.decision,
                    self.consent, self.followup, self.practitioner)

@@ -361,6 +361,8 @@ class MainWindow(QMainWindow):
             return
         if changes.records or changes.followups or changes.conflicts:
             self.decisions.refresh()
+        if changes.sync or changes.records:  # a sign-in, or a sync that learnt names
+            self.decisions.refresh_team()
         self.detail.refresh_for(changes)
 
     def resolve_conflict(self, record_id: str, followup_id: str = "") -> None:
