@@ -47,6 +47,7 @@ from enum import StrEnum
 from pickle import PicklingError
 from typing import TYPE_CHECKING, Any
 
+from app.envelope import SignedEvent
 from app.ingest import Verified, verify_events
 from app.sync import chains
 from app.sync.local import REFUSED_BY_STORE, Binding, StoreTip
@@ -395,13 +396,16 @@ class SyncEngine:
         limit = max(1, min(info.max_batch_events, self.push_batch))
         refused_here: set[str] = set()
         while True:
-            batch = sync.outbox(limit)
+            batch = _within(sync.outbox(limit), info.max_request_bytes)
             if not batch:
                 return
             acks = sync.acknowledged_refusals()
             try:
                 result = client.push(batch, acknowledged_refusals=acks)
             except EventRejected as exc:
+                if exc.code in TOO_LARGE and len(batch) > 1:
+                    limit = max(1, len(batch) // 2)  # the store's limits are lower: halve
+                    continue
                 ids = {e.event_id for e in batch}
                 if (exc.acknowledgeable and exc.event_id in ids
                         and exc.event_id not in refused_here):
@@ -590,6 +594,23 @@ class SyncEngine:
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.service.unit.clock.time(), dt.UTC)
+
+
+TOO_LARGE = ("batch_too_large", "request_too_large")
+# What an event adds to a push's body beyond its payload (base64 makes the payload 4/3).
+WIRE_OVERHEAD = 1024
+
+
+def _within(batch: list[SignedEvent], max_bytes: int) -> list[SignedEvent]:
+    """The longest start of ``batch`` whose request stays well inside the store's limit
+    (events with long notes: 500 of them could be more than a request may carry)."""
+    budget = max_bytes // 2
+    size = 0
+    for i, ev in enumerate(batch):
+        size += len(ev.payload) * 4 // 3 + WIRE_OVERHEAD
+        if size > budget and i > 0:
+            return batch[:i]
+    return batch
 
 
 class _Run:

@@ -161,3 +161,16 @@ def test_progress_says_n_of_m_while_pushing_and_pulling(net) -> None:
     assert puller.status().state == SyncState.SYNCED and puller.status().done == 0
     pusher.close()
     puller.close()
+
+
+def test_changes_too_large_for_one_request_go_in_smaller_batches(net) -> None:
+    harness, engines, proxy = net
+    laptop = harness.device("pat-laptop")
+    long_note = "Notes from the strategy discussion, kept in full. " * 1000  # ~50 KB
+    with laptop.service.bulk() as w:
+        for i in range(280):  # 280 events of ~50 KB: more than one 16 MiB request holds
+            w.record_decision(make_share(information=f"{i} {long_note}"))
+    report = harness.sync_once("pat-laptop")
+    assert (report.status.state, report.pushed) == (SyncState.SYNCED, 560)
+    pushes = proxy.exchanges("push")
+    assert len(pushes) >= 2 and all(x.client_status == 200 for x in pushes)
