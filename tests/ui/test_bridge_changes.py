@@ -10,7 +10,7 @@ from app.events import DeviceKey
 from app.unit import ChangeSet
 from tests.conftest import make_share
 from ui.bridge import CONTACTS, DECISIONS, DRAFTS, FOLLOWUPS, Bridge
-from ui.decision_form import DecisionForm
+from ui.form.decision_form import DecisionForm
 
 
 def _announced(qtbot: Any, bridge: Bridge, fn: Any) -> tuple[frozenset[str], ChangeSet]:
