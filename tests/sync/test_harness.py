@@ -60,8 +60,9 @@ def test_the_store_view_and_each_projection_converge_only_when_they_hold_the_sam
     # record only, and so does the manager's device, which sees the whole team.
     tablet, laptop = harness.device("pat-tablet"), harness.device("pat-laptop")
     tablet_record = tablet.service.record_decision(make_share())
-    followup = tablet.service.my_followups()[0].followup_id
-    tablet.service.complete_followup(followup, "They acted on it.")
+    [followup] = tablet.service.my_followups()
+    tablet.service.complete_followup(followup.followup_id, "They acted on it.",
+                                     parents=followup.heads)
     harness.sync_all()
     assert harness.differences() == {"pat-laptop": [tablet_record],
                                      "mo-laptop": [tablet_record]}
@@ -71,7 +72,7 @@ def test_the_store_view_and_each_projection_converge_only_when_they_hold_the_sam
     # comparison sees against the tablet's vault until it is pushed.
     correction = tablet.service.correct_decision(
         tablet_record, make_share(reasons="Updated reasons after a call with the GP."),
-        "New information")
+        "New information", parents=tablet.service.get_decision(tablet_record).heads)
     assert "pat-tablet" in harness.differences()
     assert harness.sync_once("pat-tablet").pushed == 1
     assert "pat-tablet" not in harness.differences()
