@@ -34,16 +34,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import multiprocessing
 import random
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from enum import StrEnum
+from pickle import PicklingError
 from typing import TYPE_CHECKING, Any
 
+from app.envelope import SignedEvent
 from app.ingest import Verified, verify_events
 from app.sync import chains
 from app.sync.local import REFUSED_BY_STORE, Binding, StoreTip
@@ -57,6 +61,7 @@ from app.sync.transport import (
     Forbidden,
     InsecureStoreAddress,
     NetworkUnreachable,
+    PulledEvent,
     PullPage,
     RateLimited,
     StoreClient,
@@ -69,6 +74,8 @@ from app.sync.transport import (
 from app.unit import NOTHING, ChangeSet
 from db import store
 from db.vault import Connection
+
+log = logging.getLogger("sharelog.sync")
 
 if TYPE_CHECKING:  # the facade imports nothing of sync's engine
     from app.service import Sharelog
@@ -111,10 +118,13 @@ WORDS = {
                     "your administrator.",
 }
 
-# Backoff after failures: 2 s, 4 s, 8 s … up to 5 minutes, each drawn at random between
-# half and all of it ("equal jitter"), so a team's devices coming back at once spread out.
+# Backoff after failures: 2 s, 4 s, 8 s … up to 5 minutes (1 minute while offline: asking
+# a network that is not there costs nothing, and a practitioner back in the office should
+# not wait long), each drawn at random between half and all of it ("equal jitter"), so a
+# team's devices coming back at once spread out.
 BACKOFF_FIRST = 2.0
 BACKOFF_MAX = 300.0
+BACKOFF_MAX_OFFLINE = 60.0
 BATCH_EVENTS = 500
 PAGE_EVENTS = 1000
 
@@ -174,11 +184,13 @@ class SyncAttempt:
 class _Failed(Exception):
     """A sync step failed in a way the status names (code, words)."""
 
-    def __init__(self, code: str, words: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, code: str, words: str, *, retry_after: float | None = None,
+                 backoff: bool = True) -> None:
         super().__init__(words)
         self.code = code
         self.words = words
         self.retry_after = retry_after
+        self.backoff = backoff  # False: the sync went through; nothing to wait for
 
 
 def _failure(exc: SyncError) -> _Failed:
@@ -300,7 +312,7 @@ class SyncEngine:
         if failed is None and run.problem is not None:
             failed = run.problem
         if failed is None and run.new_refusals:
-            failed = _Failed(REFUSED, refused_words(run.new_refusals))
+            failed = _Failed(REFUSED, refused_words(run.new_refusals), backoff=False)
         finished = self._now()
         outcome = SYNCED_OUTCOME if failed is None else failed.code
         message = None if failed is None else failed.words
@@ -308,7 +320,7 @@ class SyncEngine:
         with unit.write() as w:
             store.sync_attempt_add(w.conn, _iso(started), _iso(finished), run.pushed,
                                    run.pulled, outcome, message)
-            if failed is None or failed.code == REFUSED:
+            if failed is None or not failed.backoff:
                 store.sync_state_set(w.conn, last_synced_at=_iso(finished))
         self._schedule(failed)
         status = self._status_from_vault()
@@ -384,13 +396,16 @@ class SyncEngine:
         limit = max(1, min(info.max_batch_events, self.push_batch))
         refused_here: set[str] = set()
         while True:
-            batch = sync.outbox(limit)
+            batch = _within(sync.outbox(limit), info.max_request_bytes)
             if not batch:
                 return
             acks = sync.acknowledged_refusals()
             try:
                 result = client.push(batch, acknowledged_refusals=acks)
             except EventRejected as exc:
+                if exc.code in TOO_LARGE and len(batch) > 1:
+                    limit = max(1, len(batch) // 2)  # the store's limits are lower: halve
+                    continue
                 ids = {e.event_id for e in batch}
                 if (exc.acknowledgeable and exc.event_id in ids
                         and exc.event_id not in refused_here):
@@ -419,8 +434,15 @@ class SyncEngine:
         if page.has_more:  # a long pull: how many events it holds, for "n of m"
             run.total = run.done + client.digest(since, scope=scope).count
             if run.total - run.done >= self.pipeline_from:
-                self._pull_pipelined(client, scope, limit, keys, page, run)
-                return
+                try:
+                    self._pull_pipelined(client, scope, limit, keys, page, run)
+                    return
+                except (BrokenProcessPool, OSError, RuntimeError, PicklingError) as exc:
+                    # No second process here (a frozen build, no room): one process, from
+                    # where the pages already applied left the cursor.
+                    log.warning("pull without a verifying process: %s", type(exc).__name__)
+                    since = self.service.sync.cursor()
+                    page = client.pull(since, limit=limit, scope=scope)
         while True:
             self._apply(page, keys, None, run)
             if not page.has_more:
@@ -437,23 +459,25 @@ class SyncEngine:
         self._moved(page, self.service.sync.cursor())
         with (ThreadPoolExecutor(1, thread_name_prefix="sharelog-pull") as net,
               ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool):
-            ahead = pool.submit(verify_events, [e.event for e in page.events], verify_keys)
+            todo = self._unheld(page)
+            ahead = pool.submit(verify_events, [e.event for e in todo], verify_keys)
             fetching = (net.submit(client.pull, page.next_since, limit, scope=scope)
                         if page.has_more else None)
             while True:
                 verdicts = ahead.result()
-                following = None
+                following, following_todo = None, []
                 if fetching is not None:
                     following = fetching.result()
                     self._moved(following, page.next_since)
-                    ahead = pool.submit(verify_events, [e.event for e in following.events],
+                    following_todo = self._unheld(following)
+                    ahead = pool.submit(verify_events, [e.event for e in following_todo],
                                         verify_keys)
                     fetching = (net.submit(client.pull, following.next_since, limit,
                                            scope=scope) if following.has_more else None)
-                self._apply(page, keys, Verified(verify_keys, verdicts), run)
+                self._apply(page, keys, Verified(verify_keys, verdicts), run, todo)
                 if following is None:
                     return
-                page = following
+                page, todo = following, following_todo
 
     @staticmethod
     def _moved(page: PullPage, since: int) -> int:
@@ -461,9 +485,23 @@ class SyncEngine:
             raise StoreError("The team's store sent a page that does not move on.")
         return page.next_since
 
+    def _unheld(self, page: PullPage) -> list[PulledEvent]:
+        """The page without the events the vault holds byte for byte (this device's own
+        coming back, or a page pulled again after a cut): ingest would skip them, after
+        verifying their signatures for nothing."""
+        ids = [item.event.event_id for item in page.events]
+        if not ids:
+            return []
+        held = self.service.unit.read(lambda c: store.event_hashes(c, ids))
+        if not held:
+            return list(page.events)
+        return [item for item in page.events if held.get(item.event.event_id) != item.event.hash]
+
     def _apply(self, page: PullPage, keys: dict[str, bytes], verified: Verified | None,
-               run: _Run) -> None:
-        result = self.service.ingest.apply(page.events, device_keys=keys,
+               run: _Run, events: list[PulledEvent] | None = None) -> None:
+        if events is None:
+            events = self._unheld(page)
+        result = self.service.ingest.apply(events, device_keys=keys,
                                            cursor=page.next_since, verified=verified)
         run.changes |= result.changes
         run.pulled += len(result.applied)
@@ -528,12 +566,13 @@ class SyncEngine:
             self.on_progress(self._live)
 
     def _schedule(self, failed: _Failed | None) -> None:
-        if failed is None or failed.code in (REFUSED,):
+        if failed is None or not failed.backoff:
             self._failures = 0
             self._next_at = 0.0
             return
         self._failures += 1
-        ceiling = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self._failures - 1))
+        cap = BACKOFF_MAX_OFFLINE if failed.code == OFFLINE else BACKOFF_MAX
+        ceiling = min(cap, BACKOFF_FIRST * 2 ** min(self._failures - 1, 20))
         delay = ceiling / 2 + self._rng.uniform(0, ceiling / 2)
         if failed.retry_after is not None:
             delay = max(delay, failed.retry_after)
@@ -555,6 +594,23 @@ class SyncEngine:
 
     def _now(self) -> dt.datetime:
         return dt.datetime.fromtimestamp(self.service.unit.clock.time(), dt.UTC)
+
+
+TOO_LARGE = ("batch_too_large", "request_too_large")
+# What an event adds to a push's body beyond its payload (base64 makes the payload 4/3).
+WIRE_OVERHEAD = 1024
+
+
+def _within(batch: list[SignedEvent], max_bytes: int) -> list[SignedEvent]:
+    """The longest start of ``batch`` whose request stays well inside the store's limit
+    (events with long notes: 500 of them could be more than a request may carry)."""
+    budget = max_bytes // 2
+    size = 0
+    for i, ev in enumerate(batch):
+        size += len(ev.payload) * 4 // 3 + WIRE_OVERHEAD
+        if size > budget and i > 0:
+            return batch[:i]
+    return batch
 
 
 class _Run:

@@ -81,7 +81,8 @@ class Run:
         if not (ok or shown):  # changes waiting, no error said: a stall
             self.stalls.append(f"{device.name}: {st.state} waiting={st.waiting}")
         if st.error not in (None, "offline", "server_error"):
-            self.stalls.append(f"{device.name}: unexpected {st.error}")
+            kept = [(q.reason_code, q.status) for q in device.service.sync.quarantined()]
+            self.stalls.append(f"{device.name}: unexpected {st.error} {kept}")
         return report
 
     # -- one random operation ------------------------------------------------------------
@@ -130,10 +131,14 @@ class Run:
         return True
 
     def op_withdraw(self, device: HarnessDevice) -> bool:
-        records = self._mine(device)
+        # A withdrawal cancels the record's open follow-ups as their holder; one handed to
+        # someone else would be refused (not_assignee), so those records are not withdrawn.
+        svc = device.service
+        records = [rid for rid in self._mine(device)
+                   if not any(f.followup_id in self.handover
+                              for f in svc.get_decision(rid).followups)]
         if len(records) < 4:
             return False
-        svc = device.service
         rid = self.rng.choice(records)
         svc.withdraw_decision(rid, "Recorded in error", parents=svc.get_decision(rid).heads)
         return True
