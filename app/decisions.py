@@ -136,8 +136,9 @@ class Decisions:
 
     def withdraw(self, record_id: str, reason: str, *, parents: Iterable[str]) -> Saved:
         """Withdraw a record made in error: a tombstone version with a reason, never a
-        delete; its open follow-ups are cancelled. A record withdrawn while it was changed
-        elsewhere is in conflict: withdrawing it again after every version resolves it."""
+        delete; the open follow-ups this person holds are cancelled. A record withdrawn
+        while it was changed elsewhere is in conflict: withdrawing it again after every
+        version resolves it."""
         require_reason(reason, "withdrawing this record")
         seen = tuple(parents)
         with self.unit.write() as w:
@@ -152,7 +153,10 @@ class Decisions:
                         payload={"reason": reason.strip()})
             for fu in store.followups_for_record(w.conn, record_id):
                 open_fu = followup_of(fu)
-                if open_fu.state == FollowUpState.OPEN:
+                # A follow-up someone else holds stays theirs to close (the store lets only
+                # its holder or a manager change it): their list shows the record withdrawn.
+                if open_fu.state == FollowUpState.OPEN and (
+                        self.rights.is_manager or self.rights.is_me(open_fu.owner_id)):
                     w.emit("followup", "followup.cancel", record_id, open_fu.followup_id,
                            parents=open_fu.heads,
                            payload={"reason": "The record was withdrawn."})

@@ -13,6 +13,23 @@ from app.workdays import WorkingCalendar
 from tests.conftest import make_request_made, make_share
 
 
+def test_withdrawing_leaves_a_follow_up_someone_else_holds_to_them(service: Sharelog) -> None:
+    """The store lets only a follow-up's holder (or a manager) change it: a withdrawal that
+    cancelled a colleague's follow-up was refused by the store and held the chain up."""
+    rid = service.record_decision(make_share(), followup_days=3)
+    mine = service.get_decision(rid).followups[0]
+    service.reassign_followup(mine.followup_id, "user-colleague", parents=mine.heads)
+    given = service.get_followup(mine.followup_id)
+    service.withdraw_decision(rid, "Recorded against the wrong child",
+                              parents=service.get_decision(rid).heads)
+    detail = service.get_decision(rid)
+    assert detail.status == "withdrawn"
+    kept = {f.followup_id: f for f in detail.followups}[given.followup_id]
+    assert (kept.state, kept.owner_id) == ("open", "user-colleague")
+    kinds = [e.kind for e in service.sync.outbox()]
+    assert "followup.cancel" not in kinds
+
+
 def test_a_correction_is_a_new_version_and_the_old_stays_readable(service: Sharelog) -> None:
     rid = service.record_decision(make_share(reasons="First reasons"))
     service.correct_decision(rid, make_share(reasons="Corrected reasons"), "Wrong reasons typed",
