@@ -208,7 +208,7 @@ def sync_screens(window: object, out: Path, stop_store: Callable[[], None]) -> l
         SyncStatus(SyncState.OFFLINE, synced_at=now - dt.timedelta(hours=2), waiting=2,
                    oldest_waiting=now - dt.timedelta(days=2), error="offline"),
         SyncStatus(SyncState.ERROR, error="device_revoked",
-                   message="This device was revoked: ask your administrator."),
+                   message="This computer's access was revoked: ask your administrator."),
     ]
     controller.stop()  # nothing else writes to the status bar while it is drawn
     sync.unlocked = True

@@ -106,7 +106,7 @@ OFFLINE_WORDS = ("The team's store cannot be reached: Sharelog will sync when th
                  "connection comes back.")
 WORDS = {
     SIGN_IN_AGAIN: "The team's store no longer accepts this device's sign-in: sign in again.",
-    DEVICE_REVOKED: "This device was revoked: ask your administrator.",
+    DEVICE_REVOKED: "This computer's access was revoked: ask your administrator.",
     UPDATE_SHARELOG: "This Sharelog is too old for the team's store: update Sharelog.",
     STORE_TOO_OLD: "The team's store is too old for this Sharelog: ask your administrator "
                    "to update it.",

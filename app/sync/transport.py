@@ -44,7 +44,7 @@ class BadCredentials(SyncError):
 
 
 class DeviceRevoked(SyncError):
-    action = "This device was revoked: ask your administrator."
+    action = "This computer's access was revoked: ask your administrator."
 
 
 class Forbidden(SyncError):

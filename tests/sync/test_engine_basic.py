@@ -104,6 +104,6 @@ def check_errors(harness: Harness, engines: Engines) -> None:
     db.dispose()
     revoked = engines.sync_once(paula).status
     assert (revoked.state, revoked.error) == (SyncState.ERROR, "device_revoked")
-    assert revoked.message == "This device was revoked: ask your administrator."
+    assert revoked.message == "This computer's access was revoked: ask your administrator."
     assert engines.engine(paula).status() == revoked  # from the vault, no network
     assert [a.outcome for a in engines.engine(paula).history()] == ["device_revoked"]

@@ -35,8 +35,8 @@ def test_each_state_in_words(qapp) -> None:
     assert tray_words(SyncStatus(SyncState.WAITING, waiting=3,
                                  oldest_waiting=dt.datetime.now(dt.UTC))) == ""
     revoked = SyncStatus(SyncState.ERROR, error="device_revoked",
-                         message="This device was revoked: ask your administrator.")
-    assert status_text(revoked, NOW) == "This device was revoked: ask your administrator."
+                         message="This computer's access was revoked: ask your administrator.")
+    assert status_text(revoked, NOW) == revoked.message
     refused = SyncStatus(SyncState.SYNCED, synced_at=NOW, quarantined=2, error="refused",
                          message="2 changes were refused by the team's store and kept on "
                                  "this device: see details.")

@@ -152,7 +152,7 @@ def test_a_revoked_computer_is_told_what_to_do(qtbot, home, store) -> None:
         store_accounts.revoke_device(conn, window.bridge.service.identity.device_id)
     engine.dispose()
     qtbot.keyClick(window, Qt.Key.Key_F5)  # Sync now
-    qtbot.waitUntil(lambda: label(window) == "This device was revoked: ask your "
+    qtbot.waitUntil(lambda: label(window) == "This computer's access was revoked: ask your "
                     "administrator.", timeout=30_000)
     controller = window.sync.controller
     qtbot.waitUntil(lambda: not controller.running)
