@@ -262,7 +262,9 @@ def test_a_save_waits_only_for_a_short_part_of_a_large_pull(team: Team) -> None:
     print(f"pull of {len(page)} events: {result['seconds']:.1f} s; saves meanwhile: "
           f"{len(waits)}, slowest {max(waits) * 1000:.0f} ms, "
           f"median {sorted(waits)[len(waits) // 2] * 1000:.0f} ms")
-    assert max(waits) < 0.5
+    # A save waits for one short transaction of the pull, never for the pull: a bound
+    # relative to the pull's own time, so a machine under load does not fail it.
+    assert max(waits) < max(0.5, result["seconds"] / 5)
     assert tablet.sync.cursor() == 99
     assert tablet.verify_integrity().ok
 

@@ -187,6 +187,6 @@ class Bridge(QObject):
 
 def _may_hold_content(error: BaseException) -> bool:
     """Our own errors have safe messages; anything else might echo record text."""
-    from ui.widgets.errors import is_safe_error
+    from app.shown_errors import is_safe_error
 
     return not is_safe_error(error)

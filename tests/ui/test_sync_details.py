@@ -25,6 +25,9 @@ def test_a_refused_change_is_shown_with_the_stores_reason(qtbot, qtmodeltester, 
     done: list[object] = []
 
     def reassign(service) -> None:
+        # The vault last heard this person was a manager (since changed on the store):
+        # it lets the change through, and the store, which decides, refuses it.
+        service.sync.learn_people({}, roles={service.identity.user_id: "manager"})
         fu = service.my_followups()[0]
         service.reassign_followup(fu.followup_id, "someone-outside-the-team",
                                   parents=fu.heads)

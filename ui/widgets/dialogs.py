@@ -271,8 +271,8 @@ def error_text(error: BaseException) -> str:
     """Words for a failed background call that never echo record content."""
     from PySide6.QtCore import QCoreApplication
 
+    from app.shown_errors import is_safe_error
     from app.validation import ValidationError
-    from ui.widgets.errors import is_safe_error
 
     if isinstance(error, ValidationError):
         return "\n".join(p.message for p in error.problems)

@@ -10,15 +10,9 @@ import errno
 
 from PySide6.QtCore import QCoreApplication
 
+from app.shown_errors import is_safe_error
 
-def is_safe_error(error: BaseException) -> bool:
-    """Sharelog's own errors, whose texts are written to be shown and never carry record
-    content: the one list the dialogs, the error box and the bridge's log all use."""
-    from app.service import InvalidChange, NotFound
-    from app.session import VaultError
-    from app.validation import ValidationError
-
-    return isinstance(error, VaultError | ValidationError | NotFound | InvalidChange)
+__all__ = ["is_safe_error", "user_message"]
 
 
 def user_message(error: BaseException) -> str:
