@@ -72,11 +72,14 @@ def main(argv: list[str] | None = None) -> int:
     engine.dispose()
     import uvicorn
 
-    # Keep-alive outlasts a client's pause between a push and its pull (uvicorn's 5 s
-    # default closed connections a client was about to reuse).
+    # "auto": uvloop and httptools (dependencies), the event loop and HTTP parsing in C
+    # rather than asyncio's selector loop and h11 in Python; with 50 devices at once the
+    # loop thread took a third of the store's CPU. Keep-alive outlasts a client's pause
+    # between a push and its pull (uvicorn's 5 s default closed connections a client was
+    # about to reuse).
     uvicorn.run("server.api:application", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", access_log=False,
-                timeout_keep_alive=75)
+                timeout_keep_alive=75, loop="auto", http="auto")
     return 0
 
 

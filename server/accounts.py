@@ -424,21 +424,24 @@ class DeviceContext:
     tip_seq: int = 0
     tip_hash: bytes | None = None
     tip_signature: bytes | None = None
+    team_last_seq: int | None = None  # the team's counter, when asked for (``counter``)
 
     @property
     def is_manager(self) -> bool:
         return self.role == Role.MANAGER
 
 
-def authenticate(conn: Connection, token: str | None, *, lock: bool = False) -> DeviceContext:
+def authenticate(conn: Connection, token: str | None, *, lock: bool = False,
+                 counter: bool = False) -> DeviceContext:
     """The device behind ``token``. ``lock`` holds its row to the end of the transaction,
-    so two pushes of one device (a retry overtaking its original) take turns."""
+    so two pushes of one device (a retry overtaking its original) take turns. ``counter``
+    reads the team's sequence counter in the same round trip (a pull's first read)."""
     if not token:
         raise unauthorised("Sign in: this request carries no device token.")
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) > s.ID:
         raise unauthorised()
-    row = conn.execute(_AUTH_LOCKED if lock else _AUTH,
+    row = conn.execute(_AUTH_LOCKED if lock else _AUTH_COUNTED if counter else _AUTH,
                        {"team": parts[1], "token_hash": token_hash(token)}).first()
     if row is None:
         raise unauthorised()
@@ -446,7 +449,8 @@ def authenticate(conn: Connection, token: str | None, *, lock: bool = False) -> 
         raise forbidden("device_revoked", "This device was revoked by an administrator; "
                         "it can no longer sync.")
     return DeviceContext(parts[1], row.device_id, row.user_id, row.role, bytes(row.public_key),
-                         int(row.tip_seq), _bytes(row.tip_hash), _bytes(row.tip_signature))
+                         int(row.tip_seq), _bytes(row.tip_hash), _bytes(row.tip_signature),
+                         int(row.team_last_seq) if counter and not lock else None)
 
 
 _d = s.devices
@@ -456,6 +460,8 @@ _AUTH = (select(_d.c.device_id, _d.c.user_id, _d.c.public_key, _d.c.revoked_at, 
          .where(and_(_d.c.team_id == bindparam("team"),
                      _d.c.token_hash == bindparam("token_hash"))))
 _AUTH_LOCKED = _AUTH.with_for_update(of=_d)
+_AUTH_COUNTED = _AUTH.add_columns(select(s.team_cursor.c.last_seq).where(
+    s.team_cursor.c.team_id == bindparam("team")).scalar_subquery().label("team_last_seq"))
 
 
 def _bytes(value: object) -> bytes | None:

@@ -259,7 +259,7 @@ def create_app(engine: Engine) -> FastAPI:
         # The read and its audit row in one transaction (on SQLite a write one from the
         # start: a read that turns into a write can fail against a concurrent push).
         with writing(engine) as conn:
-            ctx = accounts.authenticate(conn, device_token)
+            ctx = accounts.authenticate(conn, device_token, counter=True)
             check_team(conn, ctx, team_id)
             events, upto, more = sync.pull(conn, ctx, since, limit, sync.team_scope(ctx, scope))
             accounts.audit(conn, ctx.team_id, "pull", user_id=ctx.user_id,

@@ -18,8 +18,10 @@ from sqlalchemy import (
     bindparam,
     insert,
     literal,
+    null,
     or_,
     select,
+    union_all,
     update,
 )
 
@@ -168,13 +170,9 @@ class _Planned:
 
 def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
            acknowledged: set[str]) -> _Planned:
-    ids = [ev.event_id for ev in batch]
     held: dict[str, Any] = {}
     refused: dict[str, Any] = {}
-    if ids:  # what a retry already stored or had refused, in one query
-        for row in conn.execute(_HELD, {"team": ctx.team_id, "ids": ids}):
-            (refused if row.reason is not None else held)[row.event_id] = row
-    state = _load_state(conn, ctx, batch)
+    state = _load_state(conn, ctx, batch, held, refused)
     own_teams = {ctx.team_id} | state.local_teams
     tip_seq, tip_hash, tip_sig = ctx.tip_seq, ctx.tip_hash, ctx.tip_signature
     link = (GENESIS_HASH if tip_seq == 0 or tip_hash is None or tip_sig is None else
@@ -195,7 +193,7 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
             if bytes(refused[ev.event_id].hash) != ev.hash:
                 raise _id_conflict(ev, i)
             results.append(PushResult(ev.event_id, None, "refused",
-                                      refused[ev.event_id].reason))
+                                      refused[ev.event_id].b))
             continue
         if ev.device_seq != tip_seq + 1 or ev.prev_hash != link:
             raise StoreError(409, "broken_chain",
@@ -242,25 +240,34 @@ def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
                       "id: an event id is never reused.", event_id=ev.event_id, index=index)
 
 
-def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent]) -> _TeamState:
-    directory = conn.execute(_MEMBERS_AND_BINDINGS, {"team": ctx.team_id}).all()
-    bound = [r for r in directory if r.kind == "binding"]
-    state = _TeamState(
-        aliases={r.a: r.b for r in bound},
-        roles={r.a: r.b for r in directory if r.kind == "member"},
-        local_teams={r.c for r in bound if r.b == ctx.user_id and r.c})
-    record_ids = sorted({ev.record_id for ev in batch})
-    if not record_ids:
+def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
+                held: dict[str, Any], refused: dict[str, Any]) -> _TeamState:
+    """Everything the checks read, in one round trip (``_BATCH_STATE``): what a retry
+    already stored (into ``held``) or had refused (into ``refused``), the team's roles and
+    bindings, and the owners and follow-ups of the batch's records."""
+    state = _TeamState(aliases={}, roles={}, local_teams=set())
+    if not batch:
         return state
+    params = {"team": ctx.team_id, "ids": [ev.event_id for ev in batch],
+              "records": sorted({ev.record_id for ev in batch}),
+              "entities": sorted({ev.entity_id for ev in batch})}
     row: Any
-    entity_ids = sorted({ev.entity_id for ev in batch})
-    for row in conn.execute(_OWNERS_AND_HOLDERS, {"team": ctx.team_id, "records": record_ids,
-                                                  "entities": entity_ids}):
-        if row.followup_id is None:
-            state.records[row.record_id] = row.user_id
-        else:
-            state.followups[row.followup_id] = (row.record_id, row.user_id)
-            state.holders.setdefault(row.record_id, set()).add(row.user_id)
+    for row in conn.execute(_BATCH_STATE, params):
+        if row.kind == "held":
+            held[row.a] = row
+        elif row.kind == "refused":
+            refused[row.a] = row
+        elif row.kind == "member":
+            state.roles[row.a] = row.b
+        elif row.kind == "binding":
+            state.aliases[row.a] = row.b
+            if row.b == ctx.user_id and row.c:
+                state.local_teams.add(row.c)
+        elif row.kind == "record":
+            state.records[row.a] = row.b
+        else:  # a follow-up: (record, assignee)
+            state.followups[row.a] = (row.c, row.b)
+            state.holders.setdefault(row.c, set()).add(row.b)
     return state
 
 
@@ -462,7 +469,9 @@ def pull(conn: Connection, ctx: DeviceContext, since: int, limit: int,
          whole_team: bool) -> tuple[list[PulledEvent], int, bool]:
     """Events after ``since`` the device may see: (events, next cursor, more to come)."""
     # The counter first: every push that took a number at or below it has committed.
-    last = int(conn.execute(_LAST_SEQ, {"team": ctx.team_id}).scalar_one())
+    # (``authenticate(..., counter=True)`` read it already, before the events below.)
+    last = (ctx.team_last_seq if ctx.team_last_seq is not None else
+            int(conn.execute(_LAST_SEQ, {"team": ctx.team_id}).scalar_one()))
     params = {"team": ctx.team_id, "user": ctx.user_id, "since": since, "last": last,
               "limit": limit + 1}
     rows = conn.execute(_PULL_TEAM if whole_team else _PULL_OWN, params).all()
@@ -514,32 +523,32 @@ _TAKE_NUMBERS = (update(s.team_cursor).where(s.team_cursor.c.team_id == bindpara
                  .returning(s.team_cursor.c.last_seq))
 _INSERT_EVENTS = insert(_e)
 _LAST_SEQ = select(s.team_cursor.c.last_seq).where(s.team_cursor.c.team_id == bindparam("team"))
-_HELD = (select(_e.c.event_id, _e.c.hash, _e.c.seq, literal(None).label("reason"))
-         .where(and_(_e.c.team_id == bindparam("team"),
-                     _e.c.event_id.in_(bindparam("ids", expanding=True))))
-         .union_all(select(_x.c.event_id, _x.c.hash, literal(None), _x.c.reason)
-                    .where(and_(_x.c.team_id == bindparam("team"),
-                                _x.c.event_id.in_(bindparam("ids", expanding=True))))))
 _SET_TIP = (update(s.devices).where(and_(s.devices.c.team_id == bindparam("team"),
                                          s.devices.c.device_id == bindparam("device")))
             .values(tip_seq=bindparam("seq"), tip_hash=bindparam("hash"),
                     tip_signature=bindparam("sig"), last_seen_at=bindparam("now")))
-_MEMBERS_AND_BINDINGS = (  # the team's roles and its vaults' bindings, one round trip
-    select(literal("member").label("kind"), s.users.c.user_id.label("a"),
-           s.users.c.role.label("b"), literal("").label("c"))
-    .where(s.users.c.team_id == bindparam("team"))
-    .union_all(select(literal("binding"), s.bindings.c.local_user_id, s.bindings.c.user_id,
-                      s.bindings.c.local_team_id)
-               .where(s.bindings.c.team_id == bindparam("team"))))
-_OWNERS_AND_HOLDERS = (  # one round trip for both
-    select(literal(None).label("followup_id"), _r.c.record_id,
-           _r.c.owner_user_id.label("user_id"))
+_NONE = null()  # NULL itself, not a parameter: PostgreSQL types it per branch
+_BATCH_STATE = union_all(  # what a push's checks read, in one round trip (see _load_state)
+    select(literal("held").label("kind"), _e.c.event_id.label("a"), _NONE.label("b"),
+           _NONE.label("c"), _e.c.hash, _e.c.seq)
+    .where(and_(_e.c.team_id == bindparam("team"),
+                _e.c.event_id.in_(bindparam("ids", expanding=True)))),
+    select(literal("refused"), _x.c.event_id, _x.c.reason, _NONE, _x.c.hash, _NONE)
+    .where(and_(_x.c.team_id == bindparam("team"),
+                _x.c.event_id.in_(bindparam("ids", expanding=True)))),
+    select(literal("member"), s.users.c.user_id, s.users.c.role, _NONE, _NONE, _NONE)
+    .where(s.users.c.team_id == bindparam("team")),
+    select(literal("binding"), s.bindings.c.local_user_id, s.bindings.c.user_id,
+           s.bindings.c.local_team_id, _NONE, _NONE)
+    .where(s.bindings.c.team_id == bindparam("team")),
+    select(literal("record"), _r.c.record_id, _r.c.owner_user_id, _NONE, _NONE, _NONE)
     .where(and_(_r.c.team_id == bindparam("team"),
-                _r.c.record_id.in_(bindparam("records", expanding=True))))
-    .union_all(select(_f.c.followup_id, _f.c.record_id, _f.c.assignee_user_id)
-               .where(and_(_f.c.team_id == bindparam("team"), or_(
-                   _f.c.record_id.in_(bindparam("records", expanding=True)),
-                   _f.c.followup_id.in_(bindparam("entities", expanding=True)))))))
+                _r.c.record_id.in_(bindparam("records", expanding=True)))),
+    select(literal("followup"), _f.c.followup_id, _f.c.assignee_user_id, _f.c.record_id,
+           _NONE, _NONE)
+    .where(and_(_f.c.team_id == bindparam("team"), or_(
+        _f.c.record_id.in_(bindparam("records", expanding=True)),
+        _f.c.followup_id.in_(bindparam("entities", expanding=True))))))
 _IN_RANGE = and_(_e.c.team_id == bindparam("team"), _e.c.seq > bindparam("since"),
                  _e.c.seq <= bindparam("last"))
 _PULL_TEAM = select(_e).where(_IN_RANGE).order_by(_e.c.seq).limit(bindparam("limit"))
