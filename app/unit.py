@@ -85,6 +85,18 @@ class ChangeSet:
         return frozenset(kind for kind, changed in named if changed)
 
     @classmethod
+    def union(cls, sets: Iterable[ChangeSet]) -> ChangeSet:
+        """All of ``sets`` at once: ``a | b | c …`` copies the growing sets at each step,
+        which a page of a thousand events felt."""
+        sets = list(sets)
+        return cls(frozenset().union(*(c.records for c in sets)),
+                   frozenset().union(*(c.followups for c in sets)),
+                   frozenset().union(*(c.drafts for c in sets)),
+                   any(c.contacts for c in sets),
+                   frozenset().union(*(c.conflicts for c in sets)),
+                   any(c.quarantine for c in sets), any(c.sync for c in sets))
+
+    @classmethod
     def of(cls, applied: Applied) -> ChangeSet:
         return cls(records=frozenset((applied.record_id,)) if applied.decision else frozenset(),
                    followups=frozenset(applied.followups),

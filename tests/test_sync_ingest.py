@@ -354,3 +354,29 @@ def test_pages_in_any_order_give_every_device_the_same_state(
             assert mo.projection_digest() == laptop.projection_digest()
         finally:
             other.close()
+
+
+def test_a_failure_amid_a_page_undoes_only_that_event_and_keeps_the_cursor(team: Team) -> None:
+    """A page applies in one go under one savepoint and, at a failure, again event by
+    event: the events before and after the failing one stay applied, the cursor moves."""
+    laptop, tablet = team.devices["pat-laptop"], team.devices["pat-tablet"]
+    first = laptop.record_decision(make_share(reasons="First."))
+    rid = laptop.record_decision(make_share())
+    last = laptop.record_decision(make_share(reasons="Last."))
+    tablet.ingest.apply(_events(team, "pat-laptop"), device_keys=team.keys())
+    conn = tablet.vault.conn
+    conn.execute("PRAGMA foreign_keys = OFF")  # damage happens beneath SQLite
+    conn.execute("DELETE FROM decisions WHERE record_id = ?", (rid,))
+    before = store.event_count(conn)
+    for target in (first, rid, last):
+        laptop.correct_decision(target, make_share(reasons="Corrected."), "typo",
+                                parents=laptop.get_decision(target).heads)
+    page = _events(team, "pat-laptop")[-3:]
+    result = tablet.ingest.apply(page, device_keys=team.keys(), cursor=77)
+    [failed] = result.refused
+    assert (failed.record_id, failed.reason_code) == (rid, "not_applied")
+    assert list(result.applied) == [page[0].event_id, page[2].event_id]
+    assert store.event_count(conn) == before + 2
+    assert not store.event_exists(conn, failed.event_id)
+    assert [tablet.get_decision(r).record.reasons for r in (first, last)] == ["Corrected."] * 2
+    assert tablet.sync.cursor() == 77

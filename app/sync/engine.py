@@ -460,9 +460,13 @@ class SyncEngine:
         with (ThreadPoolExecutor(1, thread_name_prefix="sharelog-pull") as net,
               ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool):
             todo = self._unheld(page)
-            ahead = pool.submit(verify_events, [e.event for e in todo], verify_keys)
+            # The process starts now (importing Sharelog there takes half a second or
+            # more); rather than wait for it, the first page is verified here meanwhile.
+            pool.submit(verify_events, [], verify_keys)
             fetching = (net.submit(client.pull, page.next_since, limit, scope=scope)
                         if page.has_more else None)
+            ahead: Future[list[Any]] = Future()
+            ahead.set_result(verify_events([e.event for e in todo], verify_keys))
             while True:
                 verdicts = ahead.result()
                 following, following_todo = None, []
