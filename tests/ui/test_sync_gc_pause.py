@@ -2,9 +2,9 @@
 
 What held it (bench/bench_sync_ui.py, a first pull of 100,000 events in the window): full
 garbage collections, started by the pull's allocations on the sync thread, walking every
-object Python tracks while holding the GIL, the window's start-up objects included. Once a
-vault is unlocked, those are frozen out of collections (ui.sync.controller), so a
-collection walks only what came after. Checked in a fresh process, as the window runs: in
+object Python tracks while holding the GIL, the window's start-up objects included. As the
+window is made, those are frozen out of collections (ui.sync.controller), so a collection
+walks only what came after. Checked in a fresh process, as the window runs: in
 this one, earlier tests' objects would decide the count.
 """
 

@@ -46,11 +46,12 @@ SAVED_KINDS = frozenset({DECISIONS, FOLLOWUPS, CONFLICTS})
 
 
 def _freeze_start_up() -> None:
-    """Once: leave what exists at the first unlock (modules, Qt's wrappers, the window, some
-    65,000 objects) out of every later garbage collection. A full collection walks every
-    object Python tracks and holds the GIL throughout, on whichever thread it runs: a pull's
-    allocations start one every few pages, and walking those objects held the UI thread
-    for 140-430 ms (bench/bench_sync_ui.py). They live until quit, so nothing is lost."""
+    """Once, as the window is made: leave what exists then (modules, Qt's wrappers, the
+    window, some 65,000 objects) out of every later garbage collection. A full collection
+    walks every object Python tracks and holds the GIL throughout, on whichever thread it
+    runs: a pull's allocations start one every few pages, and walking those objects held
+    the UI thread for 140-430 ms (bench/bench_sync_ui.py). They live until quit, so nothing
+    is lost; and no vault is open yet, so nothing of one outlives its lock."""
     if not gc.get_freeze_count():
         gc.freeze()
 
@@ -92,6 +93,7 @@ class SyncController(QObject):
                  period_ms: int = PERIOD_MS, after_save_ms: int = AFTER_SAVE_MS,
                  watch_network: bool = True) -> None:
         super().__init__(parent)
+        _freeze_start_up()
         self.bridge = bridge
         self.status: Any = None
         self.service: Any = None
@@ -155,7 +157,6 @@ class SyncController(QObject):
     def start(self, service: Any) -> None:
         """After unlock: say where it stands, and sync soon if signed in."""
         self.stop()
-        _freeze_start_up()
         self.service = service
         self.period.start()
         self.sync_now(automatic=True)
