@@ -1,17 +1,21 @@
 """``python -m bench`` (what ``make bench`` runs): the core benchmarks, then the UI ones if present.
 
-Each module is run as if by ``python -m bench.<name>``; figures go to bench/results.json.
+Each module runs in its own process, ``python -m bench.<name>``: the Qt ones leave with
+``os._exit`` (PySide6 can crash tearing Qt down at exit), which in this process would end
+``make bench`` before the modules after them ran. Figures go to bench/results.json.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import runpy
+import subprocess
 import sys
-import traceback
+from pathlib import Path
 
 MODULES = ("bench.bench_core", "bench.bench_ui", "bench.bench_form", "bench.bench_server",
-           "bench.bench_sync")
+           "bench.bench_sync", "bench.bench_sync_ui")
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
@@ -20,13 +24,9 @@ def main() -> int:
         if importlib.util.find_spec(name) is None:
             print(f"({name} is not present; skipped)")
             continue
-        try:
-            runpy.run_module(name, run_name="__main__", alter_sys=True)
-        except SystemExit as exc:
-            if exc.code not in (None, 0):
-                failed.append(name)
-        except Exception:
-            traceback.print_exc()
+        sys.stdout.flush()
+        ran = subprocess.run([sys.executable, "-m", name], cwd=ROOT, check=False)
+        if ran.returncode != 0:
             failed.append(name)
     if failed:
         print(f"Benchmarks failed: {', '.join(failed)}", file=sys.stderr)
