@@ -101,6 +101,7 @@ class DecisionsTable(QTableView):
 
 class DecisionsPanel(QWidget):
     record_selected = Signal(str)  # "" when nothing is selected
+    columns_changed = Signal()  # a column shown or hidden: the list may want more room
 
     def __init__(self, bridge: Any, parent: QWidget | None = None, *,
                  page_size: int = 200) -> None:
@@ -379,6 +380,7 @@ class DecisionsPanel(QWidget):
         if self.table.isColumnHidden(DecisionsModel.OWNER) == shown:
             self.table.setColumnHidden(DecisionsModel.OWNER, not shown)
             self._share_name_columns()
+            self.columns_changed.emit()
 
     # -- keeping the list still ---------------------------------------------------
     def _remember_top(self, *_args: object) -> None:

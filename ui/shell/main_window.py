@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         a.change_passphrase.triggered.connect(self.show_change_passphrase)
         a.drafts_menu.aboutToShow.connect(self._fill_drafts_menu)
         self.vault_screen.opened.connect(self.on_opened)
+        self.decisions.columns_changed.connect(self._fit_splitter)  # "Recorded by" shown
         # "Someone else: sign in" when an administrator preset the team's store: the new
         # vault goes straight on to the sign-in dialog (cancelled, the offer bar stays).
         # (Read once while the window is built, before it shows: a small file at most.)
