@@ -14,6 +14,7 @@ from app.service import Sharelog
 from db.vault import Vault
 from tests.conftest import make_share
 from tests.sync_support import MO, PAT, Team
+from tests.ui.shell_support import vault_folder
 from tests.ui.team_window import correct, open_device_window, pull_into, share_everywhere
 from ui.decisions.model import RECORD_ID_ROLE
 from ui.followups.model import FollowUpsModel
@@ -79,8 +80,15 @@ def test_a_follow_up_given_to_me_says_who_gave_it_and_is_new_until_i_open_it(
         FollowUpsModel.ACTION).data().startswith("New")
     # Kept in the vault: after locking and opening it again, it is still seen.
     window.close()
+    # Closing locks the vault on its worker (a checkpoint, the day's backup): wait for it
+    # before opening the file again, as a second launch would.
+    qtbot.waitUntil(lambda: team.devices["pat-laptop"].is_locked, timeout=20_000)
     tpl = team_templates["pat-laptop"]
-    again = Sharelog(Vault.open_with_key(team.devices["pat-laptop"].vault.path, tpl.key))
+    # At the lock the window's list adopts the vault into a folder of its own.
+    path = team.devices["pat-laptop"].vault.path
+    qtbot.waitUntil(lambda: not (path.parent / ".vault-adoption").exists()
+                    and any((path.parent / "vaults").glob("*/vault.sharelog")), timeout=20_000)
+    again = Sharelog(Vault.open_with_key(vault_folder(path.parent) / path.name, tpl.key))
     try:
         assert again.followups_given_to_me() == {}
         assert [f.followup_id for f in again.my_followups()] == [fid]
