@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
+from PySide6.QtNetwork import QNetworkInformation
 
 from app.sync import account
 from ui.bridge import CONFLICTS, DECISIONS, FOLLOWUPS, Bridge
@@ -125,10 +126,6 @@ class SyncController(QObject):
     def _watch_network(self) -> str:
         """Qt's reachability, if a backend loads (NetworkManager, glib, Windows, macOS);
         without one, the timer and the retries still bring sync back."""
-        try:
-            from PySide6.QtNetwork import QNetworkInformation
-        except ImportError:
-            return ""
         if not QNetworkInformation.loadDefaultBackend() \
                 and not QNetworkInformation.loadBackendByFeatures(
                     QNetworkInformation.Feature.Reachability):
