@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
 
 import pytest
 from PySide6.QtCore import Qt
@@ -21,7 +20,6 @@ from tests.conftest import make_share
 from tests.sync_support import Team
 from tests.ui.team_window import (
     correct,
-    open_device_window,
     pull_into,
     share_everywhere,
     status_of,
@@ -33,19 +31,6 @@ from ui.widgets.dates import format_when
 LAPTOP_REASONS = "Reasons written on the laptop."
 TABLET_REASONS = "Reasons written on the tablet."
 
-
-@pytest.fixture
-def windows(qtbot, team: Team) -> Iterator[Callable[[str], MainWindow]]:
-    opened: list[MainWindow] = []
-
-    def open_window(name: str) -> MainWindow:
-        window = open_device_window(qtbot, team.devices[name])
-        opened.append(window)
-        return window
-
-    yield open_window
-    for window in opened:
-        window.close()
 
 
 def _record_corrected_in_two_places(team: Team) -> str:

@@ -4,8 +4,6 @@ someone else. The rules hold in app/ too: a change the store would refuse is nev
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication
@@ -14,23 +12,9 @@ from app.model import Subject
 from app.problems import InvalidChange
 from tests.conftest import make_share
 from tests.sync_support import MO, PAT, PAULA, Team
-from tests.ui.team_window import correct, open_device_window, share_everywhere
+from tests.ui.team_window import correct, share_everywhere
 from ui.decisions.reassign_dialog import ReassignDialog
 from ui.shell.main_window import MainWindow
-
-
-@pytest.fixture
-def windows(qtbot, team: Team) -> Iterator[Callable[[str], MainWindow]]:
-    opened: list[MainWindow] = []
-
-    def open_window(name: str) -> MainWindow:
-        window = open_device_window(qtbot, team.devices[name])
-        opened.append(window)
-        return window
-
-    yield open_window
-    for window in opened:
-        window.close()
 
 
 def _team_records(team: Team) -> dict[str, list[str]]:

@@ -5,9 +5,7 @@ the bridge's change set without losing the selection or the scroll position."""
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
 
-import pytest
 from PySide6.QtCore import Qt
 
 from app.service import Sharelog
@@ -15,24 +13,9 @@ from db.vault import Vault
 from tests.conftest import make_share
 from tests.sync_support import MO, PAT, Team
 from tests.ui.shell_support import vault_folder
-from tests.ui.team_window import correct, open_device_window, pull_into, share_everywhere
+from tests.ui.team_window import correct, pull_into, share_everywhere
 from ui.decisions.model import RECORD_ID_ROLE
 from ui.followups.model import FollowUpsModel
-from ui.shell.main_window import MainWindow
-
-
-@pytest.fixture
-def windows(qtbot, team: Team) -> Iterator[Callable[[str], MainWindow]]:
-    opened: list[MainWindow] = []
-
-    def open_window(name: str) -> MainWindow:
-        window = open_device_window(qtbot, team.devices[name])
-        opened.append(window)
-        return window
-
-    yield open_window
-    for window in opened:
-        window.close()
 
 
 def _pauls_record_given_to_pat(team: Team) -> tuple[str, str]:

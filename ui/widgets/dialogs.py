@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QPlainTextEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -116,15 +117,7 @@ class ReasonDialog(QDialog):
         self.text.setAccessibleName(prompt)
         self.prompt_label.setBuddy(self.text)
         layout.addWidget(self.text)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        if ok_text:
-            self.ok_button.setText(ok_text)
-        self.ok_button.setAccessibleName(self.ok_button.text())
-        _back_button(self.buttons)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.ok_button = _ok_and_back(self, ok_text)
         layout.addWidget(self.buttons)
         self.text.textChanged.connect(self._update_ok)
         self._update_ok()
@@ -176,15 +169,7 @@ class DateAndReasonDialog(QDialog):
         self.text.setAccessibleName(reason_label.text())
         reason_label.setBuddy(self.text)
         layout.addWidget(self.text)
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        if ok_text:
-            self.ok_button.setText(ok_text)
-        self.ok_button.setAccessibleName(self.ok_button.text())
-        _back_button(self.buttons)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons, self.ok_button = _ok_and_back(self, ok_text)
         layout.addWidget(self.buttons)
         self.date_edit.setFocus()
 
@@ -206,6 +191,20 @@ def add_about(layout: QVBoxLayout, about: str, parent: QWidget) -> None:
         font.setBold(True)
         label.setFont(font)
         layout.addWidget(label)
+
+
+def _ok_and_back(dialog: QDialog, ok_text: str | None) -> tuple[QDialogButtonBox, QPushButton]:
+    """The reason dialogs' row: the action (``ok_text``, else OK) and Back."""
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, dialog)
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    if ok_text:
+        ok.setText(ok_text)
+    ok.setAccessibleName(ok.text())
+    _back_button(buttons)
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons, ok
 
 
 def _back_button(buttons: QDialogButtonBox) -> None:
