@@ -111,6 +111,7 @@ WORDS = {
     STORE_TOO_OLD: "The team's store is too old for this Sharelog: ask your administrator "
                    "to update it.",
     SERVER_ERROR: "The team's store failed: Sharelog will try again.",
+    "rate_limited": "The team's store asked Sharelog to wait: it will try again.",
     OFFLINE: OFFLINE_WORDS,
     KEY_CHANGED: "The team's store gave another key for a device this vault already knows; "
                  "changes signed with it are not accepted. Ask your administrator.",
@@ -205,8 +206,7 @@ def _failure(exc: SyncError) -> _Failed:
     if isinstance(exc, StoreTooOld):
         return _Failed(STORE_TOO_OLD, WORDS[STORE_TOO_OLD])
     if isinstance(exc, RateLimited):
-        return _Failed(SERVER_ERROR, "The team's store asked Sharelog to wait: it will try "
-                       "again.", retry_after=float(exc.retry_after))
+        return _Failed(SERVER_ERROR, WORDS["rate_limited"], retry_after=float(exc.retry_after))
     if isinstance(exc, EventRejected):
         return _Failed(REFUSED, WORDS["not_verified"])
     return _Failed(SERVER_ERROR, WORDS[SERVER_ERROR])

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.sync.engine import SyncState, SyncStatus
+from PySide6.QtCore import QTranslator
+
+from app.sync.engine import OFFLINE_WORDS, WORDS, SyncState, SyncStatus, refused_words
 from ui.sync.status import SIGNED_OUT, LocalStatus, status_text, tray_words
+from ui.sync.words import engine_words
 
 NOW = dt.datetime(2026, 12, 1, 14, 32, tzinfo=dt.UTC)
 
@@ -44,3 +47,32 @@ def test_each_state_in_words(qapp) -> None:
         "· 2 changes were refused by the team's store and kept on this device: see details.")
     assert status_text(LocalStatus(SyncState.NOT_SIGNED_IN), NOW) == "Not signed in"
     assert status_text(LocalStatus(SIGNED_OUT, waiting=1), NOW) == "Signed out · 1 change waiting"
+
+
+class _Marking(QTranslator):
+    """A translation that marks every text of the engine's words, so a test sees which
+    words went through the translator."""
+
+    def translate(self, context, source, disambiguation=None, n=-1):  # noqa: ANN001, ANN201
+        return f"«{source}»" if context == "SyncEngine" else None
+
+    def isEmpty(self) -> bool:  # noqa: N802 - Qt's name
+        return False
+
+
+def test_every_message_of_the_engine_reaches_the_window_translated(qapp) -> None:
+    messages = [*WORDS.values(), OFFLINE_WORDS, refused_words(1), refused_words(3)]
+    marking = _Marking()
+    qapp.installTranslator(marking)
+    try:
+        for message in messages:
+            shown = status_text(SyncStatus(SyncState.ERROR, error="x", message=message), NOW)
+            assert shown.startswith("«") and shown.endswith("»"), message
+        three = SyncStatus(SyncState.SYNCED, synced_at=NOW, error="refused",
+                           message=refused_words(3))
+        assert status_text(three, NOW).endswith(
+            "«3 changes were refused by the team's store and kept on this device: "
+            "see details.»")
+    finally:
+        qapp.removeTranslator(marking)
+    assert engine_words(WORDS["device_revoked"]) == WORDS["device_revoked"]

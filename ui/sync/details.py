@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from ui.sync.status import local_time, stale, status_text, waiting_words, when_words
-from ui.sync.words import outcome_words, store_reason
+from ui.sync.words import engine_words, outcome_words, store_reason
 
 Index = QModelIndex | QPersistentModelIndex
 REFUSED_BY_STORE = "refused_by_store"  # app.sync.local's status for the store's refusals
@@ -107,7 +107,8 @@ class HistoryModel(_Table):
             # The engine's own words when it did not sync (they carry the action).
             words = getattr(a, "message", None) if outcome not in (None, "synced") else None
             rows.append([_when(_attempt_when(a)), f"{getattr(a, 'pushed', 0):,}",
-                         f"{getattr(a, 'pulled', 0):,}", words or outcome_words(outcome)])
+                         f"{getattr(a, 'pulled', 0):,}",
+                         engine_words(words) or outcome_words(outcome)])
         self.set_rows(rows)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication
 
+from ui.sync.words import engine_words
 from ui.widgets.plural import counted
 
 # The engine's state values (app.sync.engine.SyncState is a StrEnum of these).
@@ -87,7 +88,7 @@ def status_text(status: Any, now: dt.datetime | None = None) -> str:
     for as long as they are held."""
     text = _state_text(status, now)
     if status.error == "refused" and str(status.state) != ERROR and status.message:
-        text = f"{text} · {status.message}"
+        text = f"{text} · {engine_words(status.message)}"
     return text
 
 
@@ -101,7 +102,7 @@ def _state_text(status: Any, now: dt.datetime | None) -> str:
                 "%2", f"{status.total:,}")
         return _tr("Syncing…")
     if state == ERROR:
-        return status.message or _tr("Sync stopped: see Sync > Sync details.")
+        return engine_words(status.message) or _tr("Sync stopped: see Sync > Sync details.")
     if state == NOT_SIGNED_IN:
         lead = _tr("Not signed in")
     elif state == SIGNED_OUT:
