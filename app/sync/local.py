@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from app.clock import local_iso
 from app.envelope import SignedEvent, to_wire
 from app.events import canonical, hlc_local_iso
 from app.ingest import REFUSED, Quarantined
@@ -96,6 +97,11 @@ class RefusedChange:
     def made_at(self) -> str:
         """When it was made, local time (as the history shows versions)."""
         return hlc_local_iso(self.event.hlc)
+
+    @property
+    def refused_local(self) -> str:
+        """When this device learnt of the refusal, local time (Sync details' "held since")."""
+        return local_iso(self.refused_at)
 
     def _body(self) -> dict[str, Any]:
         try:
