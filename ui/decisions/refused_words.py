@@ -4,6 +4,7 @@ what to do, and the change itself, readable. The record itself shows what the te
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 from typing import Any
 
@@ -11,6 +12,7 @@ from PySide6.QtCore import QCoreApplication
 
 from app.rights import TeamView
 from ui.decisions.record_words import changes
+from ui.sync.status import when_words
 from ui.sync.words import store_reason
 from ui.widgets.dates import format_when
 
@@ -75,6 +77,14 @@ def why_and_todo(change: Any, detail: Any, followups: dict[str, Any],
     return store_reason(code) + " " + _t("Ask your manager or your administrator.")
 
 
+def _held_since(change: Any) -> str:
+    """When the refusal was met, in Sync details' own words (its "Held since")."""
+    try:
+        return when_words(dt.datetime.fromisoformat(change.refused_at))
+    except ValueError:
+        return format_when(change.refused_local[:16])
+
+
 def banner_text(refused: list[Any], detail: Any, team: TeamView | None) -> str:
     """The pane's note above the record (plain text; empty when nothing was refused)."""
     if not refused:
@@ -94,7 +104,7 @@ def banner_text(refused: list[Any], detail: Any, team: TeamView | None) -> str:
          else _t("This record shows what the team has. Your changes are kept on this "
                  "device: read them under History; Sync details lists them, the last held "
                  "since %1."))
-        .replace("%1", format_when(last.refused_local[:16])))
+        .replace("%1", _held_since(last)))
     return "\n".join(lines)
 
 
