@@ -334,6 +334,13 @@ def refused_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]
         (record_id,)).fetchall()
 
 
+def records_with_refusals(conn: Connection) -> list[str]:
+    """The records holding a change the team's store refused."""
+    return [str(r[0]) for r in conn.execute(
+        "SELECT DISTINCT record_id FROM quarantine WHERE status = 'refused_by_store' "
+        "ORDER BY record_id")]
+
+
 def quarantine_count(conn: Connection, statuses: tuple[str, ...]) -> int:
     marks = ",".join("?" for _ in statuses)
     return int(conn.execute(f"SELECT count(*) FROM quarantine WHERE status IN ({marks})",

@@ -26,11 +26,13 @@ from app.events import canonical, hlc_local_iso
 from app.ingest import REFUSED, Quarantined
 from app.model import DecisionRecord
 from app.projection import event_from_row, reproject_record
-from app.unit import ChangeSet, Unit
+from app.unit import NOTHING, ChangeSet, Unit
 from db import store
 from db.vault import Connection
 
 REFUSED_BY_STORE = "refused_by_store"
+# Set once the vault's earlier refusals stopped counting (``SyncLocal.set_aside_refused``).
+SET_ASIDE_KEY = "refusals_set_aside"
 
 
 class Outcome(Protocol):
@@ -287,6 +289,19 @@ class SyncLocal:
                 ev.device_id, ev.device_seq, ev.record_id, "", None, 1,
                 canonical(to_wire(ev)), when))
             w.note(_set_aside(w.conn, ev))
+        return w.changes
+
+    def set_aside_refused(self) -> ChangeSet:
+        """Once per vault: records whose refusals were kept by an earlier Sharelog, which
+        still counted them, are projected again without them, so the record shows what the
+        team has and the check does not call that drift (the engine calls this first)."""
+        if self.unit.read(lambda c: store.meta_get(c, SET_ASIDE_KEY)):
+            return NOTHING
+        with self.unit.write() as w:
+            for rid in store.records_with_refusals(w.conn):
+                w.note(ChangeSet.of(reproject_record(w.conn, rid))
+                       | ChangeSet(records=frozenset((rid,))))
+            store.meta_set(w.conn, SET_ASIDE_KEY, 1)
         return w.changes
 
     def acknowledged_refusals(self) -> list[str]:

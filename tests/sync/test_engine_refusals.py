@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from app.projection import event_from_row, project_record, read_stored, write_state
 from app.sync.engine import SyncState
+from db import store as vault_store
 from tests.conftest import make_share
 from tests.sync.engine_support import Engines, sign_in_keeping_token
 from tests.sync.harness import Harness
@@ -64,11 +67,11 @@ def test_done_after_a_reassignment_is_refused_and_the_vault_shows_what_the_team_
     assert (report.status.state, report.status.error) == (SyncState.ERROR, "refused")
     [kept] = pat.service.sync.quarantined()
     assert (kept.status, kept.reason_code) == ("refused_by_store", "not_assignee")
-    # The sync names the record and the follow-up, so the window shows them again.
-    assert rid in report.changes.records and fu.followup_id in report.changes.followups
     # Pat's vault shows what the team has: open, held by Paula.
     now = pat.service.get_followup(fu.followup_id)
     assert (now.state, now.owner_id, now.outcome) == ("open", members["paula"].user_id, None)
+    # The sync names the record and the follow-up, so the window shows them again.
+    assert rid in report.changes.records and fu.followup_id in report.changes.followups
     # ... and the refused change is still there to read, with its reason.
     [refused] = pat.service.sync.refused_in(rid)
     assert (refused.kind, refused.reason_code, refused.note) == (
@@ -106,10 +109,10 @@ def test_a_correction_of_a_colleagues_record_is_refused_and_the_record_stays_the
     mine.reasons = "The manager's wording."
     mo.service.correct_decision(rid, mine, "supervision", parents=detail.heads)
     report = team.sync_once("mo-laptop")
-    assert report.status.error == "refused" and rid in report.changes.records
     shown = mo.service.get_decision(rid)
     assert shown.record.reasons == make_share().reasons
     assert shown.version_count == 1 and shown.heads == detail.heads
+    assert report.status.error == "refused" and rid in report.changes.records
     assert [v.kind for v in mo.service.versions(rid)] == ["decision.create"]
     [refused] = mo.service.sync.refused_in(rid)
     assert (refused.reason_code, refused.note) == ("not_owner", "supervision")
@@ -163,3 +166,31 @@ def test_a_change_after_a_refusal_builds_on_the_teams_version_and_is_accepted(
         mo.service.reschedule_followup(fu.followup_id, mo.service.today(), "Later",
                                        parents=(mo.service.sync.refused_in(rid)[0]
                                                 .event.event_id,))
+
+
+def test_a_refusal_an_earlier_sharelog_kept_applied_stops_counting_at_the_next_sync(
+        team: Harness) -> None:
+    pat, mo = team.device("pat-laptop"), team.device("mo-laptop")
+    rid = pat.service.record_decision(make_share())
+    team.sync_once("pat-laptop")
+    team.sync_once("mo-laptop")
+    detail = mo.service.get_decision(rid)
+    mine = copy.deepcopy(detail.record)
+    mine.reasons = "The manager's wording."
+    mo.service.correct_decision(rid, mine, "supervision", parents=detail.heads)
+    assert team.sync_once("mo-laptop").status.error == "refused"
+    # As an earlier Sharelog left it: the refusal kept in quarantine, the change applied.
+    conn = mo.service.vault.conn
+    with mo.service.vault.transaction():
+        every = conn.execute(f"SELECT seq, {vault_store.EVENT_COLUMNS} FROM events "
+                             "WHERE record_id = ?", (rid,)).fetchall()
+        write_state(conn, replace(project_record(event_from_row(r) for r in every),
+                                  record_id=rid), read_stored(conn, rid))
+        conn.execute("DELETE FROM meta WHERE key = 'refusals_set_aside'")
+    assert mo.service.get_decision(rid).record.reasons == "The manager's wording."
+    report = team.sync_once("mo-laptop")
+    assert mo.service.get_decision(rid).record.reasons == make_share().reasons
+    assert rid in report.changes.records
+    assert mo.service.verify_record(rid).ok
+    team.sync_all()
+    team.assert_converged()
