@@ -123,8 +123,11 @@ def entity_created(conn: Connection, entity_id: str) -> str | None:
 # What the projection counts: every held event but the ones the team's store refused
 # (kept in the vault, signed and in the chain, in quarantine; app.sync.local). A refused
 # change is no version anyone else has, so no state, heads or parents are made of it.
-COUNTED = ("event_id NOT IN (SELECT event_id FROM quarantine "
-           "WHERE status = 'refused_by_store')")
+# (NOT EXISTS, one primary-key lookup per row, the "+" keeping SQLite off the status
+# index: next to free where a few rows are read, as the ingest does for each pulled
+# event, where NOT IN cost a third more; about 5% on the check's whole-vault scan.)
+COUNTED = ("NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.event_id = events.event_id "
+           "AND +q.status = 'refused_by_store')")
 
 
 def entity_graph(conn: Connection, entity_id: str) -> list[tuple[str, str, str]]:

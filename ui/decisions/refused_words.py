@@ -12,9 +12,8 @@ from PySide6.QtCore import QCoreApplication
 
 from app.rights import TeamView
 from ui.decisions.record_words import changes
-from ui.sync.status import when_words
-from ui.sync.words import store_reason
-from ui.widgets.dates import format_when
+from ui.widgets.dates import format_when, when_words
+from ui.widgets.store_reasons import store_reason
 
 
 def _t(text: str) -> str:
