@@ -204,3 +204,33 @@ def test_any_arrival_order_gives_the_same_state(tmp_path_factory: Any, seed: int
         assert svc.verify_integrity().ok
     finally:
         svc.lock()
+
+
+def test_a_change_the_store_refused_is_no_drift_and_no_rebuild_brings_it_back(
+        service: Sharelog) -> None:
+    rid = service.record_decision(make_share())
+    [fu] = service.get_decision(rid).followups
+    shown = service.get_decision(rid)
+    corrected = shown.record
+    corrected.reasons = "A correction the store will refuse."
+    correction = service.correct_decision(rid, corrected, "new information",
+                                          parents=shown.heads)
+    done = service.complete_followup(fu.followup_id, "An outcome the store will refuse.",
+                                     parents=fu.heads)
+    changes = service.sync.record_refusal(correction, "not_owner")
+    changes |= service.sync.record_refusal(done, "not_assignee")
+    after = service.get_decision(rid)
+    assert (after.record.reasons, after.version_count, after.heads) == (
+        make_share().reasons, 1, shown.heads)
+    assert service.get_followup(fu.followup_id).state == "open"
+    assert rid in changes.records and fu.followup_id in changes.followups
+    # Searching finds the record by what it says, not by the refused correction.
+    assert [d.record_id for d in service.search("refuse")] == []
+    # The check (one core and both) calls none of it drift; a rebuild changes nothing.
+    for report in (service.verify_integrity(),
+                   service.verify_integrity(every_signature=True, workers=2)):
+        assert report.ok and report.drift == []
+    assert service.rebuild_projection().repaired == []
+    assert service.get_decision(rid).record.reasons == make_share().reasons
+    assert [c.kind for c in service.sync.refused_in(rid)] == ["decision.correct",
+                                                              "followup.done"]

@@ -328,6 +328,7 @@ class SyncEngine:
 
     def _run_steps(self, client: StoreClient, run: _Run) -> None:
         svc = self.service
+        run.changes |= svc.sync.set_aside_refused()  # once: refusals an earlier Sharelog kept
         info = self._info
         if info is None:
             info = self._info = client.info()

@@ -18,17 +18,21 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from app.clock import local_iso
 from app.envelope import SignedEvent, to_wire
-from app.events import canonical
+from app.events import canonical, hlc_local_iso
 from app.ingest import REFUSED, Quarantined
-from app.projection import event_from_row
-from app.unit import ChangeSet, Unit
+from app.model import DecisionRecord
+from app.projection import event_from_row, reproject_record
+from app.unit import NOTHING, ChangeSet, Unit
 from db import store
 from db.vault import Connection
 
 REFUSED_BY_STORE = "refused_by_store"
+# Set once the vault's earlier refusals stopped counting (``SyncLocal.set_aside_refused``).
+SET_ASIDE_KEY = "refusals_set_aside"
 
 
 class Outcome(Protocol):
@@ -72,6 +76,76 @@ class StoreTip:
     signature: bytes | None
     revoked: bool
     checked_at: str
+
+
+@dataclass(frozen=True)
+class RefusedChange:
+    """A change made on this device that the team's store refused: kept, readable, and
+    counted in no projection."""
+
+    event: SignedEvent
+    reason_code: str  # the store's code (``not_assignee``, ``not_owner`` …)
+    refused_at: str  # UTC, when this device learnt it
+
+    @property
+    def kind(self) -> str:
+        return self.event.kind
+
+    @property
+    def followup_id(self) -> str | None:
+        return self.event.entity_id if self.event.entity == "followup" else None
+
+    @property
+    def made_at(self) -> str:
+        """When it was made, local time (as the history shows versions)."""
+        return hlc_local_iso(self.event.hlc)
+
+    @property
+    def refused_local(self) -> str:
+        """When this device learnt of the refusal, local time (Sync details' "held since")."""
+        return local_iso(self.refused_at)
+
+    def _body(self) -> dict[str, Any]:
+        try:
+            body = json.loads(self.event.payload)
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    @property
+    def note(self) -> str:
+        """What its author wrote with it: a correction's or withdrawal's reason, an outcome,
+        why a follow-up was cancelled or moved."""
+        body = self._body()
+        for key in ("outcome", "reason"):
+            if isinstance(body.get(key), str):
+                return str(body[key])
+        return ""
+
+    @property
+    def record(self) -> DecisionRecord | None:
+        """The whole record a refused creation or correction carried (else None)."""
+        data = self._body().get("record")
+        try:
+            return DecisionRecord.from_dict(data) if isinstance(data, dict) else None
+        except (TypeError, ValueError, KeyError):
+            return None
+
+    @property
+    def due_date(self) -> str:
+        value = self._body().get("due_date")
+        return value if isinstance(value, str) else ""
+
+
+def _set_aside(conn: Connection, ev: SignedEvent) -> ChangeSet:
+    """The refused event stops counting here: its record is projected again from its
+    counted events (``store.COUNTED``), so it shows what the store and the team hold,
+    and pulled events apply on top of that. A refused creation leaves no record."""
+    applied = reproject_record(conn, ev.record_id)
+    shown = ChangeSet(records=frozenset((ev.record_id,)), quarantine=True,
+                      followups=frozenset((ev.entity_id,)) if ev.entity == "followup"
+                      else frozenset())
+    return ChangeSet.of(applied) | shown
 
 
 class SyncLocal:
@@ -191,7 +265,7 @@ class SyncLocal:
                         "The team's store refused this change; it is kept on this device.",
                         ev.device_id, ev.device_seq, ev.record_id, "", seq, 1,
                         canonical(to_wire(ev)), when))
-                    w.note(ChangeSet(quarantine=True))
+                    w.note(_set_aside(w.conn, ev))
             w.note(ChangeSet(sync=True))
         return w.changes
 
@@ -199,7 +273,9 @@ class SyncLocal:
         """The store refused one of this device's events (``EventRejected`` with
         ``acknowledgeable``): it is kept in quarantine with the code, stays in the vault and
         in the outbox, and the next push names it in ``acknowledged_refusals()`` so the
-        store records the refusal and the events after it go on."""
+        store records the refusal and the events after it go on. From now on it no longer
+        counts in this vault's projection (``_set_aside``): the record shows what the team
+        has; the change names it (records, follow-ups) so the window shows it again."""
         when = dt.datetime.fromtimestamp(self.unit.clock.time(), dt.UTC).isoformat(
             timespec="seconds")
         with self.unit.write() as w:
@@ -212,12 +288,31 @@ class SyncLocal:
                 "The team's store refused this change; it is kept on this device.",
                 ev.device_id, ev.device_seq, ev.record_id, "", None, 1,
                 canonical(to_wire(ev)), when))
-            w.note(ChangeSet(quarantine=True))
+            w.note(_set_aside(w.conn, ev))
+        return w.changes
+
+    def set_aside_refused(self) -> ChangeSet:
+        """Once per vault: records whose refusals were kept by an earlier Sharelog, which
+        still counted them, are projected again without them, so the record shows what the
+        team has and the check does not call that drift (the engine calls this first)."""
+        if self.unit.read(lambda c: store.meta_get(c, SET_ASIDE_KEY)):
+            return NOTHING
+        with self.unit.write() as w:
+            for rid in store.records_with_refusals(w.conn):
+                w.note(ChangeSet.of(reproject_record(w.conn, rid))
+                       | ChangeSet(records=frozenset((rid,))))
+            store.meta_set(w.conn, SET_ASIDE_KEY, 1)
         return w.changes
 
     def acknowledged_refusals(self) -> list[str]:
         """Refused events still in the outbox: what the next push acknowledges."""
         return self.unit.read(store.outbox_refused)
+
+    def refused_in(self, record_id: str) -> list[RefusedChange]:
+        """The changes of ``record_id`` made here that the team's store refused, oldest
+        first: what the record's pane says beside it (content for the screen only)."""
+        rows = self.unit.read(lambda c: store.refused_for_record(c, record_id))
+        return [RefusedChange(event_from_row(r[:-2]), str(r[-2]), str(r[-1])) for r in rows]
 
     # -- the store's view of the chains --------------------------------------------------------
     def save_store_tips(self, tips: Iterable[StoreTip]) -> None:

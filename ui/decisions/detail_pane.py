@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from app import model as m
 from app.rights import TeamView
 from app.unit import ChangeSet
+from ui.decisions import refused_words
 from ui.decisions.record_words import (
     FIELD_WORDS,
     changes,
@@ -134,7 +135,7 @@ def versions_html(versions: list[m.Version]) -> str:
 
 
 def followups_html(followups: list[m.FollowUp], today: dt.date,
-                   team: TeamView | None = None) -> str:
+                   team: TeamView | None = None, refused: list[Any] | None = None) -> str:
     if not followups:
         return style() + f"<p>{_esc(_t('This decision has no follow-ups.'))}</p>"
     rows = []
@@ -142,12 +143,15 @@ def followups_html(followups: list[m.FollowUp], today: dt.date,
         state = _t(m.BUCKET_LABELS.get(fu.bucket(today), fu.state))
         if fu.in_conflict:
             state = _t("In conflict: choose what stands")
-        note = fu.outcome or fu.cancel_reason or ""
+        note = _esc(fu.outcome or fu.cancel_reason or "")
+        not_accepted = refused_words.followup_note(refused or [], fu.followup_id)
+        if not_accepted:  # the row shows the team's state; the refused change is said
+            note += ("<br>" if note else "") + f"<i>⚠ {_esc(not_accepted)}</i>"
         holder = holder_words(team, fu.owner_id)
         rows.append(
             f"<tr><td>{_esc(fu.title)}</td><td>{_esc(format_when(fu.due_date.isoformat()))}"
             f"</td><td><b>{_esc(state)}</b></td><td>{_esc(holder)}</td>"
-            f"<td>{_esc(note)}</td></tr>")
+            f"<td>{note}</td></tr>")
     head = "".join(f"<th align='left'>{_esc(h)}</th>" for h in (
         _t("Follow-up"), _t("Due"), _t("State"), _t("Held by"), _t("Outcome")))
     return (style() + "<table cellspacing='0' cellpadding='5' width='100%'>"
@@ -224,6 +228,13 @@ class DetailPane(QWidget):
         conflict_row.addWidget(self.conflict_label, 1)
         conflict_row.addWidget(self.resolve_button)
         self.conflict_box.hide()
+        # A change made here that the team's store refused: said above the record, which
+        # shows what the team has (ui.decisions.refused_words).
+        self.refused_note = QLabel(self)
+        self.refused_note.setWordWrap(True)
+        self.refused_note.setAccessibleName(self.tr("A change the team's store did not accept"))
+        mark(self.refused_note, "error")
+        self.refused_note.hide()
         # Someone else's record (a manager's Team view): why Correct and Withdraw are off.
         self.owner_note = QLabel(self)
         self.owner_note.setWordWrap(True)
@@ -276,6 +287,7 @@ class DetailPane(QWidget):
         inner.addWidget(self.subtitle)
         inner.addWidget(self.integrity)
         inner.addWidget(self.conflict_box)
+        inner.addWidget(self.refused_note)
         inner.addWidget(self.owner_note)
         inner.addLayout(buttons)
         inner.addLayout(manager_buttons)
@@ -318,9 +330,11 @@ class DetailPane(QWidget):
             return
         gen = self._generation
 
-        def load(service: Any) -> tuple[Any, list[m.Version], Any, dt.date, TeamView]:
+        def load(service: Any) -> tuple[Any, list[m.Version], Any, dt.date, TeamView,
+                                        list[Any]]:
             return (service.get_decision(record_id), service.versions(record_id),
-                    service.verify_record(record_id), service.today(), service.team_view())
+                    service.verify_record(record_id), service.today(), service.team_view(),
+                    service.sync.refused_in(record_id))
 
         self.bridge.read(load, lambda result: self._on_loaded(gen, result),
                          lambda exc: self._on_error(gen, exc))
@@ -339,11 +353,11 @@ class DetailPane(QWidget):
                     or self.followup_ids & changes.followups):
             self.reload()
 
-    def _on_loaded(self, gen: int,
-                   result: tuple[Any, list[m.Version], Any, dt.date, TeamView]) -> None:
+    def _on_loaded(self, gen: int, result: tuple[Any, list[m.Version], Any, dt.date,
+                                                 TeamView, list[Any]]) -> None:
         if gen != self._generation:
             return
-        detail, versions, report, today, team = result
+        detail, versions, report, today, team, refused = result
         self.team = team
         self.read_only = detail.read_only
         self.has_conflict = detail.has_conflict
@@ -377,11 +391,15 @@ class DetailPane(QWidget):
             self.integrity.setText("⚠ " + self.tr("Integrity problem: this record's history "
                                                   "does not check out. Tell your administrator."))
         self._show_conflict(detail)
+        self._show_refused(refused, detail, team)
         self._show_owner(detail, team)
         # Laying out rich text takes a while: only the tab in view is filled now.
-        self._html = [record_html(record, versions[0].at if versions else ""),
-                      versions_html(versions),
-                      followups_html(detail.followups, today, team)]
+        history = versions_html(versions)
+        if refused:
+            history = history.replace("</style>", "</style>" + refused_words.history_html(
+                refused, detail, team), 1)
+        self._html = [record_html(record, versions[0].at if versions else ""), history,
+                      followups_html(detail.followups, today, team, refused)]
         if self._keep_scroll is None:
             for view in self._views():
                 view.clear()
@@ -404,6 +422,11 @@ class DetailPane(QWidget):
             "Changed in two places at once: %1. Nothing is lost; choose what stands.")
             .replace("%1", conflict_words(tuple(detail.conflicts), in_conflict)))
         self.conflict_box.show()
+
+    def _show_refused(self, refused: list[Any], detail: Any, team: TeamView) -> None:
+        text = refused_words.banner_text(refused, detail, team)
+        self.refused_note.setText("⚠ " + text if text else "")
+        self.refused_note.setVisible(bool(text))
 
     def _show_owner(self, detail: Any, team: TeamView) -> None:
         if not detail.read_only:
@@ -475,10 +498,11 @@ class DetailPane(QWidget):
         self.open_followups = []
         self._keep_scroll = None
         self.conflict_box.hide()
+        self.refused_note.hide()
         self.owner_note.hide()
         self.reassign_button.hide()
         for label in (self.title, self.subtitle, self.integrity, self.conflict_label,
-                      self.owner_note):
+                      self.refused_note, self.owner_note):
             label.clear()
         for view in (self.record_view, self.history_view, self.followups_view):
             view.clear()
@@ -492,6 +516,7 @@ class DetailPane(QWidget):
         """Everything the pane shows (for tests and checks that a lock cleared it)."""
         parts = [self.title.text(), self.subtitle.text(), self.integrity.text(),
                  self.conflict_label.text() if self.conflict_box.isVisibleTo(self) else "",
+                 self.refused_note.text() if self.refused_note.isVisibleTo(self) else "",
                  self.owner_note.text() if self.owner_note.isVisibleTo(self) else ""]
         parts += [v.toPlainText() for v in (self.record_view, self.history_view,
                                             self.followups_view)]

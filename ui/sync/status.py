@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import QCoreApplication
 
 from ui.sync.words import engine_words
+from ui.widgets.dates import local_time, when_words
 from ui.widgets.plural import counted
 
 # The engine's state values (app.sync.engine.SyncState is a StrEnum of these).
@@ -41,23 +42,11 @@ class LocalStatus:
     message: str | None = None
 
 
+__all__ = ["LocalStatus", "local_time", "status_text", "when_words"]
+
+
 def _tr(text: str) -> str:
     return QCoreApplication.translate("SyncStatus", text)
-
-
-def local_time(when: dt.datetime) -> dt.datetime:
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return when.astimezone()
-
-
-def when_words(when: dt.datetime, now: dt.datetime | None = None) -> str:
-    """'14:32' today, '13 Nov 2026 14:32' another day (local time)."""
-    local = local_time(when)
-    today = (now or dt.datetime.now().astimezone()).date()
-    if local.date() == today:
-        return f"{local:%H:%M}"
-    return f"{local.day} {local:%b %Y} {local:%H:%M}"
 
 
 def day_words(when: dt.datetime) -> str:

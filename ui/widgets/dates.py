@@ -15,3 +15,18 @@ def format_when(value: str) -> str:
     if len(value) > 10:
         text += f" {when:%H:%M}"
     return text
+
+
+def local_time(when: dt.datetime) -> dt.datetime:
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone()
+
+
+def when_words(when: dt.datetime, now: dt.datetime | None = None) -> str:
+    """'14:32' today, '13 Nov 2026 14:32' another day (local time)."""
+    local = local_time(when)
+    today = (now or dt.datetime.now().astimezone()).date()
+    if local.date() == today:
+        return f"{local:%H:%M}"
+    return f"{local.day} {local:%b %Y} {local:%H:%M}"
