@@ -100,10 +100,16 @@ def chain_neighbours(conn: Connection, device_id: str, device_seq: int
                      ) -> dict[int, tuple[str, bytes, bytes, bytes]]:
     """The held events at ``device_seq`` and either side of it in a device's chain:
     position -> (event id, hash, signature, prev_hash)."""
+    return chain_between(conn, device_id, device_seq - 1, device_seq + 1)
+
+
+def chain_between(conn: Connection, device_id: str, lo: int, hi: int
+                  ) -> dict[int, tuple[str, bytes, bytes, bytes]]:
+    """The held events of a device's chain from position ``lo`` to ``hi`` (both included):
+    position -> (event id, hash, signature, prev_hash)."""
     return {int(r[0]): (r[1], bytes(r[2]), bytes(r[3]), bytes(r[4])) for r in conn.execute(
         "SELECT device_seq, event_id, hash, signature, prev_hash FROM events "
-        "WHERE device_id = ? AND device_seq BETWEEN ? AND ?",
-        (device_id, device_seq - 1, device_seq + 1))}
+        "WHERE device_id = ? AND device_seq BETWEEN ? AND ?", (device_id, lo, hi))}
 
 
 def event_set_store_seq(conn: Connection, event_id: str, store_seq: int) -> None:
@@ -118,6 +124,20 @@ def entity_created(conn: Connection, entity_id: str) -> str | None:
         "SELECT record_id FROM events WHERE entity_id = ? AND kind IN "
         "('decision.create', 'followup.create') LIMIT 1", (entity_id,)).fetchone()
     return None if row is None else str(row[0])
+
+
+def entities_created(conn: Connection, entity_ids: list[str]) -> dict[str, list[str]]:
+    """For each of ``entity_ids`` that is held, the record ids of the held events that
+    created it (one, unless the vault was damaged)."""
+    found: dict[str, list[str]] = {}
+    for i in range(0, len(entity_ids), 500):
+        part = entity_ids[i:i + 500]
+        marks = ",".join("?" for _ in part)
+        for entity_id, record_id in conn.execute(
+                f"SELECT entity_id, record_id FROM events WHERE entity_id IN ({marks}) "
+                "AND kind IN ('decision.create', 'followup.create')", part):
+            found.setdefault(entity_id, []).append(str(record_id))
+    return found
 
 
 def entity_graph(conn: Connection, entity_id: str) -> list[tuple[str, str, str]]:
