@@ -708,7 +708,7 @@ def apply_event(conn: Connection, event: Change, body: dict[str, Any] | None = N
     rid = event.record_id
     if event.kind == "decision.create":
         created = decision_step(None, event, body)
-        rowid = store.decision_insert(conn, created.row())
+        rowid = store.decision_insert_values(conn, created.values())
         if rowid is None:
             raise ProjectionError("a record was created twice")
         store.fts_insert(conn, rowid, rid, *created.search())
@@ -736,7 +736,7 @@ def apply_event(conn: Connection, event: Change, body: dict[str, Any] | None = N
         if display is None:
             raise ProjectionError("a follow-up arrived for a record this vault does not hold")
         # A plain insert: a second creation of the same follow-up fails on its key.
-        store.followup_insert(conn, followup_step(None, event, body).row(display))
+        store.followup_insert_values(conn, followup_step(None, event, body).values(display))
         return Applied(rid, False, (event.entity_id,), False)
     fu_row = store.followup_get_row(conn, event.entity_id)
     if fu_row is None or fu_row["record_id"] != rid:

@@ -440,6 +440,13 @@ def decision_insert(conn: Connection, row: dict[str, Any]) -> int | None:
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
+def decision_insert_values(conn: Connection, values: tuple[Any, ...]) -> int | None:
+    """``decision_insert`` of a row given in DECISION_COLUMNS order (no dict to build: a
+    first pull inserts one per record)."""
+    cur = conn.execute(_DECISION_INSERT, values)
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
 def decision_upsert(conn: Connection, row: dict[str, Any]) -> None:
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
@@ -485,6 +492,11 @@ FOLLOWUP_COLUMNS = (
     "outcome", "cancel_reason", "created_at", "updated_at", "heads", "conflicts",
     "subjects_text", "case_refs", "counterparty_text",
 )
+_DECISION_INSERT = (
+    f"INSERT INTO decisions ({', '.join(DECISION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in DECISION_COLUMNS)}) ON CONFLICT (record_id) DO NOTHING")
+_FOLLOWUP_INSERT = (f"INSERT INTO followups ({', '.join(FOLLOWUP_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' for _ in FOLLOWUP_COLUMNS)})")
 
 
 def decision_values(conn: Connection, record_id: str) -> tuple[int, tuple[Any, ...]] | None:
@@ -530,6 +542,11 @@ def followup_insert(conn: Connection, row: dict[str, Any]) -> None:
     # foreign keys on cost 150 µs a save on a 100,000-decision vault (it must treat the
     # replaced row as a possible parent).
     conn.execute(f"INSERT INTO followups ({cols}) VALUES ({marks})", tuple(row.values()))
+
+
+def followup_insert_values(conn: Connection, values: tuple[Any, ...]) -> None:
+    """``followup_insert`` of a row given in FOLLOWUP_COLUMNS order."""
+    conn.execute(_FOLLOWUP_INSERT, values)
 
 
 def followup_update(conn: Connection, followup_id: str, **changes: Any) -> None:
