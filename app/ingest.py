@@ -118,8 +118,13 @@ class Refused(Exception):
 
 @dataclass(frozen=True)
 class Admission:
-    changes: ChangeSet
     applied: Applied
+    local: bool = False  # this device's own: queued for the store
+
+    @property
+    def changes(self) -> ChangeSet:
+        changes = ChangeSet.of(self.applied)
+        return changes | ChangeSet(sync=True) if self.local else changes
 
 
 # -- what an event must be -------------------------------------------------------------------
@@ -340,11 +345,7 @@ def admit(conn: Connection, ev: SignedEvent, *, local: bool,
     elif ev.kind not in CREATES:  # a local creation names a new random id
         check_target(conn, ev)
     store.event_insert(conn, event_to_row(ev), outbox=local, store_seq=store_seq)
-    applied = apply_event(conn, ev, body)
-    changes = ChangeSet.of(applied)
-    if local:
-        changes |= ChangeSet(sync=True)
-    return Admission(changes, applied)
+    return Admission(apply_event(conn, ev, body), local)
 
 
 # -- a pulled page -----------------------------------------------------------------------------
@@ -418,12 +419,16 @@ class _Run:
         self.waiting_before = True
         self.fast = False  # events under the transaction's one savepoint (Ingest._events)
         self.observe: list[str] = []  # clock stamps of applied events, not yet observed
-        self.pending: list[ChangeSet] = []  # each applied event's, joined once (take())
+        self.pending: list[Applied] = []  # what each applied event changed, joined in take()
         self.known: Known | None = None  # what the vault holds, for this transaction
 
     def take(self) -> ChangeSet:
         """What changed since the last ``take``."""
-        out = ChangeSet.union([self.changes, *self.pending])
+        pending = self.pending
+        out = ChangeSet.union([self.changes, ChangeSet(
+            records=frozenset(a.record_id for a in pending if a.decision),
+            followups=frozenset(f for a in pending for f in a.followups),
+            conflicts=frozenset(a.record_id for a in pending if a.conflict))])
         self.changes, self.pending = NOTHING, []
         return out
 
@@ -647,7 +652,7 @@ class Ingest:
             run.changes |= ChangeSet(quarantine=True)
         run.observe.append(ev.hlc)  # observed once the transaction's events stay applied
         run.applied.append(ev.event_id)
-        run.pending.append(admitted.changes)
+        run.pending.append(admitted.applied)
         if ev.kind in CREATES and (run.waiting_before or any(
                 q.status == WAITING for q in run.quarantined.values())):
             queue += [(woken, woken_seq, True) for woken, woken_seq in
