@@ -14,9 +14,14 @@ a pulled page:
    is refused (``IngestResult.key_conflicts``) and the pinned one kept;
 2. each event's envelope, hash and signature are verified against the pinned key,
    outside the vault's lock (no disk, so a save is never held up by the cryptography);
-3. the events are applied in short transactions (about 50 ms or 500 events each): every
-   event under its own SAVEPOINT, so one bad event is quarantined, with its reason in
-   words, and never aborts its page; an event already held is skipped;
+   a long pull has the next page verified, and its contents checked
+   (``check_ahead``), in another process while this one applies;
+3. the events are applied in short transactions (a thousand events, or 50 ms once
+   someone waits for the vault): in the common case all under one SAVEPOINT, and at a
+   failure again one by one under a SAVEPOINT each, so one bad event is quarantined,
+   with its reason in words, and never aborts its page; an event already held is
+   skipped. What the checks ask of the vault (held ids, chain neighbours, created
+   records and follow-ups) is read once per transaction (``Known``);
 4. each applied event is observed by the hybrid logical clock (bounded: a device whose
    clock runs a year ahead cannot drag this one there);
 5. the cursor is saved in the transaction that applies the page's last events, so a
