@@ -254,8 +254,10 @@ def ids_text(ids: tuple[str, ...]) -> str:
     """A sorted tuple of ids or names as the JSON list a column holds."""
     if not ids:
         return "[]"
-    if len(ids) == 1 and ids[0].isascii() and ids[0].replace("-", "").replace("_", "").isalnum():
-        return f'["{ids[0]}"]'  # what store.dumps gives for one id, without encoding
+    one = ids[0]
+    if len(ids) == 1 and type(one) is str and one.isascii() and one.replace(
+            "-", "").replace("_", "").isalnum():
+        return f'["{one}"]'  # what store.dumps gives for one id, without encoding
     return store.dumps(list(ids))
 
 
@@ -359,14 +361,16 @@ def _wall(hlc: str) -> str:
     return text
 
 
-def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
+def decision_step(state: DecisionState | None, event: Change,
+                  body: dict[str, Any] | None = None) -> DecisionState:
     """A decision's state after one more of its events, in a linear history (each event
-    follows the one before): what ``merge_decision`` gives there, at a fraction of the cost."""
+    follows the one before): what ``merge_decision`` gives there, at a fraction of the cost.
+    ``body``: the event's payload already read (``app.ingest.check_content``), else None."""
     at = _wall(event.hlc)
     if event.kind == "decision.create":
         if state is not None:
             raise ProjectionError("a record was created twice")
-        body = _body(event)
+        body = _body(event) if body is None else body
         data, hint = _record(body, event.payload)
         return DecisionState(
             record_id=event.record_id, team_id=event.team_id,
@@ -382,7 +386,7 @@ def decision_step(state: DecisionState | None, event: Change) -> DecisionState:
     changed = replace(state, updated_at=at, version_count=state.version_count + 1,
                       head_event_id=event.event_id, heads=heads, conflicts=())
     if event.kind == "decision.correct":
-        data, hint = _record(_body(event), event.payload)
+        data, hint = _record(_body(event) if body is None else body, event.payload)
         return replace(changed, data=data, body_hint=hint)
     return replace(changed, status=RecordStatus.WITHDRAWN.value)
 
@@ -408,9 +412,10 @@ def _record(body: dict[str, Any], payload: bytes) -> tuple[dict[str, Any], str |
     return normal, hint
 
 
-def followup_delta(event: Change) -> dict[str, Any]:
-    """The fields of a follow-up one of its events sets (a create sets every one)."""
-    body = _body(event)
+def followup_delta(event: Change, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields of a follow-up one of its events sets (a create sets every one);
+    ``body``: its payload already read, else None."""
+    body = _body(event) if body is None else body
     kind = event.kind
     if kind == "followup.create":
         return {"state": FollowUpState.OPEN.value, "outcome": None, "cancel_reason": None,
@@ -432,14 +437,16 @@ def _text(value: Any) -> str:
     return value
 
 
-def followup_step(state: FollowUpProjection | None, event: Change) -> FollowUpProjection:
-    """A follow-up's state after one more of its events, in a linear history."""
+def followup_step(state: FollowUpProjection | None, event: Change,
+                  body: dict[str, Any] | None = None) -> FollowUpProjection:
+    """A follow-up's state after one more of its events, in a linear history (``body``:
+    its payload already read, else None)."""
     at = _wall(event.hlc)
-    delta = followup_delta(event)
+    body = _body(event) if body is None else body
+    delta = followup_delta(event, body)
     if event.kind == "followup.create":
         if state is not None:
             raise ProjectionError("a follow-up was created twice")
-        body = _body(event)
         return FollowUpProjection(
             event.entity_id, event.record_id, event.team_id, delta["owner_id"],
             _text(body["kind"]), _text(body["title"]), delta["due_date"],
@@ -688,8 +695,10 @@ class Applied:
     conflict: bool  # the record is, or was until now, in conflict
 
 
-def apply_event(conn: Connection, event: Change) -> Applied:
-    """Bring the stored state up to date with one new event (already inserted).
+def apply_event(conn: Connection, event: Change, body: dict[str, Any] | None = None
+                ) -> Applied:
+    """Bring the stored state up to date with one new event (already inserted); ``body``:
+    its payload already read (and checked to be an object), else None.
 
     In a linear history (every earlier event of the entity followed by the next, this
     one following the last) one step on the stored state gives what ``project_record``
@@ -698,8 +707,8 @@ def apply_event(conn: Connection, event: Change) -> Applied:
     """
     rid = event.record_id
     if event.kind == "decision.create":
-        created = decision_step(None, event)
-        rowid = store.decision_insert(conn, created.row())
+        created = decision_step(None, event, body)
+        rowid = store.decision_insert_values(conn, created.values())
         if rowid is None:
             raise ProjectionError("a record was created twice")
         store.fts_insert(conn, rowid, rid, *created.search())
@@ -711,7 +720,7 @@ def apply_event(conn: Connection, event: Change) -> Applied:
         current = DecisionState.from_row(row)
         if current.conflicts or not _follows_a_line(conn, rid, event):
             return reproject_record(conn, rid, conflicted=bool(current.conflicts))
-        new = decision_step(current, event)
+        new = decision_step(current, event, body)
         store.decision_upsert(conn, new.row())
         if new.data is not current.data:
             store.fts_replace(conn, rid, *new.search())
@@ -727,7 +736,7 @@ def apply_event(conn: Connection, event: Change) -> Applied:
         if display is None:
             raise ProjectionError("a follow-up arrived for a record this vault does not hold")
         # A plain insert: a second creation of the same follow-up fails on its key.
-        store.followup_insert(conn, followup_step(None, event).row(display))
+        store.followup_insert_values(conn, followup_step(None, event, body).values(display))
         return Applied(rid, False, (event.entity_id,), False)
     fu_row = store.followup_get_row(conn, event.entity_id)
     if fu_row is None or fu_row["record_id"] != rid:
@@ -735,7 +744,7 @@ def apply_event(conn: Connection, event: Change) -> Applied:
     display = (fu_row["subjects_text"], fu_row["case_refs"], fu_row["counterparty_text"])
     if fu_row["conflicts"] != "[]" or not _follows_a_line(conn, event.entity_id, event):
         return reproject_record(conn, rid, conflicted=fu_row["conflicts"] != "[]")
-    new_row = followup_step(FollowUpProjection.from_row(fu_row), event).row(display)
+    new_row = followup_step(FollowUpProjection.from_row(fu_row), event, body).row(display)
     changes = {k: v for k, v in new_row.items() if fu_row[k] != v}
     if changes:
         store.followup_update(conn, event.entity_id, **changes)
@@ -893,6 +902,6 @@ def event_to_row(event: SignedEvent) -> tuple[Any, ...]:
     return (
         event.event_id, event.entity, event.kind, event.record_id, event.entity_id,
         event.team_id, event.author_id, event.device_id, event.device_seq, event.hlc,
-        store.dumps(list(event.parents)), event.schema_version, event.payload,
+        ids_text(event.parents), event.schema_version, event.payload,
         event.prev_hash, event.hash, event.signature, event.owner_id, event.assignee_id,
     )

@@ -100,10 +100,16 @@ def chain_neighbours(conn: Connection, device_id: str, device_seq: int
                      ) -> dict[int, tuple[str, bytes, bytes, bytes]]:
     """The held events at ``device_seq`` and either side of it in a device's chain:
     position -> (event id, hash, signature, prev_hash)."""
+    return chain_between(conn, device_id, device_seq - 1, device_seq + 1)
+
+
+def chain_between(conn: Connection, device_id: str, lo: int, hi: int
+                  ) -> dict[int, tuple[str, bytes, bytes, bytes]]:
+    """The held events of a device's chain from position ``lo`` to ``hi`` (both included):
+    position -> (event id, hash, signature, prev_hash)."""
     return {int(r[0]): (r[1], bytes(r[2]), bytes(r[3]), bytes(r[4])) for r in conn.execute(
         "SELECT device_seq, event_id, hash, signature, prev_hash FROM events "
-        "WHERE device_id = ? AND device_seq BETWEEN ? AND ?",
-        (device_id, device_seq - 1, device_seq + 1))}
+        "WHERE device_id = ? AND device_seq BETWEEN ? AND ?", (device_id, lo, hi))}
 
 
 def event_set_store_seq(conn: Connection, event_id: str, store_seq: int) -> None:
@@ -128,6 +134,20 @@ def entity_created(conn: Connection, entity_id: str) -> str | None:
 # event, where NOT IN cost a third more; about 5% on the check's whole-vault scan.)
 COUNTED = ("NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.event_id = events.event_id "
            "AND +q.status = 'refused_by_store')")
+
+
+def entities_created(conn: Connection, entity_ids: list[str]) -> dict[str, list[str]]:
+    """For each of ``entity_ids`` that is held, the record ids of the held events that
+    created it (one, unless the vault was damaged)."""
+    found: dict[str, list[str]] = {}
+    for i in range(0, len(entity_ids), 500):
+        part = entity_ids[i:i + 500]
+        marks = ",".join("?" for _ in part)
+        for entity_id, record_id in conn.execute(
+                f"SELECT entity_id, record_id FROM events WHERE entity_id IN ({marks}) "
+                "AND kind IN ('decision.create', 'followup.create')", part):
+            found.setdefault(entity_id, []).append(str(record_id))
+    return found
 
 
 def entity_graph(conn: Connection, entity_id: str) -> list[tuple[str, str, str]]:
@@ -450,6 +470,13 @@ def decision_insert(conn: Connection, row: dict[str, Any]) -> int | None:
     return cur.lastrowid if cur.rowcount == 1 else None
 
 
+def decision_insert_values(conn: Connection, values: tuple[Any, ...]) -> int | None:
+    """``decision_insert`` of a row given in DECISION_COLUMNS order (no dict to build: a
+    first pull inserts one per record)."""
+    cur = conn.execute(_DECISION_INSERT, values)
+    return cur.lastrowid if cur.rowcount == 1 else None
+
+
 def decision_upsert(conn: Connection, row: dict[str, Any]) -> None:
     cols = ", ".join(row)
     marks = ", ".join("?" for _ in row)
@@ -495,6 +522,11 @@ FOLLOWUP_COLUMNS = (
     "outcome", "cancel_reason", "created_at", "updated_at", "heads", "conflicts",
     "subjects_text", "case_refs", "counterparty_text",
 )
+_DECISION_INSERT = (
+    f"INSERT INTO decisions ({', '.join(DECISION_COLUMNS)}) "
+    f"VALUES ({', '.join('?' for _ in DECISION_COLUMNS)}) ON CONFLICT (record_id) DO NOTHING")
+_FOLLOWUP_INSERT = (f"INSERT INTO followups ({', '.join(FOLLOWUP_COLUMNS)}) "
+                    f"VALUES ({', '.join('?' for _ in FOLLOWUP_COLUMNS)})")
 
 
 def decision_values(conn: Connection, record_id: str) -> tuple[int, tuple[Any, ...]] | None:
@@ -540,6 +572,11 @@ def followup_insert(conn: Connection, row: dict[str, Any]) -> None:
     # foreign keys on cost 150 µs a save on a 100,000-decision vault (it must treat the
     # replaced row as a possible parent).
     conn.execute(f"INSERT INTO followups ({cols}) VALUES ({marks})", tuple(row.values()))
+
+
+def followup_insert_values(conn: Connection, values: tuple[Any, ...]) -> None:
+    """``followup_insert`` of a row given in FOLLOWUP_COLUMNS order."""
+    conn.execute(_FOLLOWUP_INSERT, values)
 
 
 def followup_update(conn: Connection, followup_id: str, **changes: Any) -> None:

@@ -22,7 +22,7 @@ import pytest
 
 from app.envelope import DeviceChain, SignedEvent, make_signed_event, to_wire
 from app.events import DeviceKey
-from app.ingest import NEWER, REFUSED, WAITING
+from app.ingest import NEWER, REFUSED, WAITING, Verified, check_ahead
 from db import store
 from tests.conftest import PASSPHRASE, make_share
 from tests.sync_support import PAT, TEAM, Team
@@ -97,9 +97,12 @@ BAD = {
 }
 
 
+@pytest.mark.parametrize("ahead", [False, True], ids=["checked-here", "checked-ahead"])
 @pytest.mark.parametrize("what", list(BAD))
 def test_one_bad_event_is_quarantined_with_its_reason_and_never_aborts_its_page(
-        team: Team, what: str) -> None:
+        team: Team, what: str, ahead: bool) -> None:
+    """Checked in ingest, or ahead as a long pull's verifying process checks each next
+    page (``check_ahead``): the same event is kept aside, for the same reason."""
     laptop, tablet = team.devices["pat-laptop"], team.devices["pat-tablet"]
     rid = laptop.record_decision(make_share())
     tablet.ingest.apply(_events(team, "pat-laptop"), device_keys=team.keys())
@@ -111,7 +114,11 @@ def test_one_bad_event_is_quarantined_with_its_reason_and_never_aborts_its_page(
     bad = make(chain, rid)
     after = chain.event("decision.create", "r-after",
                         payload={"record": make_share(reasons="After it.").to_dict()})
-    result = tablet.ingest.apply([before, bad, after], device_keys=keys, cursor=7)
+    page = [before, bad, after]
+    verified = None
+    if ahead:
+        verified = Verified(tablet.ingest.keys(keys), *check_ahead(page, tablet.ingest.keys(keys)))
+    result = tablet.ingest.apply(page, device_keys=keys, cursor=7, verified=verified)
     assert set(result.applied) == {before.event_id, after.event_id}
     [kept] = result.quarantined
     assert (kept.event_id, kept.status, kept.reason_code) == (bad.event_id, status, code)
@@ -185,6 +192,65 @@ def test_changes_that_arrive_before_what_they_change_wait_then_apply(team: Team)
     statuses = [r[0] for r in tablet.vault.conn.execute("SELECT status FROM quarantine")]
     assert statuses == ["applied"] * 4  # the notes are kept, marked applied
     assert tablet.rebuild_projection().repaired == []
+
+
+def _tangled_page(team: Team) -> tuple[list[SignedEvent], dict[str, bytes], dict[str, str]]:
+    """A colleague's page whose events are checked against events earlier in the same
+    page: a second creation, a follow-up before its record, a fork, a broken link, an
+    event twice. What each is expected to become (event id -> applied or a reason code)."""
+    chain, keys = _outsider(team)
+    key = chain.key
+
+    def record(reasons: str) -> dict[str, Any]:
+        return {"record": make_share(reasons=reasons).to_dict()}
+
+    def signed(seq: int, rid: str, prev_hash: bytes) -> SignedEvent:
+        return make_signed_event(
+            key=key, entity="decision", kind="decision.create", record_id=rid, entity_id=rid,
+            team_id=TEAM, author_id="user-kim", device_id="device-kim", device_seq=seq,
+            hlc="1800000000999-00000-device-kim", owner_id="user-kim",
+            payload=record("Out of line."), prev_hash=prev_hash)
+
+    one = chain.event("decision.create", "r-one", payload=record("One."))
+    again = chain.event("decision.create", "r-one", payload=record("Forged"))
+    fu = chain.event("followup.create", "r-two", entity_id="f-two", assignee_id="user-kim",
+                     payload={"kind": "other", "title": "Call back", "due_date": "2027-01-01"})
+    two = chain.event("decision.create", "r-two", payload=record("Two."))
+    fork = signed(two.device_seq, "r-fork", fu.link())
+    five = chain.event("decision.create", "r-five", payload=record("Five."))
+    broken = signed(five.device_seq + 1, "r-broken", b"\1" * 32)
+    page = [one, again, fu, two, fork, five, broken, one]
+    expected = {one.event_id: "applied", again.event_id: "duplicate_create",
+                fu.event_id: "applied", two.event_id: "applied", fork.event_id: "fork",
+                five.event_id: "applied", broken.event_id: "broken_chain"}
+    return page, keys, expected
+
+
+@pytest.mark.parametrize("chunk", [1000, 3])
+def test_events_are_checked_against_those_before_them_in_the_same_page(
+        team: Team, chunk: int) -> None:
+    """The vault's answers are read once per transaction for all its events: each event
+    must still see those applied before it in the page (a record it creates again, the
+    place it forks, the link it breaks, itself twice), whether in the same transaction or
+    the one before; one event a page gives the same."""
+    tablet, laptop = team.devices["pat-tablet"], team.devices["pat-laptop"]
+    page, keys, expected = _tangled_page(team)
+    tablet.ingest.chunk_events = chunk
+    result = tablet.ingest.apply(page, device_keys=keys, cursor=3)
+    outcome = {q.event_id: q.reason_code for q in result.quarantined if q.status != "applied"}
+    outcome.update((e, "applied") for e in result.applied)
+    assert outcome == expected
+    assert result.already_held == 1  # "one" came twice
+    assert tablet.sync.cursor() == 3
+    assert tablet.sync.quarantined() and all(
+        q.status == REFUSED for q in tablet.sync.quarantined())  # f-two waited, then applied
+    one_by_one = []
+    for ev in page:
+        one_by_one.append(laptop.ingest.apply([ev], device_keys=keys))
+    assert tablet.projection_digest() == laptop.projection_digest()
+    assert sorted(q.reason_code for r in one_by_one for q in r.refused) == sorted(
+        c for c in expected.values() if c != "applied")
+    assert tablet.verify_integrity().ok
 
 
 def test_a_device_key_is_pinned_on_first_sight_and_a_changed_one_refused(team: Team) -> None:

@@ -48,7 +48,7 @@ from pickle import PicklingError
 from typing import TYPE_CHECKING, Any
 
 from app.envelope import SignedEvent
-from app.ingest import Verified, verify_events
+from app.ingest import Verified, check_ahead
 from app.sync import chains
 from app.sync.local import REFUSED_BY_STORE, Binding, StoreTip
 from app.sync.transport import (
@@ -463,23 +463,23 @@ class SyncEngine:
             todo = self._unheld(page)
             # The process starts now (importing Sharelog there takes half a second or
             # more); rather than wait for it, the first page is verified here meanwhile.
-            pool.submit(verify_events, [], verify_keys)
+            pool.submit(check_ahead, [], verify_keys)
             fetching = (net.submit(client.pull, page.next_since, limit, scope=scope)
                         if page.has_more else None)
-            ahead: Future[list[Any]] = Future()
-            ahead.set_result(verify_events([e.event for e in todo], verify_keys))
+            ahead: Future[tuple[list[Any], list[str | None]]] = Future()
+            ahead.set_result(check_ahead([e.event for e in todo], verify_keys))
             while True:
-                verdicts = ahead.result()
+                verdicts, contents = ahead.result()
                 following, following_todo = None, []
                 if fetching is not None:
                     following = fetching.result()
                     self._moved(following, page.next_since)
                     following_todo = self._unheld(following)
-                    ahead = pool.submit(verify_events, [e.event for e in following_todo],
+                    ahead = pool.submit(check_ahead, [e.event for e in following_todo],
                                         verify_keys)
                     fetching = (net.submit(client.pull, following.next_since, limit,
                                            scope=scope) if following.has_more else None)
-                self._apply(page, keys, Verified(verify_keys, verdicts), run, todo)
+                self._apply(page, keys, Verified(verify_keys, verdicts, contents), run, todo)
                 if following is None:
                     return
                 page, todo = following, following_todo
