@@ -121,7 +121,9 @@ def create_app(engine: Engine) -> FastAPI:
         error = StoreError(exc.status_code, code, str(exc.detail)[:200])
         return JSONResponse(error.body(), status_code=exc.status_code)
 
-    def protocol(sharelog_protocol: Annotated[int | None, Header(
+    # The dependencies are coroutines: they only read headers, and a plain function would
+    # be run on the thread pool, a hand-off to a thread and back per dependency per request.
+    async def protocol(sharelog_protocol: Annotated[int | None, Header(
             alias="Sharelog-Protocol", ge=0, le=10_000,
             description="The protocol version the client speaks (1 when absent)")] = None,
                  ) -> int:
@@ -134,7 +136,7 @@ def create_app(engine: Engine) -> FastAPI:
                              "Sharelog: the store must be updated.")
         return version
 
-    def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    async def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
               _version: Annotated[int, Depends(protocol)]) -> str | None:
         """The device token; checked inside each endpoint's own transaction."""
         return credentials.credentials if credentials else None
