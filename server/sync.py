@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    String,
     and_,
     bindparam,
+    exists,
     insert,
     literal,
     null,
@@ -168,9 +170,6 @@ def push(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
     planned = _apply(ctx, batch, acknowledged, read)
     n = len(planned.rows)
     writes = Batch(conn)
-    if planned.effects.grants:
-        planned.effects.read_grants(writes, ctx.team_id)
-        writes.run()
     writes.add_many(_INSERT_REFUSED, planned.refusals)
     writes.add_many(accounts.AUDIT, [accounts.audit_params(
         ctx.team_id, "push.refused", user_id=ctx.user_id, device_id=ctx.device_id, count=1,
@@ -389,7 +388,6 @@ class _Effects:
         self.moved: dict[str, str] = {}
         self.grants: dict[tuple[str, str], int] = {}
         self.new_ids: set[str] = set()
-        self.held_grants: Rows | None = None
 
     def apply(self, st: _TeamState, ev: SignedEvent, seq: int) -> None:
         if ev.kind == "decision.create":
@@ -422,11 +420,6 @@ class _Effects:
             else:
                 self.moved[ev.entity_id] = assignee
 
-    def read_grants(self, reads: Batch, team_id: str) -> None:
-        """Which of the grants to make the users already hold (they are then moved)."""
-        self.held_grants = reads.add(_HELD_GRANTS, {
-            "team": team_id, "records": sorted({r for _, r in self.grants})})
-
     def queue(self, writes: Batch, team_id: str, counted: dict[str, Any]) -> None:
         """The writes, numbered from the counter in SQL (``counted``: see ``push``)."""
         writes.add_many(_INSERT_RECORDS, [{"team_id": team_id, **counted, **r}
@@ -435,16 +428,13 @@ class _Effects:
                         [{"team_id": team_id, **f} for f in self.new_followups.values()])
         writes.add_many(_MOVE_FOLLOWUP, [{"team": team_id, "fid": f, "assignee": a}
                                          for f, a in self.moved.items()])
-        if not self.grants:
-            return
-        held = {(r.user_id, r.record_id) for r in self.held_grants.rows} \
-            if self.held_grants is not None else set()
-        writes.add_many(_INSERT_GRANTS, [
-            {"team_id": team_id, "user_id": u, "record_id": r, "rel_seq": seq, **counted}
-            for (u, r), seq in self.grants.items() if (u, r) not in held])
-        writes.add_many(_MOVE_GRANT, [
-            {"team": team_id, "u": u, "r": r, "rel_seq": seq, **counted}
-            for (u, r), seq in self.grants.items() if (u, r) in held])
+        # A grant the user holds already is moved on, else made: both in SQL, under the
+        # team's counter lock like every other write of a push, so two pushes granting
+        # the same record take turns.
+        grants = [{"team": team_id, "u": u, "r": r, "rel_seq": seq, **counted}
+                  for (u, r), seq in self.grants.items()]
+        writes.add_many(_MOVE_GRANT, grants)
+        writes.add_many(_MAKE_GRANT, grants)
 
 
 def _event_row(ctx: DeviceContext, st: _TeamState, ev: SignedEvent, seq: int,
@@ -574,16 +564,16 @@ _NUMBER = (select(s.team_cursor.c.last_seq)
            - bindparam("batch_n") + bindparam("rel_seq"))
 _INSERT_EVENTS = insert(_e).values(seq=_NUMBER)
 _INSERT_RECORDS = insert(_r).values(created_seq=_NUMBER)
-_INSERT_GRANTS = insert(_g).values(granted_seq=_NUMBER)
 _INSERT_REFUSED = insert(_x)
 _INSERT_FOLLOWUPS = insert(_f)
-_HELD_GRANTS = select(_g.c.user_id, _g.c.record_id).where(and_(
-    _g.c.team_id == bindparam("team"),
-    _g.c.record_id.in_(bindparam("records", expanding=True))))
-_MOVE_GRANT = (update(_g).where(and_(_g.c.team_id == bindparam("team"),
-                                     _g.c.user_id == bindparam("u"),
-                                     _g.c.record_id == bindparam("r")))
-               .values(granted_seq=_NUMBER))
+_GRANT_KEY = and_(_g.c.team_id == bindparam("team"), _g.c.user_id == bindparam("u"),
+                  _g.c.record_id == bindparam("r"))
+_MAKE_GRANT = insert(_g).from_select(
+    ["team_id", "user_id", "record_id", "granted_seq"],
+    select(bindparam("team", type_=String), bindparam("u", type_=String),
+           bindparam("r", type_=String), _NUMBER)
+    .where(~exists().where(_GRANT_KEY)))
+_MOVE_GRANT = update(_g).where(_GRANT_KEY).values(granted_seq=_NUMBER)
 _MOVE_FOLLOWUP = (update(_f).where(and_(_f.c.team_id == bindparam("team"),
                                         _f.c.followup_id == bindparam("fid")))
                   .values(assignee_user_id=bindparam("assignee")))
