@@ -15,6 +15,9 @@
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
+import multiprocessing
 import sys
 import tempfile
 import threading
@@ -23,13 +26,13 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from app.envelope import DeviceChain, SignedEvent, Verifier, parents_text
+from app.envelope import DeviceChain, SignedEvent, Verifier, parents_text, to_wire
 from app.events import DeviceKey
 from app.sync.transport import StoreClient
 from bench import common
 from server import accounts
 from server.database import make_engine, migrate, writing
-from server.pgcluster import Cluster
+from server.pgcluster import Cluster, cpu_seconds
 from server.process import StoreProcess
 
 PASSWORD = "benchmark password"
@@ -130,7 +133,13 @@ def _baseline(cluster: Cluster, chain: DeviceChain, events: list[SignedEvent]) -
 
 
 def bench_devices(cluster: Cluster, home: Path, teams: int, per_team: int, rounds: int,
-                  batch: int, workers: int) -> dict[str, float]:
+                  batch: int, workers: int, method: str = "processes") -> dict[str, float]:
+    """The 50-device run. ``method`` is how the devices are simulated (the workload is the
+    same): "processes", one process per team, each device a thread on a plain keep-alive
+    HTTP connection sending its pre-built push bodies and reading from each answer only
+    what a device needs to go on (the count stored, the next cursor); "threads", the
+    earlier method: every device a thread of this one process, through the client's
+    ``StoreClient`` (httpx, every pulled event decoded into a ``SignedEvent``)."""
     url = cluster.create_database(f"bench_devices_{uuid.uuid4().hex[:8]}")
     engine = make_engine(url)
     migrate(engine)
@@ -141,47 +150,153 @@ def bench_devices(cluster: Cluster, home: Path, teams: int, per_team: int, round
         devices = [_enrol(store.base_url, username) for members in org
                    for username, _ in members]
         work = [_events(chain, rounds * batch) for _, chain in devices]
-        latencies: list[float] = []
-        stored = [0]
-        lock = threading.Lock()
-        errors: list[BaseException] = []
-        barrier = threading.Barrier(len(devices) + 1)
-
-        def run(i: int) -> None:
-            client, _ = devices[i]
-            cursor, mine = 0, []
-            try:
-                barrier.wait()
-                for r in range(rounds):
-                    t0 = time.perf_counter()
-                    result = client.push(work[i][r * batch:(r + 1) * batch])
-                    t1 = time.perf_counter()
-                    page = client.pull(cursor, limit=1000)
-                    t2 = time.perf_counter()
-                    cursor = page.next_since
-                    mine += [(t1 - t0) * 1000, (t2 - t1) * 1000]
-                    with lock:
-                        stored[0] += len(result.results)
-            except BaseException as exc:  # noqa: BLE001 - reported below
-                errors.append(exc)
-            with lock:
-                latencies.extend(mine)
-
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(devices))]
-        for t in threads:
-            t.start()
-        barrier.wait()
-        start = time.perf_counter()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - start
-        if errors:
-            raise errors[0]
+        run = _run_in_threads if method == "threads" else _run_in_processes
+        store_pid, pg_pid = store.proc.pid, cluster.postmaster_pid()
+        cpu0 = cpu_seconds(store_pid), cpu_seconds(pg_pid)
+        stored, elapsed, latencies, client_cpu = run(store.base_url, devices, work, rounds,
+                                                     batch, per_team)
+        store_cpu, pg_cpu = cpu_seconds(store_pid) - cpu0[0], cpu_seconds(pg_pid) - cpu0[1]
     finally:
         store.stop()
-    return {"devices_count": len(devices), "devices_events_per_s": stored[0] / elapsed,
+    requests = len(latencies)
+    return {"devices_count": len(devices), "devices_events_per_s": stored / elapsed,
             "devices_p95_ms": common.p95(latencies), "devices_p50_ms": common.p50(latencies),
-            "devices_requests": len(latencies), "devices_store_workers": workers}
+            "devices_requests": requests, "devices_store_workers": workers,
+            "devices_elapsed_s": elapsed, "devices_store_cpu_s": store_cpu,
+            "devices_postgresql_cpu_s": pg_cpu, "devices_client_cpu_s": client_cpu,
+            "devices_store_cpu_ms_per_request": store_cpu * 1000 / requests,
+            "devices_postgresql_cpu_ms_per_request": pg_cpu * 1000 / requests}
+
+
+Result = tuple[int, float, list[float], float]  # stored, elapsed s, latencies ms, client CPU s
+
+
+def _run_in_threads(base_url: str, devices: list[tuple[StoreClient, DeviceChain]],
+                    work: list[list[SignedEvent]], rounds: int, batch: int,
+                    _per_team: int) -> Result:
+    latencies: list[float] = []
+    stored = [0]
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(devices) + 1)
+
+    def run(i: int) -> None:
+        client, _ = devices[i]
+        cursor, mine = 0, []
+        try:
+            barrier.wait()
+            for r in range(rounds):
+                t0 = time.perf_counter()
+                result = client.push(work[i][r * batch:(r + 1) * batch])
+                t1 = time.perf_counter()
+                page = client.pull(cursor, limit=1000)
+                t2 = time.perf_counter()
+                cursor = page.next_since
+                mine += [(t1 - t0) * 1000, (t2 - t1) * 1000]
+                with lock:
+                    stored[0] += len(result.results)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(devices))]
+    for t in threads:
+        t.start()
+    cpu0 = time.process_time()
+    barrier.wait()
+    start = time.perf_counter()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    if errors:
+        raise errors[0]
+    return stored[0], elapsed, latencies, time.process_time() - cpu0
+
+
+def _run_in_processes(base_url: str, devices: list[tuple[StoreClient, DeviceChain]],
+                      work: list[list[SignedEvent]], rounds: int, batch: int,
+                      per_team: int) -> Result:
+    """One process per team; every body is serialised before the timed window."""
+    plans = [(client.token or "", [json.dumps({
+        "events": [to_wire(e) for e in events[r * batch:(r + 1) * batch]],
+        "acknowledged_refusals": []}).encode() for r in range(rounds)])
+        for (client, _), events in zip(devices, work, strict=True)]
+    groups = [plans[i:i + per_team] for i in range(0, len(plans), per_team)]
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(len(groups) + 1)
+    answers = context.Queue()
+    host, port = base_url.removeprefix("http://").split(":")
+    procs = [context.Process(target=_team_process, args=(host, int(port), g, barrier, answers))
+             for g in groups]
+    for p in procs:
+        p.start()
+    barrier.wait()
+    start = time.perf_counter()
+    results = [answers.get(timeout=600) for _ in procs]
+    for p in procs:
+        p.join(60)
+    failures = [r["error"] for r in results if r["error"]]
+    if failures:
+        raise RuntimeError(failures[0])
+    elapsed = max(r["end"] for r in results) - start
+    return (sum(r["stored"] for r in results), elapsed,
+            [ms for r in results for ms in r["latencies"]], sum(r["cpu"] for r in results))
+
+
+def _team_process(host: str, port: int, plans: list[tuple[str, list[bytes]]],
+                  barrier: Any, answers: Any) -> None:
+    """A team's devices, each a thread with its own keep-alive connection. A request is
+    timed from sending it to having read its whole answer."""
+    latencies: list[float] = []
+    stored = [0]
+    errors: list[str] = []
+    lock = threading.Lock()
+    ready = threading.Barrier(len(plans) + 1)
+
+    def device(token: str, bodies: list[bytes]) -> None:
+        conn = http.client.HTTPConnection(host, port, timeout=120)
+        auth = {"Authorization": f"Bearer {token}", "Sharelog-Protocol": "1"}  # as StoreClient
+        headers = {**auth, "Content-Type": "application/json"}
+        cursor, mine, count = 0, [], 0
+        try:
+            ready.wait()
+            for body in bodies:
+                t0 = time.perf_counter()
+                conn.request("POST", "/v1/push", body, headers)
+                answer = conn.getresponse()
+                data = answer.read()
+                t1 = time.perf_counter()
+                if answer.status != 200:
+                    raise RuntimeError(f"push answered {answer.status}: {data[:300]!r}")
+                count += len(json.loads(data)["results"])
+                t2 = time.perf_counter()
+                conn.request("GET", f"/v1/pull?since={cursor}&limit=1000", headers=auth)
+                answer = conn.getresponse()
+                data = answer.read()
+                t3 = time.perf_counter()
+                if answer.status != 200:
+                    raise RuntimeError(f"pull answered {answer.status}: {data[:300]!r}")
+                cursor = json.loads(data)["next_since"]
+                mine += [(t1 - t0) * 1000, (t3 - t2) * 1000]
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            errors.append(repr(exc))
+        finally:
+            conn.close()
+        with lock:
+            latencies.extend(mine)
+            stored[0] += count
+
+    threads = [threading.Thread(target=device, args=plan) for plan in plans]
+    for t in threads:
+        t.start()
+    cpu0 = time.process_time()
+    barrier.wait()
+    ready.wait()
+    for t in threads:
+        t.join()
+    answers.put({"stored": stored[0], "end": time.perf_counter(), "latencies": latencies,
+                 "cpu": time.process_time() - cpu0, "error": errors[0] if errors else ""})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -192,19 +307,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--clients", choices=("processes", "threads"), default="processes",
+                        help="how the devices are simulated (threads: the earlier method)")
+    parser.add_argument("--only", choices=("push", "devices"), default=None)
+    parser.add_argument("--fast-postgresql", action="store_true",
+                        help="fsync and synchronous_commit off, as runs before round 6 had")
+    parser.add_argument("--pg-settings", default="", help="more -c settings for PostgreSQL")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args(argv)
     figures: dict[str, Any] = {}
-    cluster = Cluster().start()
+    cluster = Cluster(durable=not args.fast_postgresql, settings=args.pg_settings).start()
     try:
         with tempfile.TemporaryDirectory(prefix="sharelog-bench-store-") as tmp:
             home = Path(tmp)
             for sub in ("push", "devices"):
                 (home / sub).mkdir()
-            figures.update(bench_push(cluster, home, args.events))
-            figures.update(bench_devices(cluster, home, args.teams, args.per_team, args.rounds,
-                                         args.batch, args.workers))
+            if args.only in (None, "push"):
+                figures.update(bench_push(cluster, home, args.events))
+            if args.only in (None, "devices"):
+                figures.update(bench_devices(cluster, home, args.teams, args.per_team,
+                                             args.rounds, args.batch, args.workers,
+                                             args.clients))
     finally:
         cluster.stop()
+    if args.json:
+        print(json.dumps(figures))
+    if args.only is not None:
+        return 0
     common.merge_results({f"server_{k}": v for k, v in figures.items()})
     rows = [
         ("push of 10,000 events", figures["push_10k_s"], "s", "", None),
@@ -215,6 +344,9 @@ def main(argv: list[str] | None = None) -> int:
         ("  request p95", figures["devices_p95_ms"], "ms", "<= 500",
          figures["devices_p95_ms"] <= 500),
         ("  request p50", figures["devices_p50_ms"], "ms", "", None),
+        ("  store CPU per request", figures["devices_store_cpu_ms_per_request"], "ms", "", None),
+        ("  PostgreSQL CPU per request", figures["devices_postgresql_cpu_ms_per_request"], "ms",
+         "", None),
     ]
     common.print_table(rows, title="Store (PostgreSQL)")
     return 0

@@ -21,6 +21,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, and_, bindparam, delete, func, insert, select, update
 
 from server import schema as s
+from server.database import Batch
 from server.errors import StoreError, forbidden, unauthorised
 
 TOKEN_PREFIX = "sld1"
@@ -197,15 +198,26 @@ def revoke_device(conn: Connection, device_id: str) -> None:
 # -- audit ---------------------------------------------------------------------------
 
 def audit(conn: Connection, team_id: str, action: str, *, user_id: str | None = None,
-          device_id: str | None = None, count: int = 0, outcome: str = "ok") -> None:
-    """Who, which device, when, how many events, and the outcome's code: never content."""
-    conn.execute(_AUDIT, dict(
-        team_id=team_id, audit_id=new_id(), at=now_iso(), action=action, user_id=user_id,
-        device_id=device_id, event_count=count, outcome=outcome[:64]))
+          device_id: str | None = None, count: int = 0, outcome: str = "ok",
+          commit: bool = False) -> None:
+    """Who, which device, when, how many events, and the outcome's code: never content.
+    ``commit``: the transaction's last statement, sent with its COMMIT (``Batch``)."""
+    writes = Batch(conn)
+    writes.add(AUDIT, audit_params(team_id, action, user_id=user_id, device_id=device_id,
+                                   count=count, outcome=outcome), prepare=True)
+    writes.run(commit=commit)
+
+
+def audit_params(team_id: str, action: str, *, user_id: str | None = None,
+                 device_id: str | None = None, count: int = 0,
+                 outcome: str = "ok") -> dict[str, Any]:
+    """The row ``audit`` writes, for a ``Batch`` of ``AUDIT``."""
+    return dict(team_id=team_id, audit_id=new_id(), at=now_iso(), action=action,
+                user_id=user_id, device_id=device_id, event_count=count, outcome=outcome[:64])
 
 
 # Statements on every request are built once: SQLAlchemy then reuses their cache keys.
-_AUDIT = insert(s.audit_log)
+AUDIT = insert(s.audit_log)
 
 
 @dataclass(frozen=True)
@@ -436,21 +448,34 @@ def authenticate(conn: Connection, token: str | None, *, lock: bool = False,
     """The device behind ``token``. ``lock`` holds its row to the end of the transaction,
     so two pushes of one device (a retry overtaking its original) take turns. ``counter``
     reads the team's sequence counter in the same round trip (a pull's first read)."""
+    params = token_params(token)
+    reads = Batch(conn)
+    found = reads.add(AUTH_LOCKED if lock else AUTH_COUNTED if counter else _AUTH, params,
+                      prepare=True)
+    reads.run()
+    return device_context(found.first(), params["team"], counter=counter and not lock)
+
+
+def token_params(token: str | None) -> dict[str, Any]:
+    """The parameters of the ``_AUTH`` statements for ``token``; refuses a malformed one."""
     if not token:
         raise unauthorised("Sign in: this request carries no device token.")
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) > s.ID:
         raise unauthorised()
-    row = conn.execute(_AUTH_LOCKED if lock else _AUTH_COUNTED if counter else _AUTH,
-                       {"team": parts[1], "token_hash": token_hash(token)}).first()
+    return {"team": parts[1], "token_hash": token_hash(token)}
+
+
+def device_context(row: Any, team_id: str, *, counter: bool = False) -> DeviceContext:
+    """The caller, from a row of the ``_AUTH`` statements (None: no such token)."""
     if row is None:
         raise unauthorised()
     if row.revoked_at is not None:
         raise forbidden("device_revoked", "This device was revoked by an administrator; "
                         "it can no longer sync.")
-    return DeviceContext(parts[1], row.device_id, row.user_id, row.role, bytes(row.public_key),
+    return DeviceContext(team_id, row.device_id, row.user_id, row.role, bytes(row.public_key),
                          int(row.tip_seq), _bytes(row.tip_hash), _bytes(row.tip_signature),
-                         int(row.team_last_seq) if counter and not lock else None)
+                         int(row.team_last_seq) if counter else None)
 
 
 _d = s.devices
@@ -459,8 +484,8 @@ _AUTH = (select(_d.c.device_id, _d.c.user_id, _d.c.public_key, _d.c.revoked_at, 
          .join(s.users, s.users.c.user_id == _d.c.user_id)
          .where(and_(_d.c.team_id == bindparam("team"),
                      _d.c.token_hash == bindparam("token_hash"))))
-_AUTH_LOCKED = _AUTH.with_for_update(of=_d)
-_AUTH_COUNTED = _AUTH.add_columns(select(s.team_cursor.c.last_seq).where(
+AUTH_LOCKED = _AUTH.with_for_update(of=_d)
+AUTH_COUNTED = _AUTH.add_columns(select(s.team_cursor.c.last_seq).where(
     s.team_cursor.c.team_id == bindparam("team")).scalar_subquery().label("team_last_seq"))
 
 

@@ -19,6 +19,7 @@ from app.envelope import (
     MAX_PAYLOAD_BYTES,
     SUPPORTED_SCHEMA_VERSIONS,
     EnvelopeError,
+    SignedEvent,
     b64,
     to_wire,
 )
@@ -49,6 +50,7 @@ PROTOCOL_VERSION = 1
 MIN_CLIENT_PROTOCOL = 1
 MAX_REQUEST_BYTES = 16 * 1024 * 1024
 MAX_SEQ = 2**62
+SERVER_POOL_SIZE = 40  # anyio's default thread limit, which FastAPI's sync endpoints share
 
 ASGIApp = Callable[[MutableMapping[str, Any], Callable[[], Awaitable[Any]],
                     Callable[[MutableMapping[str, Any]], Awaitable[None]]], Awaitable[None]]
@@ -119,7 +121,9 @@ def create_app(engine: Engine) -> FastAPI:
         error = StoreError(exc.status_code, code, str(exc.detail)[:200])
         return JSONResponse(error.body(), status_code=exc.status_code)
 
-    def protocol(sharelog_protocol: Annotated[int | None, Header(
+    # The dependencies are coroutines: they only read headers, and a plain function would
+    # be run on the thread pool, a hand-off to a thread and back per dependency per request.
+    async def protocol(sharelog_protocol: Annotated[int | None, Header(
             alias="Sharelog-Protocol", ge=0, le=10_000,
             description="The protocol version the client speaks (1 when absent)")] = None,
                  ) -> int:
@@ -132,7 +136,7 @@ def create_app(engine: Engine) -> FastAPI:
                              "Sharelog: the store must be updated.")
         return version
 
-    def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    async def token(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
               _version: Annotated[int, Depends(protocol)]) -> str | None:
         """The device token; checked inside each endpoint's own transaction."""
         return credentials.credentials if credentials else None
@@ -226,17 +230,25 @@ def create_app(engine: Engine) -> FastAPI:
         ctx: accounts.DeviceContext | None = None
         try:
             with writing(engine) as conn:
-                ctx = accounts.authenticate(conn, device_token, lock=True)
-                if len(body.events) > sync.MAX_BATCH_EVENTS:
+                # The token is checked first, then the batch's size, then its envelopes:
+                # the batch is read before, so its checks' reads go with the token's.
+                too_large = len(body.events) > sync.MAX_BATCH_EVENTS
+                batch: list[SignedEvent] = []
+                malformed: EnvelopeError | None = None
+                if not too_large:
+                    try:
+                        batch = [ev.signed() for ev in body.events]
+                    except EnvelopeError as exc:
+                        malformed = exc
+                ctx, read = sync.open_push(conn, device_token, batch)
+                if too_large:
                     raise StoreError(413, "batch_too_large", f"A push may carry at most "
                                      f"{sync.MAX_BATCH_EVENTS} events: send fewer.")
-                try:
-                    batch = [ev.signed() for ev in body.events]
-                except EnvelopeError as exc:
-                    raise StoreError(422, exc.code, exc.message) from exc
+                if malformed is not None:
+                    raise StoreError(422, malformed.code, malformed.message) from malformed
                 try:
                     results, tip = sync.push(conn, ctx, batch,
-                                             set(body.acknowledged_refusals))
+                                             set(body.acknowledged_refusals), read)
                 except IntegrityError as exc:  # a concurrent push took the same ids first
                     raise StoreError(409, "concurrent_change", "Another device stored the "
                                      "same ids at the same moment: push again.") from exc
@@ -263,7 +275,7 @@ def create_app(engine: Engine) -> FastAPI:
             check_team(conn, ctx, team_id)
             events, upto, more = sync.pull(conn, ctx, since, limit, sync.team_scope(ctx, scope))
             accounts.audit(conn, ctx.team_id, "pull", user_id=ctx.user_id,
-                           device_id=ctx.device_id, count=len(events))
+                           device_id=ctx.device_id, count=len(events), commit=True)
         return JSONResponse({
             "events": [{"seq": p.seq, "author_user_id": p.author_user_id,
                         "event": to_wire(p.event)} for p in events],
@@ -320,4 +332,9 @@ def application() -> FastAPI:
     """uvicorn's factory (``server.api:application``): the database from the environment."""
     from server.database import make_engine
 
-    return create_app(make_engine())
+    # A connection for each thread FastAPI may run endpoints on (anyio's default limit), kept
+    # open: no request waits for one, and none is opened and closed under load. (With 10
+    # and an overflow of 20, every request past the tenth opened a connection and closed it
+    # on return; opening costs PostgreSQL a new process: with 50 devices at once that was
+    # half of PostgreSQL's CPU, docs/performance.md.)
+    return create_app(make_engine(pool_size=SERVER_POOL_SIZE, max_overflow=0))

@@ -47,8 +47,19 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# Tests throw the cluster away: they need no durability and run faster without it.
+FAST_SETTINGS = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+# Benchmarks measure what production pays: every commit flushed to disk before it is
+# acknowledged (PostgreSQL's defaults, spelt out so nobody reads them as missing).
+DURABLE_SETTINGS = "-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+
+
 class Cluster:
-    def __init__(self) -> None:
+    """``durable``: PostgreSQL's own durability (benchmarks); else the fast test settings."""
+
+    def __init__(self, *, durable: bool = False, settings: str = "") -> None:
+        self.durable = durable
+        self.settings = settings
         self.bindir = find_bindir()
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="sharelog-pg-"))
@@ -87,9 +98,9 @@ class Cluster:
         self._exec(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres",
                    "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync")
         options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} "
-                   f"-c unix_socket_directories={self.root} -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300 "
-                   "-c shared_buffers=128MB")
+                   f"-c unix_socket_directories={self.root} "
+                   f"{DURABLE_SETTINGS if self.durable else FAST_SETTINGS} "
+                   f"-c max_connections=300 -c shared_buffers=128MB {self.settings}").strip()
         self._exec(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
                    str(self.root / "server.log"), "-o", options, "-w", "-t", "60", "start")
         self._started = True
@@ -105,6 +116,10 @@ class Cluster:
             except OSError:
                 time.sleep(0.1)
         raise ClusterUnavailable("PostgreSQL started but does not accept connections.")
+
+    def postmaster_pid(self) -> int:
+        """The parent of every backend, the WAL writer and the rest (to read their CPU)."""
+        return int((self.data / "postmaster.pid").read_text().split()[0])
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
@@ -127,3 +142,35 @@ class Cluster:
                            capture_output=True, timeout=60, cwd=self.root, check=False)
             self._started = False
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process descended from it (Linux /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = [root], [root]
+    while frontier:
+        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
+        found += frontier
+    return found
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU that ``root`` and its descendants have used so far: those alive
+    now, and (through ``root``'s children's times) those that ended."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in process_tree(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if pid == root:
+            total += int(fields[13]) + int(fields[14])
+    return total / tick

@@ -14,8 +14,10 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    String,
     and_,
     bindparam,
+    exists,
     insert,
     literal,
     null,
@@ -37,8 +39,10 @@ from app.envelope import (
     parents_text,
 )
 from app.events import chain_link
+from server import accounts
 from server import schema as s
-from server.accounts import DeviceContext, Role, audit, now_iso
+from server.accounts import DeviceContext, Role, now_iso
+from server.database import Batch, Rows
 from server.errors import StoreError, forbidden
 
 MAX_BATCH_EVENTS = 500
@@ -131,22 +135,66 @@ def authenticate_batch(ctx: DeviceContext, batch: list[SignedEvent]) -> None:
                              event_id=ev.event_id, index=i)
 
 
+@dataclass
+class _Read:
+    """What a push's checks read, under the device's lock: the team's state, and what a
+    retry already stored (``held``) or had refused (``refused``), by event id."""
+
+    state: _TeamState
+    held: dict[str, Any]
+    refused: dict[str, Any]
+
+
+def open_push(conn: Connection, token: str | None,
+              batch: list[SignedEvent] | None) -> tuple[DeviceContext, _Read | None]:
+    """The pushing device, its row locked to the end of the transaction (two pushes of one
+    device, a retry overtaking its original, take turns), and what ``batch``'s checks
+    read (None without a batch): one round trip, the lock taken before the reads."""
+    params = accounts.token_params(token)
+    reads = Batch(conn)
+    auth = reads.add(accounts.AUTH_LOCKED, params, prepare=True)
+    state = (reads.add(_BATCH_STATE, _state_params(params["team"], batch), prepare=True)
+             if batch else None)
+    reads.run()
+    ctx = accounts.device_context(auth.first(), params["team"])
+    return ctx, (_read_state(ctx, state.rows) if state is not None else None)
+
+
 def push(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
-         acknowledged: set[str]) -> tuple[list[PushResult], ChainTip]:
-    """Check and store a batch in the caller's transaction. ``ctx`` must come from
-    ``authenticate(..., lock=True)`` in that transaction: its tip is then settled."""
+         acknowledged: set[str], read: _Read | None = None) -> tuple[list[PushResult], ChainTip]:
+    """Check and store a batch, and commit. ``ctx`` (and ``read``, if given) must come from
+    ``open_push`` in this transaction: the device's tip is then settled."""
     authenticate_batch(ctx, batch)
-    planned = _apply(conn, ctx, batch, acknowledged)
-    audit(conn, ctx.team_id, "push", user_id=ctx.user_id, device_id=ctx.device_id,
-          count=len(planned.rows), outcome="ok")
+    if read is None:
+        read = _load(conn, ctx, batch)
+    planned = _apply(ctx, batch, acknowledged, read)
+    n = len(planned.rows)
+    writes = Batch(conn)
+    writes.add_many(_INSERT_REFUSED, planned.refusals)
+    writes.add_many(accounts.AUDIT, [accounts.audit_params(
+        ctx.team_id, "push.refused", user_id=ctx.user_id, device_id=ctx.device_id, count=1,
+        outcome=r["reason"]) for r in planned.refusals])
+    if planned.rows or planned.refusals:
+        tip = planned.tip
+        writes.add(_SET_TIP, {"team": ctx.team_id, "device": ctx.device_id,
+                              "seq": tip.device_seq, "hash": tip.hash, "sig": tip.signature,
+                              "now": planned.now}, prepare=True)
+    writes.add(accounts.AUDIT, accounts.audit_params(
+        ctx.team_id, "push", user_id=ctx.user_id, device_id=ctx.device_id, count=n,
+        outcome="ok"), prepare=True)
+    numbers = None
     if planned.rows:
-        # Numbers are taken last, under the team's counter row lock held to commit:
-        # so sequence order is commit order, and the lock is held only for the inserts.
-        last: int = conn.execute(_TAKE_NUMBERS, {"team": ctx.team_id,
-                                                 "n": len(planned.rows)}).scalar_one()
-        planned.number(int(last) - len(planned.rows))
-        conn.execute(_INSERT_EVENTS, planned.rows)
-        planned.effects.write(conn, ctx.team_id)
+        # Numbers are taken last, under the team's counter row lock held to commit, so
+        # sequence order is commit order; every row's number is worked out from the
+        # counter in SQL, so the lock is held for PostgreSQL's own work and the commit,
+        # never for a round trip to this process.
+        numbers = writes.add(_TAKE_NUMBERS, {"team": ctx.team_id, "n": n}, prepare=True)
+        counted = {"counter_team": ctx.team_id, "batch_n": n}
+        writes.add_many(_INSERT_EVENTS, [{**row, **counted} for row in planned.rows])
+        planned.effects.queue(writes, ctx.team_id, counted)
+    writes.run(commit=True)
+    if numbers is not None:
+        planned.number(int(numbers.first()[0]) - n)
     return planned.results, planned.tip
 
 
@@ -157,22 +205,20 @@ class _Planned:
     results: list[PushResult]
     tip: ChainTip
     rows: list[dict[str, Any]]
+    refusals: list[dict[str, Any]]
     effects: _Effects
+    now: str
 
     def number(self, base: int) -> None:
-        for row in self.rows:
-            row["seq"] += base
         self.results = [PushResult(r.event_id, (r.seq or 0) + base, r.status, r.reason)
                         if r.status == "stored" and r.event_id in self.effects.new_ids else r
                         for r in self.results]
-        self.effects.shift(base)
 
 
-def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
-           acknowledged: set[str]) -> _Planned:
-    held: dict[str, Any] = {}
-    refused: dict[str, Any] = {}
-    state = _load_state(conn, ctx, batch, held, refused)
+def _apply(ctx: DeviceContext, batch: list[SignedEvent], acknowledged: set[str],
+           read: _Read) -> _Planned:
+    """Every check of every event against the state read, and what storing them writes."""
+    state, held, refused = read.state, read.held, read.refused
     own_teams = {ctx.team_id} | state.local_teams
     tip_seq, tip_hash, tip_sig = ctx.tip_seq, ctx.tip_hash, ctx.tip_signature
     link = (GENESIS_HASH if tip_seq == 0 or tip_hash is None or tip_sig is None else
@@ -221,18 +267,10 @@ def _apply(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
             rows.append(_event_row(ctx, state, ev, last_seq, now))
             results.append(PushResult(ev.event_id, last_seq, "stored", None))
         tip_seq, link, tip_hash, tip_sig = ev.device_seq, ev.link(), ev.hash, ev.signature
-    if refusals:
-        conn.execute(insert(s.refused_events), refusals)
-        for r in refusals:
-            audit(conn, ctx.team_id, "push.refused", user_id=ctx.user_id,
-                  device_id=ctx.device_id, count=1, outcome=r["reason"])
-    if rows or refusals:
-        conn.execute(_SET_TIP, {"team": ctx.team_id, "device": ctx.device_id, "seq": tip_seq,
-                                "hash": tip_hash, "sig": tip_sig, "now": now})
     tip = ChainTip(ctx.device_id, ctx.user_id, tip_seq,
                    bytes(tip_hash) if tip_hash is not None else None,
                    bytes(tip_sig) if tip_sig is not None else None, False)
-    return _Planned(results, tip, rows, effects)
+    return _Planned(results, tip, rows, refusals, effects, now)
 
 
 def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
@@ -240,19 +278,27 @@ def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
                       "id: an event id is never reused.", event_id=ev.event_id, index=index)
 
 
-def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
-                held: dict[str, Any], refused: dict[str, Any]) -> _TeamState:
-    """Everything the checks read, in one round trip (``_BATCH_STATE``): what a retry
-    already stored (into ``held``) or had refused (into ``refused``), the team's roles and
-    bindings, and the owners and follow-ups of the batch's records."""
-    state = _TeamState(aliases={}, roles={}, local_teams=set())
+def _state_params(team_id: str, batch: list[SignedEvent]) -> dict[str, Any]:
+    return {"team": team_id, "ids": [ev.event_id for ev in batch],
+            "records": sorted({ev.record_id for ev in batch}),
+            "entities": sorted({ev.entity_id for ev in batch})}
+
+
+def _load(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent]) -> _Read:
     if not batch:
-        return state
-    params = {"team": ctx.team_id, "ids": [ev.event_id for ev in batch],
-              "records": sorted({ev.record_id for ev in batch}),
-              "entities": sorted({ev.entity_id for ev in batch})}
-    row: Any
-    for row in conn.execute(_BATCH_STATE, params):
+        return _Read(_TeamState(aliases={}, roles={}, local_teams=set()), {}, {})
+    return _read_state(ctx, list(conn.execute(_BATCH_STATE,
+                                              _state_params(ctx.team_id, batch))))
+
+
+def _read_state(ctx: DeviceContext, rows: list[Any]) -> _Read:
+    """Everything the checks read, from ``_BATCH_STATE``'s rows: what a retry already
+    stored or had refused, the team's roles and bindings, and the owners and follow-ups
+    of the batch's records."""
+    state = _TeamState(aliases={}, roles={}, local_teams=set())
+    held: dict[str, Any] = {}
+    refused: dict[str, Any] = {}
+    for row in rows:
         if row.kind == "held":
             held[row.a] = row
         elif row.kind == "refused":
@@ -268,7 +314,7 @@ def _load_state(conn: Connection, ctx: DeviceContext, batch: list[SignedEvent],
         else:  # a follow-up: (record, assignee)
             state.followups[row.a] = (row.c, row.b)
             state.holders.setdefault(row.c, set()).add(row.b)
-    return state
+    return _Read(state, held, refused)
 
 
 def _authorise(ctx: DeviceContext, st: _TeamState, own_teams: set[str],
@@ -343,18 +389,13 @@ class _Effects:
         self.grants: dict[tuple[str, str], int] = {}
         self.new_ids: set[str] = set()
 
-    def shift(self, base: int) -> None:
-        for r in self.records:
-            r["created_seq"] += base
-        self.grants = {k: seq + base for k, seq in self.grants.items()}
-
     def apply(self, st: _TeamState, ev: SignedEvent, seq: int) -> None:
         if ev.kind == "decision.create":
             owner = st.resolve(ev.effective_owner)
             st.records[ev.record_id] = owner
             # The owner sees the record from its first event on: no grant needed.
             self.records.append(dict(record_id=ev.record_id, owner_user_id=owner,
-                                     created_seq=seq))
+                                     rel_seq=seq))
             return
         if ev.entity != "followup":
             return
@@ -379,42 +420,27 @@ class _Effects:
             else:
                 self.moved[ev.entity_id] = assignee
 
-    def write(self, conn: Connection, team_id: str) -> None:
-        if self.records:
-            conn.execute(insert(s.records), [{"team_id": team_id, **r} for r in self.records])
-        if self.new_followups:
-            conn.execute(insert(s.followups),
-                         [{"team_id": team_id, **f} for f in self.new_followups.values()])
-        if self.moved:
-            conn.execute(update(s.followups).where(and_(
-                s.followups.c.team_id == team_id,
-                s.followups.c.followup_id == bindparam("fid")))
-                .values(assignee_user_id=bindparam("assignee")),
-                [{"fid": f, "assignee": a} for f, a in self.moved.items()])
-        if self.grants:
-            self._write_grants(conn, team_id)
-
-    def _write_grants(self, conn: Connection, team_id: str) -> None:
-        g = s.grants
-        record_ids = sorted({r for _, r in self.grants})
-        held = {(u, r) for u, r in conn.execute(select(g.c.user_id, g.c.record_id).where(
-            and_(g.c.team_id == team_id, g.c.record_id.in_(record_ids))))}
-        fresh = [{"team_id": team_id, "user_id": u, "record_id": r, "granted_seq": seq}
-                 for (u, r), seq in self.grants.items() if (u, r) not in held]
-        again = [{"u": u, "r": r, "seq": seq}
-                 for (u, r), seq in self.grants.items() if (u, r) in held]
-        if fresh:
-            conn.execute(insert(g), fresh)
-        if again:
-            conn.execute(update(g).where(and_(
-                g.c.team_id == team_id, g.c.user_id == bindparam("u"),
-                g.c.record_id == bindparam("r"))).values(granted_seq=bindparam("seq")), again)
+    def queue(self, writes: Batch, team_id: str, counted: dict[str, Any]) -> None:
+        """The writes, numbered from the counter in SQL (``counted``: see ``push``)."""
+        writes.add_many(_INSERT_RECORDS, [{"team_id": team_id, **counted, **r}
+                                          for r in self.records])
+        writes.add_many(_INSERT_FOLLOWUPS,
+                        [{"team_id": team_id, **f} for f in self.new_followups.values()])
+        writes.add_many(_MOVE_FOLLOWUP, [{"team": team_id, "fid": f, "assignee": a}
+                                         for f, a in self.moved.items()])
+        # A grant the user holds already is moved on, else made: both in SQL, under the
+        # team's counter lock like every other write of a push, so two pushes granting
+        # the same record take turns.
+        grants = [{"team": team_id, "u": u, "r": r, "rel_seq": seq, **counted}
+                  for (u, r), seq in self.grants.items()]
+        writes.add_many(_MOVE_GRANT, grants)
+        writes.add_many(_MAKE_GRANT, grants)
 
 
 def _event_row(ctx: DeviceContext, st: _TeamState, ev: SignedEvent, seq: int,
                now: str) -> dict[str, Any]:
     return dict(
-        team_id=ctx.team_id, seq=seq, event_id=ev.event_id, entity=ev.entity, kind=ev.kind,
+        team_id=ctx.team_id, rel_seq=seq, event_id=ev.event_id, entity=ev.entity, kind=ev.kind,
         record_id=ev.record_id, entity_id=ev.entity_id, env_team_id=ev.team_id,
         author_id=ev.author_id, device_id=ev.device_id, device_seq=ev.device_seq, hlc=ev.hlc,
         parents=parents_text(ev.parents), schema_version=ev.schema_version,
@@ -474,15 +500,25 @@ def pull(conn: Connection, ctx: DeviceContext, since: int, limit: int,
             int(conn.execute(_LAST_SEQ, {"team": ctx.team_id}).scalar_one()))
     params = {"team": ctx.team_id, "user": ctx.user_id, "since": since, "last": last,
               "limit": limit + 1}
-    rows = conn.execute(_PULL_TEAM if whole_team else _PULL_OWN, params).all()
+    # The page and the history of records that came into view in one round trip: the
+    # history's upper bound is the page's end when the page is whole (it nearly always
+    # is); a page cut short asks for the history again up to where it ends.
+    reads = Batch(conn)
+    page = reads.add(_PULL_TEAM if whole_team else _PULL_OWN, params)
+    # Records the user came to see after the cursor come with their whole history.
+    wants_history = not whole_team and since > 0
+    history = (reads.add(_HISTORY, {**params, "upto": max(last, since)}) if wants_history
+               else Rows())
+    reads.run()
+    rows = page.rows
     has_more = len(rows) > limit
     rows = rows[:limit]
     upto = int(rows[-1].seq) if has_more else max(last, since)
-    history: list[Any] = []
-    if not whole_team and since > 0:
-        # Records the user came to see after the cursor come with their whole history.
-        history = list(conn.execute(_HISTORY, {**params, "upto": upto}).all())
-    return [_event_from_row(r) for r in [*history, *rows]], upto, has_more
+    if wants_history and has_more:
+        again = Batch(conn)
+        history = again.add(_HISTORY, {**params, "upto": upto})
+        again.run()
+    return [_event_from_row(r) for r in [*history.rows, *rows]], upto, has_more
 
 
 def tips(conn: Connection, ctx: DeviceContext, whole_team: bool) -> list[ChainTip]:
@@ -521,7 +557,26 @@ _e, _x, _r, _f, _g = s.events, s.refused_events, s.records, s.followups, s.grant
 _TAKE_NUMBERS = (update(s.team_cursor).where(s.team_cursor.c.team_id == bindparam("team"))
                  .values(last_seq=s.team_cursor.c.last_seq + bindparam("n"))
                  .returning(s.team_cursor.c.last_seq))
-_INSERT_EVENTS = insert(_e)
+# A stored row's number: the counter this push has just moved on by ``batch_n``, less
+# that, plus the row's place in the batch (from 1). Read in SQL, so no round trip waits.
+_NUMBER = (select(s.team_cursor.c.last_seq)
+           .where(s.team_cursor.c.team_id == bindparam("counter_team")).scalar_subquery()
+           - bindparam("batch_n") + bindparam("rel_seq"))
+_INSERT_EVENTS = insert(_e).values(seq=_NUMBER)
+_INSERT_RECORDS = insert(_r).values(created_seq=_NUMBER)
+_INSERT_REFUSED = insert(_x)
+_INSERT_FOLLOWUPS = insert(_f)
+_GRANT_KEY = and_(_g.c.team_id == bindparam("team"), _g.c.user_id == bindparam("u"),
+                  _g.c.record_id == bindparam("r"))
+_MAKE_GRANT = insert(_g).from_select(
+    ["team_id", "user_id", "record_id", "granted_seq"],
+    select(bindparam("team", type_=String), bindparam("u", type_=String),
+           bindparam("r", type_=String), _NUMBER)
+    .where(~exists().where(_GRANT_KEY)))
+_MOVE_GRANT = update(_g).where(_GRANT_KEY).values(granted_seq=_NUMBER)
+_MOVE_FOLLOWUP = (update(_f).where(and_(_f.c.team_id == bindparam("team"),
+                                        _f.c.followup_id == bindparam("fid")))
+                  .values(assignee_user_id=bindparam("assignee")))
 _LAST_SEQ = select(s.team_cursor.c.last_seq).where(s.team_cursor.c.team_id == bindparam("team"))
 _SET_TIP = (update(s.devices).where(and_(s.devices.c.team_id == bindparam("team"),
                                          s.devices.c.device_id == bindparam("device")))
