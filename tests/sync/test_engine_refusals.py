@@ -15,6 +15,7 @@ import copy
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,15 +100,8 @@ def test_done_after_a_reassignment_is_refused_and_the_vault_shows_what_the_team_
 
 def test_a_correction_of_a_colleagues_record_is_refused_and_the_record_stays_theirs(
         team: Harness) -> None:
-    pat, mo = team.device("pat-laptop"), team.device("mo-laptop")
-    rid = pat.service.record_decision(make_share())
-    team.sync_once("pat-laptop")
-    team.sync_once("mo-laptop")
     # The manager corrects Pat's record (only its owner may), and the store refuses it.
-    detail = mo.service.get_decision(rid)
-    mine = copy.deepcopy(detail.record)
-    mine.reasons = "The manager's wording."
-    mo.service.correct_decision(rid, mine, "supervision", parents=detail.heads)
+    pat, mo, rid, detail = _manager_corrects_pats_record(team)
     report = team.sync_once("mo-laptop")
     shown = mo.service.get_decision(rid)
     assert shown.record.reasons == make_share().reasons
@@ -170,14 +164,7 @@ def test_a_change_after_a_refusal_builds_on_the_teams_version_and_is_accepted(
 
 def test_a_refusal_an_earlier_sharelog_kept_applied_stops_counting_at_the_next_sync(
         team: Harness) -> None:
-    pat, mo = team.device("pat-laptop"), team.device("mo-laptop")
-    rid = pat.service.record_decision(make_share())
-    team.sync_once("pat-laptop")
-    team.sync_once("mo-laptop")
-    detail = mo.service.get_decision(rid)
-    mine = copy.deepcopy(detail.record)
-    mine.reasons = "The manager's wording."
-    mo.service.correct_decision(rid, mine, "supervision", parents=detail.heads)
+    pat, mo, rid, detail = _manager_corrects_pats_record(team)
     assert team.sync_once("mo-laptop").status.error == "refused"
     # As an earlier Sharelog left it: the refusal kept in quarantine, the change applied.
     conn = mo.service.vault.conn
@@ -194,3 +181,17 @@ def test_a_refusal_an_earlier_sharelog_kept_applied_stops_counting_at_the_next_s
     assert mo.service.verify_record(rid).ok
     team.sync_all()
     team.assert_converged()
+
+
+def _manager_corrects_pats_record(team: Harness) -> tuple[Any, Any, str, Any]:
+    """Pat's record, synced to the manager, who corrects it (only its owner may): the
+    store refuses that correction at the manager's next sync."""
+    pat, mo = team.device("pat-laptop"), team.device("mo-laptop")
+    rid = pat.service.record_decision(make_share())
+    team.sync_once("pat-laptop")
+    team.sync_once("mo-laptop")
+    detail = mo.service.get_decision(rid)
+    mine = copy.deepcopy(detail.record)
+    mine.reasons = "The manager's wording."
+    mo.service.correct_decision(rid, mine, "supervision", parents=detail.heads)
+    return pat, mo, rid, detail
