@@ -69,8 +69,11 @@ def test_a_follow_up_given_to_me_says_who_gave_it_and_is_new_until_i_open_it(
     tpl = team_templates["pat-laptop"]
     # At the lock the window's list adopts the vault into a folder of its own.
     path = team.devices["pat-laptop"].vault.path
-    qtbot.waitUntil(lambda: not (path.parent / ".vault-adoption").exists()
-                    and any((path.parent / "vaults").glob("*/vault.sharelog")), timeout=20_000)
+    # In this order: its own folder first (renamed into place, so not ".adopting-…", which
+    # a glob of "*" also matches), then the adoption's marker gone (removed once the old
+    # names went). The other order can see no marker yet, then the staging folder.
+    qtbot.waitUntil(lambda: vault_folder(path.parent) != path.parent
+                    and not (path.parent / ".vault-adoption").exists(), timeout=20_000)
     again = Sharelog(Vault.open_with_key(vault_folder(path.parent) / path.name, tpl.key))
     try:
         assert again.followups_given_to_me() == {}
