@@ -49,12 +49,8 @@ def _clean(service) -> None:  # type: ignore[no-untyped-def]
 
 def test_done_after_a_reassignment_is_refused_and_the_vault_shows_what_the_team_has(
         team: Harness) -> None:
-    pat, paula, mo = (team.device(n) for n in ("pat-laptop", "paula-laptop", "mo-laptop"))
+    pat, paula, mo, rid, fu = _pats_follow_up_synced_to_the_manager(team)
     members = team.members
-    rid = pat.service.record_decision(make_share())
-    [fu] = pat.service.get_decision(rid).followups
-    team.sync_once("pat-laptop")
-    team.sync_once("mo-laptop")
     # The manager hands Pat's follow-up to Paula while Pat is on a home visit, offline ...
     held = mo.service.get_followup(fu.followup_id)
     mo.service.reassign_followup(fu.followup_id, members["paula"].user_id, parents=held.heads)
@@ -130,12 +126,8 @@ def test_a_correction_of_a_colleagues_record_is_refused_and_the_record_stays_the
 
 def test_a_change_after_a_refusal_builds_on_the_teams_version_and_is_accepted(
         team: Harness) -> None:
-    pat, paula, mo = (team.device(n) for n in ("pat-laptop", "paula-laptop", "mo-laptop"))
+    pat, paula, mo, rid, fu = _pats_follow_up_synced_to_the_manager(team)
     members = team.members
-    rid = pat.service.record_decision(make_share())
-    [fu] = pat.service.get_decision(rid).followups
-    team.sync_once("pat-laptop")
-    team.sync_once("mo-laptop")
     # The manager gives the follow-up to someone outside the team: refused ...
     held = mo.service.get_followup(fu.followup_id)
     mo.service.reassign_followup(fu.followup_id, "someone-outside-the-team",
@@ -195,3 +187,14 @@ def _manager_corrects_pats_record(team: Harness) -> tuple[Any, Any, str, Any]:
     mine.reasons = "The manager's wording."
     mo.service.correct_decision(rid, mine, "supervision", parents=detail.heads)
     return pat, mo, rid, detail
+
+
+def _pats_follow_up_synced_to_the_manager(team: Harness) -> tuple[Any, Any, Any, str, Any]:
+    """Pat's record with its follow-up, synced to the manager: Pat, Paula, the manager,
+    the record's id and the follow-up."""
+    pat, paula, mo = (team.device(n) for n in ("pat-laptop", "paula-laptop", "mo-laptop"))
+    rid = pat.service.record_decision(make_share())
+    [fu] = pat.service.get_decision(rid).followups
+    team.sync_once("pat-laptop")
+    team.sync_once("mo-laptop")
+    return pat, paula, mo, rid, fu
