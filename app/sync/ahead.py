@@ -9,7 +9,9 @@ decoded, with the verdicts, and the applying process only unpickles it (a few us
 
 The process holds its own ``StoreClient`` (``ClientSettings``: the address, the device token
 and the timeouts, never a vault key) and, as soon as a page says where the next one starts,
-asks for that one on a thread of its own, so the store's time to answer overlaps the checks.
+fetches and checks that one on a thread of its own, before it is asked for: the process
+works on while the applying one takes what it returned, so neither waits for the other's
+turn.
 It never writes the vault: the engine checks each page moves on (``SyncEngine._moved``) and
 applies it with its cursor, as for a page it fetched itself. The process is spawned, not
 forked, so nothing of the vault's memory is ever in it.
@@ -25,9 +27,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from app.ingest import Verdict, check_ahead
 from app.sync.transport import ClientSettings, PullPage, StoreClient
 
+Checked = tuple[PullPage, list[Verdict | None], list[str | None]]
+
 _client: StoreClient | None = None
 _net: ThreadPoolExecutor | None = None
-_next: tuple[tuple[int, int, str], Future[PullPage]] | None = None
+_next: tuple[tuple[int, int, str, dict[str, bytes]], Future[Checked]] | None = None
 
 
 def start(settings: ClientSettings | None) -> None:
@@ -42,22 +46,34 @@ def start(settings: ClientSettings | None) -> None:
         _net = ThreadPoolExecutor(1, thread_name_prefix="sharelog-ahead")
 
 
-def fetch_and_check(since: int, limit: int, scope: str, keys: Mapping[str, bytes]
-                    ) -> tuple[PullPage, list[Verdict | None], list[str | None]]:
+def fetch_and_check(since: int, limit: int, scope: str, keys: Mapping[str, bytes]) -> Checked:
     """The page after ``since``, decoded, with ``check_ahead``'s verdicts and contents for
-    each of its events (held ones too: the engine leaves those out)."""
+    each of its events (held ones too: the engine leaves those out).
+
+    Before it returns, the page after that one is fetched and checked on this process's
+    thread, so the next call usually finds it done: this process then works a page ahead
+    of the calls, as the applying one works through the page before."""
     global _next
     if _client is None or _net is None:
         raise RuntimeError("the verifying process has no client")
     asked, _next = _next, None
-    if asked is not None and asked[0] == (since, limit, scope):
-        page = asked[1].result()
+    wanted = (since, limit, scope, dict(keys))
+    if asked is not None and asked[0] == wanted:
+        checked = asked[1].result()
     else:
-        if asked is not None:  # asked for another page than foreseen: not used
+        if asked is not None:  # another page than foreseen: not used
             asked[1].cancel()
-        page = _client.pull(since, limit, scope=scope)
+        checked = _fetch_and_check(since, limit, scope, keys)
+    page = checked[0]
     if page.has_more and page.next_since > since:
-        _next = ((page.next_since, limit, scope),
-                 _net.submit(_client.pull, page.next_since, limit, scope=scope))
+        _next = ((page.next_since, limit, scope, dict(keys)),
+                 _net.submit(_fetch_and_check, page.next_since, limit, scope, keys))
+    return checked
+
+
+def _fetch_and_check(since: int, limit: int, scope: str, keys: Mapping[str, bytes]
+                     ) -> Checked:
+    assert _client is not None
+    page = _client.pull(since, limit, scope=scope)
     verdicts, contents = check_ahead([item.event for item in page.events], keys)
     return page, verdicts, contents
