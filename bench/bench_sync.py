@@ -181,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             pulled = puller.sync_once()
             figures["sync_first_pull_100k_s"] = time.perf_counter() - started
             # CPU per event of the applying process (every thread) and of the process that
-            # verifies each next page (a child, reaped when the pull ends): what a machine
-            # under load still measures fairly.
+            # fetches, decodes and checks each next page (a child, reaped when the pull
+            # ends): what a machine under load still measures fairly.
             per_event = 1e6 / max(pulled.pulled, 1)
             figures["sync_first_pull_cpu_us_per_event"] = (time.process_time() - cpu) * per_event
             figures["sync_first_pull_verifier_cpu_us_per_event"] = (
@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
         ("  events per second", f["sync_first_pull_events_per_s"], "ev/s", "", None),
         ("  CPU per event, applying process", f["sync_first_pull_cpu_us_per_event"], "us", "",
          None),
-        ("  CPU per event, verifying process", f["sync_first_pull_verifier_cpu_us_per_event"],
+        ("  CPU per event, fetching and checking process",
+         f["sync_first_pull_verifier_cpu_us_per_event"],
          "us", "", None),
         ("sync with nothing to do, p50", f["sync_nothing_to_do_p50_ms"], "ms", "", None),
         ("sync with nothing to do, p95", f["sync_nothing_to_do_p95_ms"], "ms", "<= 50",

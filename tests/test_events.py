@@ -216,3 +216,22 @@ def test_a_stamp_from_next_year_pulls_the_clock_only_so_far() -> None:
     stamp = clock.now()
     assert stamp < next_year
     assert HybridLogicalClock.parse(stamp)[0] - wall[0] <= MAX_CLOCK_PULL_MS
+
+
+def test_a_signature_is_checked_whole_and_only_against_its_own_key() -> None:
+    """The checks every pulled and pushed event goes through (libsodium)."""
+    from app.events import DeviceKey, signature_verifier, verify_signature
+
+    key, other = DeviceKey.generate(), DeviceKey.generate()
+    data = bytes(range(32))
+    signature = key.sign(data)
+    assert verify_signature(key.public_bytes, signature, data)
+    assert signature_verifier(key.public_bytes)(signature, data)
+    assert not verify_signature(other.public_bytes, signature, data)
+    assert not verify_signature(key.public_bytes, signature, data[:-1] + b"\x00")
+    assert not verify_signature(key.public_bytes, bytes(64), data)
+    assert not verify_signature(key.public_bytes[:31], signature, data)
+    assert not signature_verifier(b"")(signature, data)
+    # One byte moved from the end of the signature to the front of the data makes the
+    # same bytes in a row: accepted, it would be a signature of 63 bytes over 33.
+    assert not verify_signature(key.public_bytes, signature[:63], signature[63:] + data)

@@ -402,10 +402,15 @@ def test_every_replica_converges_and_keeps_every_concurrent_change(
     Sync.base = tmp_path
     Sync.runs = 0
     Sync.conflicts_seen = set()
-    run_state_machine_as_test(Sync, settings=settings(
-        max_examples=30, stateful_step_count=40, deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+    kinds = {"decision.reasons", "decision.status", "followup.state"}
+    # The runs must meet concurrent changes of every kind (else they proved little). The
+    # runs are random: a round of 30 that met no concurrent withdrawal (it happened once in
+    # a full run) is followed by another, up to three.
+    for _round in range(3):
+        run_state_machine_as_test(Sync, settings=settings(
+            max_examples=30, stateful_step_count=40, deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]))
+        if kinds <= Sync.conflicts_seen:
+            break
     assert Sync.runs >= 30
-    # The runs met concurrent changes of every kind (else they proved little).
-    assert {"decision.reasons", "decision.status", "followup.state"} <= Sync.conflicts_seen, (
-        Sync.conflicts_seen)
+    assert kinds <= Sync.conflicts_seen, Sync.conflicts_seen

@@ -17,8 +17,8 @@ network or SIGKILL, leaves the vault whole and the next sync carries on from the
    again acknowledging it, so the chain goes on past it; a refusal of integrity stops
    the push with an error (the pull still runs);
 4. apply the pulled pages, each through ``Ingest.apply`` with its cursor in the
-   transaction holding its last events; a long pull verifies each next page in another
-   process and fetches the one after on a thread while this one applies;
+   transaction holding its last events; in a long pull another process fetches, decodes
+   and checks each next page while this one applies (``app.sync.ahead``);
 5. compare the store's confirmed tips with what the vault holds (``app.sync.chains``: a
    tip is immutable up to its position, so one asked before the push still holds) and
    save them;
@@ -32,12 +32,10 @@ off exponentially with jitter (``retry_delay``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import logging
 import multiprocessing
-import os
 import random
 import threading
 import time
@@ -51,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 
 from app.envelope import SignedEvent
 from app.ingest import Verified, check_ahead
-from app.sync import chains
+from app.sync import ahead, chains
 from app.sync.local import REFUSED_BY_STORE, Binding, StoreTip
 from app.sync.transport import (
     AuthExpired,
@@ -194,14 +192,6 @@ class _Failed(Exception):
         self.words = words
         self.retry_after = retry_after
         self.backoff = backoff  # False: the sync went through; nothing to wait for
-
-
-def _behind_this_process() -> None:
-    """The verifying process yields a core to this one: it only has to stay a page ahead
-    (it needs about three quarters of the time applying takes), while this process applies
-    the pages and, in the window, draws it. Where the system has no niceness, as before."""
-    with contextlib.suppress(AttributeError, OSError):
-        os.nice(10)
 
 
 def _failure(exc: SyncError) -> _Failed:
@@ -463,37 +453,47 @@ class SyncEngine:
 
     def _pull_pipelined(self, client: StoreClient, scope: str, limit: int,
                         keys: dict[str, bytes], page: PullPage, run: _Run) -> None:
-        """A long pull: while one page is applied, the next one's signatures are verified
-        in another process and the one after is fetched on a thread (the vault is written
-        by this thread only)."""
+        """A long pull: while one page is applied here, another process fetches the next
+        one, decodes it and checks its events (``app.sync.ahead``; the vault is written by
+        this thread only)."""
+        settings = client.settings()
+        if settings is None:
+            raise RuntimeError("this client cannot be opened in another process")
         verify_keys = self.service.ingest.keys(keys)
         self._moved(page, self.service.sync.cursor())
-        with (ThreadPoolExecutor(1, thread_name_prefix="sharelog-pull") as net,
-              ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                                  initializer=_behind_this_process) as pool):
-            todo = self._unheld(page)
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=ahead.start, initargs=(settings,)) as pool:
+            asked = (pool.submit(ahead.fetch_and_check, page.next_since, limit, scope,
+                                 verify_keys) if page.has_more else None)
             # The process starts now (importing Sharelog there takes half a second or
-            # more); rather than wait for it, the first page is verified here meanwhile.
-            pool.submit(check_ahead, [], verify_keys)
-            fetching = (net.submit(client.pull, page.next_since, limit, scope=scope)
-                        if page.has_more else None)
-            ahead: Future[tuple[list[Any], list[str | None]]] = Future()
-            ahead.set_result(check_ahead([e.event for e in todo], verify_keys))
+            # more); rather than wait for it, the first page is checked here meanwhile.
+            todo = self._unheld(page)
+            verified = Verified(verify_keys, *check_ahead([e.event for e in todo], verify_keys))
             while True:
-                verdicts, contents = ahead.result()
-                following, following_todo = None, []
-                if fetching is not None:
-                    following = fetching.result()
+                following: PullPage | None = None
+                if asked is not None:
+                    following, verdicts, contents = asked.result()
                     self._moved(following, page.next_since)
-                    following_todo = self._unheld(following)
-                    ahead = pool.submit(check_ahead, [e.event for e in following_todo],
-                                        verify_keys)
-                    fetching = (net.submit(client.pull, following.next_since, limit,
-                                           scope=scope) if following.has_more else None)
-                self._apply(page, keys, Verified(verify_keys, verdicts, contents), run, todo)
+                    asked = (pool.submit(ahead.fetch_and_check, following.next_since, limit,
+                                         scope, verify_keys) if following.has_more else None)
+                    following_todo, following_verified = self._checked(
+                        following, verdicts, contents, verify_keys)
+                self._apply(page, keys, verified, run, todo)
                 if following is None:
                     return
-                page, todo = following, following_todo
+                page, todo, verified = following, following_todo, following_verified
+
+    def _checked(self, page: PullPage, verdicts: list[Any], contents: list[str | None],
+                 verify_keys: dict[str, bytes]) -> tuple[list[PulledEvent], Verified]:
+        """The page's events the vault does not hold, with what the other process found
+        of each."""
+        todo = self._unheld(page)
+        if len(todo) < len(page.events):
+            kept = {id(item) for item in todo}
+            pairs = [(v, c) for item, v, c in zip(page.events, verdicts, contents, strict=True)
+                     if id(item) in kept]
+            verdicts, contents = [v for v, _c in pairs], [c for _v, c in pairs]
+        return todo, Verified(verify_keys, verdicts, contents)
 
     @staticmethod
     def _moved(page: PullPage, since: int) -> int:

@@ -66,6 +66,9 @@ class RateLimited(SyncError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def __reduce__(self) -> tuple[Any, ...]:  # raised in a pull's verifying process too
+        return (type(self), (str(self), self.retry_after))
+
 
 class EnrolmentRefused(SyncError):
     action = "Ask your administrator."
@@ -214,6 +217,15 @@ def _tip(data: dict[str, Any]) -> ChainTip:
                     _b64(data["hash"]), _b64(data["signature"]), bool(data["revoked"]))
 
 
+@dataclass(frozen=True)
+class ClientSettings:
+    """What another process needs to open the same client (``app.sync.ahead``)."""
+
+    base_url: str
+    token: str | None
+    timeout: httpx.Timeout | float
+
+
 class StoreClient:
     """One store, one device. ``token`` is the device token kept in the vault."""
 
@@ -222,11 +234,20 @@ class StoreClient:
                  transport: httpx.BaseTransport | None = None) -> None:
         self.base_url = check_address(base_url)
         self.token = token
+        self._timeout = timeout
+        self._portable = transport is None
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport,
                                   headers={"Sharelog-Protocol": str(PROTOCOL_VERSION)})
 
     def close(self) -> None:
         self._http.close()
+
+    def settings(self) -> ClientSettings | None:
+        """This client, for another process; None when it cannot be opened there (one on
+        a transport of its own)."""
+        if not self._portable:
+            return None
+        return ClientSettings(self.base_url, self.token, self._timeout)
 
     def __enter__(self) -> StoreClient:
         return self

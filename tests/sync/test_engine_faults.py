@@ -163,6 +163,47 @@ def test_progress_says_n_of_m_while_pushing_and_pulling(net) -> None:
     puller.close()
 
 
+@pytest.mark.parametrize("fault", [drop(), truncate(keep=4000), status(503)],
+                         ids=["cut", "truncated", "503"])
+def test_a_long_pull_cut_in_its_other_process_carries_on_at_the_next_sync(net, fault) -> None:
+    """In a long pull, the pages after the first are fetched, decoded and checked by a
+    second process (app.sync.ahead). A fault there is the same visible state as one here;
+    the pages applied keep their cursor and the next sync carries on from it."""
+    harness, engines, proxy = net
+    laptop, tablet = harness.device("pat-laptop"), harness.device("pat-tablet")
+    with laptop.service.bulk() as w:
+        for i in range(30):
+            w.record_decision(make_share(reasons=f"Share {i}."))
+    assert harness.sync_once("pat-laptop").status.state == SyncState.SYNCED
+    before = len(proxy.exchanges("pull"))
+    proxy.add(fault, on="pull", nth=3)  # the first page here, the second and third there
+    puller = SyncEngine(tablet.service)
+    puller.page_size = 20
+    puller.pipeline_from = 50
+    cut = puller.sync_once()
+    assert cut.status.state in (SyncState.OFFLINE, SyncState.ERROR)
+    assert cut.status.message  # words to show, never a stall
+    assert 0 < cut.pulled < 60 and tablet.service.sync.cursor() > 0
+    assert len(proxy.exchanges("pull")) - before == 3
+    proxy.clear()
+    again = puller.sync_once()
+    assert again.status.state == SyncState.SYNCED
+    assert cut.pulled + again.pulled == 60  # nothing applied twice, nothing missed
+    assert tablet.service.projection_digest() == laptop.service.projection_digest()
+    puller.close()
+    assert_each_once(harness)
+
+
+def test_a_store_that_asks_a_pull_to_wait_says_so_from_either_process() -> None:
+    """A 429 met by a long pull's second process comes back with its wait intact."""
+    import pickle
+
+    from app.sync.transport import RateLimited
+
+    back = pickle.loads(pickle.dumps(RateLimited("Too many requests.", 42)))
+    assert (type(back), str(back), back.retry_after) == (RateLimited, "Too many requests.", 42)
+
+
 def test_changes_too_large_for_one_request_go_in_smaller_batches(net) -> None:
     harness, engines, proxy = net
     laptop = harness.device("pat-laptop")

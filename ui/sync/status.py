@@ -101,7 +101,7 @@ def _state_text(status: Any, now: dt.datetime | None) -> str:
     elif state == SYNCED and not status.waiting:
         if status.synced_at is None:
             return _tr("Synced")
-        return _tr("Synced at %1").replace("%1", when_words(status.synced_at))
+        return _tr("Synced at %1").replace("%1", when_words(status.synced_at, now))
     else:  # waiting
         return waiting or _tr("Waiting to sync")
     return f"{lead} · {waiting}" if waiting else lead

@@ -26,7 +26,7 @@ def local_time(when: dt.datetime) -> dt.datetime:
 def when_words(when: dt.datetime, now: dt.datetime | None = None) -> str:
     """'14:32' today, '13 Nov 2026 14:32' another day (local time)."""
     local = local_time(when)
-    today = (now or dt.datetime.now().astimezone()).date()
+    today = local_time(now).date() if now is not None else dt.datetime.now().astimezone().date()
     if local.date() == today:
         return f"{local:%H:%M}"
     return f"{local.day} {local:%b %Y} {local:%H:%M}"
