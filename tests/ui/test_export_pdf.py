@@ -122,17 +122,18 @@ def _choose(monkeypatch, path: Path) -> None:
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(path), ""))
 
 
-def _count_documents(monkeypatch) -> list[threading.Thread]:
-    """The thread each of the export's QTextDocuments is built on, as they are built."""
-    built: list[threading.Thread] = []
-    document = export_pdf._document
+def _calls(monkeypatch, name: str = "_document") -> list[threading.Thread]:
+    """The thread of each call, as they are made, of one of the export's pieces: by
+    default the building of a QTextDocument, or ``_page_furniture`` (a page drawn)."""
+    calls: list[threading.Thread] = []
+    piece = getattr(export_pdf, name)
 
     def counted(*args):
-        built.append(threading.current_thread())
-        return document(*args)
+        calls.append(threading.current_thread())
+        return piece(*args)
 
-    monkeypatch.setattr(export_pdf, "_document", counted)
-    return built
+    monkeypatch.setattr(export_pdf, name, counted)
+    return calls
 
 
 def test_an_export_is_drawn_on_the_gui_thread_in_steps_and_the_window_keeps_running(
@@ -142,7 +143,7 @@ def test_an_export_is_drawn_on_the_gui_thread_in_steps_and_the_window_keeps_runn
     a few steps at a time, the event loop runs all through the export; and there are no
     "QBasicTimer can only be used with threads started with QThread" warnings."""
     _choose(monkeypatch, tmp_path / "forty.pdf")
-    built = _count_documents(monkeypatch)
+    built = _calls(monkeypatch)
     seen: set[int] = set()  # how many documents were built when the event loop had a turn
     heartbeat = QTimer()
     heartbeat.setInterval(0)
@@ -196,7 +197,7 @@ def test_an_export_to_a_folder_that_cannot_take_it_fails_before_any_layout(
     not_a_folder = tmp_path / "notes.txt"
     not_a_folder.write_text("a file where a folder should be")
     _choose(monkeypatch, not_a_folder / "export.pdf")
-    built = _count_documents(monkeypatch)
+    built = _calls(monkeypatch)
     job = export_pdf.export_records(None, bridge, [corrected])
     with qtbot.waitSignal(job.failed, timeout=20_000) as failed:
         pass
@@ -206,14 +207,16 @@ def test_an_export_to_a_folder_that_cannot_take_it_fails_before_any_layout(
     assert not_a_folder.read_text() == "a file where a folder should be"
 
 
+@pytest.mark.parametrize("part_way", ["_document", "_page_furniture"],
+                         ids=["laying out", "drawing"])
 def test_an_export_still_running_at_quit_is_abandoned_and_its_temporary_file_removed(
-        qtbot, qapp, tmp_path, bridge, corrected, monkeypatch) -> None:
+        qtbot, qapp, tmp_path, bridge, corrected, monkeypatch, part_way) -> None:
     folder = tmp_path / "exports"
     folder.mkdir()
     _choose(monkeypatch, folder / "export.pdf")
-    built = _count_documents(monkeypatch)
+    calls = _calls(monkeypatch, part_way)
     job = export_pdf.export_records(None, bridge, [corrected] * 40)
-    qtbot.waitUntil(lambda: len(built) >= 3, timeout=20_000)  # laying out, part way
+    qtbot.waitUntil(lambda: len(calls) >= 3, timeout=20_000)
     assert [p.suffix for p in folder.iterdir()] == [".part"]
     qapp.aboutToQuit.emit()
     assert list(folder.iterdir()) == []
