@@ -6,8 +6,8 @@
   records and follow-ups, so views refresh only what they must.
 - ``bridge.read(fn, on_done)``: runs ``fn(service)`` on the vault worker and hands the
   result back on the UI thread.
-- ``bridge.task(fn, on_done)``: work that does not touch the vault (export
-  rendering, key derivation, later network) on a separate pool, so it never
+- ``bridge.task(fn, on_done)``: work that does not touch the vault (an export's
+  file, key derivation, later network) on a separate pool, so it never
   queues behind a save.
 
 Background code never touches a widget: results arrive through a queued signal.

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import stat
+import threading
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from app.model import Subject
@@ -114,16 +116,114 @@ def test_declining_the_warning_writes_nothing(tmp_path, bridge, corrected, monke
     assert asked == []
 
 
-def test_rendering_on_the_task_pool_prints_no_qt_timer_warnings(qtbot, qtlog, tmp_path, bridge,
-                                                               service, corrected) -> None:
-    """Laying out on a plain worker thread used to print dozens of QBasicTimer warnings."""
-    data = export_pdf.collect_records(service, [corrected] * 40)  # long enough to lay out lazily
-    done = []
-    bridge.task(lambda: export_pdf.render_pdf(tmp_path / "x.pdf", data), done.append,
-                done.append)
-    qtbot.waitUntil(lambda: bool(done), timeout=30_000)
-    assert done == [tmp_path / "x.pdf"]
+def _choose(monkeypatch, path: Path) -> None:
+    """The person accepts the warning and chooses ``path`` in the save dialog."""
+    monkeypatch.setattr(dialogs, "confirm", lambda *a, **k: True)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(path), ""))
+
+
+def _calls(monkeypatch, name: str = "_document") -> list[threading.Thread]:
+    """The thread of each call, as they are made, of one of the export's pieces: by
+    default the building of a QTextDocument, or ``_page_furniture`` (a page drawn)."""
+    calls: list[threading.Thread] = []
+    piece = getattr(export_pdf, name)
+
+    def counted(*args):
+        calls.append(threading.current_thread())
+        return piece(*args)
+
+    monkeypatch.setattr(export_pdf, name, counted)
+    return calls
+
+
+def test_an_export_is_drawn_on_the_gui_thread_in_steps_and_the_window_keeps_running(
+        qtbot, qtlog, tmp_path, bridge, corrected, monkeypatch) -> None:
+    """Qt's text layout driven from a second thread froze the application for good about
+    one export in 40 (the GIL and a Qt mutex taken in opposite orders). On the GUI thread,
+    a few steps at a time, the event loop runs all through the export; and there are no
+    "QBasicTimer can only be used with threads started with QThread" warnings."""
+    _choose(monkeypatch, tmp_path / "forty.pdf")
+    built = _calls(monkeypatch)
+    seen: set[int] = set()  # how many documents were built when the event loop had a turn
+    heartbeat = QTimer()
+    heartbeat.setInterval(0)
+    heartbeat.timeout.connect(lambda: seen.add(len(built)))
+    heartbeat.start()
+    try:
+        job = export_pdf.export_records(None, bridge, [corrected] * 40)
+        with qtbot.waitSignal(job.finished, timeout=60_000) as finished:
+            pass
+    finally:
+        heartbeat.stop()
+    path = Path(finished.args[0])
+    assert path.read_bytes().startswith(b"%PDF") and _owner_only(path)
+    assert sum("Sharelog reference" in text for text in _pages(path)) == 40
+    assert built and set(built) == {threading.main_thread()}
+    turns = {n for n in seen if 0 < n < len(built)}
+    assert len(turns) >= 5, f"the event loop ran only at {sorted(turns)} of {len(built)}"
     assert [r.message for r in qtlog.records if "QBasicTimer" in r.message] == []
+
+
+def test_an_export_failing_part_way_keeps_the_old_file_and_leaves_no_temporary(
+        qtbot, tmp_path, bridge, corrected, monkeypatch) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    target = folder / "export.pdf"
+    target.write_bytes(b"last week's export")
+    _choose(monkeypatch, target)
+    furniture = export_pdf._page_furniture
+    drawn: list[int] = []
+
+    def third_page_fails(*args):
+        drawn.append(1)
+        if len(drawn) == 3:
+            raise RuntimeError("Alice Example")  # a library's error may echo content
+        furniture(*args)
+
+    monkeypatch.setattr(export_pdf, "_page_furniture", third_page_fails)
+    job = export_pdf.export_records(None, bridge, [corrected] * 5)
+    with qtbot.waitSignal(job.failed, timeout=20_000) as failed:
+        pass
+    assert failed.args == ["Something went wrong and the change was not made. Please try "
+                           "again."]
+    bridge.shutdown(wait_tasks=True)  # the temporary file is removed on the task pool
+    assert [p.name for p in folder.iterdir()] == ["export.pdf"]
+    assert target.read_bytes() == b"last week's export"
+    assert len(drawn) == 3  # it stopped there
+
+
+def test_an_export_to_a_folder_that_cannot_take_it_fails_before_any_layout(
+        qtbot, tmp_path, bridge, corrected, monkeypatch) -> None:
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file where a folder should be")
+    _choose(monkeypatch, not_a_folder / "export.pdf")
+    built = _calls(monkeypatch)
+    job = export_pdf.export_records(None, bridge, [corrected])
+    with qtbot.waitSignal(job.failed, timeout=20_000) as failed:
+        pass
+    assert failed.args == ["The PDF could not be saved there. Choose another folder and try "
+                           "again."]
+    assert built == []
+    assert not_a_folder.read_text() == "a file where a folder should be"
+
+
+@pytest.mark.parametrize("part_way", ["_document", "_page_furniture"],
+                         ids=["laying out", "drawing"])
+def test_an_export_still_running_at_quit_is_abandoned_and_its_temporary_file_removed(
+        qtbot, qapp, tmp_path, bridge, corrected, monkeypatch, part_way) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    _choose(monkeypatch, folder / "export.pdf")
+    calls = _calls(monkeypatch, part_way)
+    job = export_pdf.export_records(None, bridge, [corrected] * 40)
+    qtbot.waitUntil(lambda: len(calls) >= 3, timeout=20_000)
+    assert [p.suffix for p in folder.iterdir()] == [".part"]
+    qapp.aboutToQuit.emit()
+    assert list(folder.iterdir()) == []
+    with qtbot.assertNotEmitted(job.finished, wait=300), \
+            qtbot.assertNotEmitted(job.failed, wait=300):
+        pass
+    assert list(folder.iterdir()) == []
 
 
 # -- the PDF as a case-file document ---------------------------------------------------

@@ -4,29 +4,35 @@ Three parts, each testable on its own:
 
 - ``collect_records`` / ``collect_subject`` run on the vault worker (``bridge.read``)
   and return plain data;
-- ``render_pdf(path, data)`` lays the data out with QTextDocument and writes it
-  with QPdfWriter off the GUI thread (``bridge.task``, then a QThread for Qt's
-  layout timers), through ``app.files.atomic_path``: an owner-only temp file in
-  the target folder, fsync, then an atomic replace. The layout is a list of
-  ``Piece``s (headings, paragraphs, table rows) that a page break never cuts;
-  each record starts a page, and every page is numbered and says who exported it
-  and when;
+- the PDF is laid out with QTextDocument and painted with QPdfWriter on the GUI
+  thread, in short steps (``_write_pdf``) that ``ExportJob`` runs from a timer so the
+  window stays responsive, while the file goes through ``app.files.atomic_path`` on
+  the task pool (``bridge.task``): an owner-only temp file in the target folder,
+  fsync, then an atomic replace; ``render_pdf(path, data)`` runs the same steps all at
+  once. The layout is a list of ``Piece``s (headings, paragraphs, table rows) that a
+  page break never cuts; each record starts a page, and every page is numbered and
+  says who exported it and when;
 - ``export_records`` / ``export_subject`` are the UI: a plain warning that the
   PDF is not encrypted, a save dialog with a neutral file name, then the above.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import shiboken6
 from PySide6.QtCore import (
+    QBuffer,
     QCoreApplication,
+    QIODevice,
     QMarginsF,
     QObject,
     QPointF,
@@ -34,8 +40,9 @@ from PySide6.QtCore import (
     QSizeF,
     QStandardPaths,
     Qt,
-    QThread,
+    QTimer,
     Signal,
+    Slot,
 )
 from PySide6.QtGui import (
     QColor,
@@ -386,10 +393,12 @@ def _page_break_needed(pieces: list[Piece], extents: dict[int, tuple[float, floa
     return None
 
 
-def lay_out(pieces: list[Piece], page: QSizeF, device: QImage) -> tuple[QTextDocument, str]:
+def lay_out(pieces: list[Piece], page: QSizeF,
+            device: QImage) -> Generator[None, None, tuple[QTextDocument, str]]:
     """Lay the pieces out on pages of ``page``'s size, starting a page before every
     piece (or the headings above it) that would otherwise be cut by a page break.
-    Returns the document and its HTML."""
+    Returns (``yield from``) the document and its HTML, with a step between passes: a
+    long record is laid out in full a few times, about 50 ms each for seven pages."""
     breaks: set[int] = set()
     cut: set[int] = set()
     while True:
@@ -400,54 +409,31 @@ def lay_out(pieces: list[Piece], page: QSizeF, device: QImage) -> tuple[QTextDoc
         if start is None:
             return document, body
         breaks.add(start)
+        del document
+        yield
 
 
-# -- writing (task pool) ------------------------------------------------------------
-class _LayoutThread(QThread):
-    """Runs one function on a thread Qt started, and keeps its result or error.
-
-    QTextDocument lays text out lazily and starts timers as it goes; a timer needs the
-    thread's Qt event dispatcher, which only threads Qt starts have. The bridge's task
-    pool runs plain Python threads, where each of those timers failed with a
-    "QBasicTimer can only be used with threads started with QThread" warning (dozens
-    a PDF). Nothing waits for the timers: the document is laid out in full to print.
-    """
-
-    def __init__(self, work: Callable[[], Any]) -> None:
-        super().__init__()
-        self._work = work
-        self.result: Any = None
-        self.error: BaseException | None = None
-
-    def run(self) -> None:
-        try:
-            self.result = self._work()
-        except BaseException as exc:  # handed to the caller by run_on_qt_thread
-            self.error = exc
-
-
-def run_on_qt_thread(work: Callable[[], Any]) -> Any:
-    """``work()`` on a short-lived QThread; blocks the calling (background) thread."""
-    thread = _LayoutThread(work)
-    thread.start()
-    thread.wait()
-    if thread.error is not None:
-        raise thread.error
-    return thread.result
-
-
+# -- writing (GUI thread, in steps) -------------------------------------------------
 def _mm(value: float) -> float:
     return value / 25.4 * PRINT_DPI
 
 
-def _write_pdf(path: Path, data: dict[str, Any]) -> None:
-    """Every record starts on a new page; every page says which page of how many, who
-    exported it and when, and (after a record's first page) whom the record is about.
+def _write_pdf(out: QIODevice, data: dict[str, Any]) -> Generator[None, None, None]:
+    """The PDF written to ``out`` in steps: each ``next()`` lays out one record (a pass
+    of ``lay_out``) or draws one page. Every record starts on a new page; every page says
+    which page of how many, who exported it and when, and (after a record's first page)
+    whom the record is about.
 
-    One record at a time: PySide holds the GIL through each Qt call, and one setHtml of a
-    200-record export held it for 230 ms, stalling the UI thread's Python slots.
+    Run it on the GUI thread. QTextDocument and QPainter belong to Qt's GUI module, and
+    PySide holds the GIL through their calls: driven from a second thread, one of them
+    (``documentLayout()``) waited for a Qt signal-slot mutex while holding the GIL, as the
+    GUI thread held that mutex in a disconnect and waited for the GIL, and the application
+    froze for good. The steps are short (a step is at most one record laid out once: one
+    setHtml of a whole 200-record export held the thread for 230 ms), so whoever drives
+    them gives the event loop a turn between them (``ExportJob``). Closing the generator
+    part way ends the painter cleanly.
     """
-    writer = QPdfWriter(str(path))
+    writer = QPdfWriter(out)
     writer.setTitle(_t("Sharelog export"))  # never a name: titles show in file managers
     writer.setCreator("Sharelog")
     writer.setPageLayout(QPageLayout(QPageSize(QPageSize.PageSizeId.A4),
@@ -469,9 +455,10 @@ def _write_pdf(path: Path, data: dict[str, Any]) -> None:
         pieces = title_pieces(data) if n == 0 else []
         if rec is not None:
             pieces += record_pieces(rec)
-        document, html_body = lay_out(pieces, page, device)
+        document, html_body = yield from lay_out(pieces, page, device)
         laid.append((html_body, document.pageCount(), record_who(rec) if rec else ""))
         del document
+        yield
     total = sum(pages for _body, pages, _who in laid)
     footer_left = _t("Exported {when} by {who} · not encrypted").format(
         when=_when(data["exported_at"]), who=data["exported_by"])
@@ -496,8 +483,81 @@ def _write_pdf(path: Path, data: dict[str, Any]) -> None:
                 _page_furniture(painter, paper.width(), paper.height(), header, footer,
                                 running, footer_left,
                                 _t("Page {n} of {total}").format(n=number, total=total))
+                yield
     finally:
         painter.end()
+
+
+def _pdf_buffer() -> QBuffer:
+    """Where the steps write: memory, so that the GUI thread never waits on the disk."""
+    out = QBuffer()
+    out.open(QIODevice.OpenModeFlag.WriteOnly)
+    return out
+
+
+class _Temporary:
+    """The owner-only temporary file beside an export's target (``app.files.atomic_path``).
+
+    Made and ended on the task pool, where the disk is waited on, and taken away from
+    the GUI thread when the export fails or is abandoned: plain Python (no Qt object is
+    touched off the GUI thread), and whoever takes it first, under the lock, ends it.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        self._lock = threading.Lock()
+        self._made: tuple[contextlib.ExitStack, Path] | None = None
+        self._taken = False
+
+    def open(self) -> Path:
+        """Make the file (an export to a folder that cannot take it fails before any
+        layout)."""
+        stack = contextlib.ExitStack()
+        tmp = stack.enter_context(atomic_path(self.target, prefix=".sharelog-export-",
+                                              suffix=".part"))
+        with self._lock:
+            if not self._taken:
+                self._made = stack, tmp
+                return tmp
+        _discard(stack)  # abandoned while it was being made
+        raise _Abandoned()
+
+    def commit(self, pdf: bytes) -> Path:
+        """Write the PDF into the file, fsync it and put it in the target's place; on any
+        error the file is removed and the target left as it was."""
+        made = self.take()
+        if made is None:
+            raise _Abandoned()
+        stack, tmp = made
+        with stack:
+            if not pdf.startswith(b"%PDF"):
+                raise OSError("the PDF could not be written")
+            tmp.write_bytes(pdf)
+        return self.target
+
+    def take(self) -> tuple[contextlib.ExitStack, Path] | None:
+        """The file, for the one caller that ends it; a file made after this is removed
+        at once."""
+        with self._lock:
+            self._taken = True
+            made, self._made = self._made, None
+            return made
+
+    def discard(self) -> None:
+        """Remove the file, if it is still there to remove (a disk call)."""
+        made = self.take()
+        if made is not None:
+            _discard(made[0])
+
+
+class _Abandoned(Exception):
+    """An export given up at quit: nothing to tell anyone."""
+
+
+def _discard(stack: contextlib.ExitStack) -> None:
+    """End ``atomic_path`` as a failed block ends it: the file goes, the target stays."""
+    error = _Abandoned()
+    stack.__exit__(type(error), error, None)
 
 
 def _page_furniture(painter: QPainter, width: float, height: float, header: float,
@@ -523,51 +583,126 @@ def _page_furniture(painter: QPainter, width: float, height: float, header: floa
 
 
 def render_pdf(path: Path | str, data: dict[str, Any]) -> Path:
-    """Write the PDF atomically with owner-only permissions.
-
-    Run it off the GUI thread (``bridge.task``): the layout itself runs on a QThread
-    of its own, and the file goes through ``app.files.atomic_path``.
-    """
-    target = Path(path)
-    with atomic_path(target, prefix=".sharelog-export-", suffix=".part") as tmp:
-        run_on_qt_thread(lambda: _write_pdf(tmp, data))
-        with open(tmp, "rb") as fh:
-            if fh.read(4) != b"%PDF":
-                raise OSError("the PDF could not be written")
-    return target
+    """Write the PDF atomically with owner-only permissions, all at once, on the calling
+    (GUI) thread: the same steps as ``ExportJob``, which runs them a few at a time."""
+    temporary = _Temporary(Path(path))
+    temporary.open()
+    try:
+        out = _pdf_buffer()
+        for _step in _write_pdf(out, data):
+            pass
+        pdf = out.data().data()
+    except BaseException:
+        temporary.discard()
+        raise
+    return temporary.commit(pdf)
 
 
 # -- the UI -----------------------------------------------------------------------------
+STEP_BUDGET_S = 0.010  # steps run for about this long, then the event loop has a turn
+
+# Running exports. A job has no Qt parent (a window closed meanwhile must not take a
+# running export down with it), and a QTimer's connection does not keep it alive.
+_running: set[ExportJob] = set()
+
+
 class ExportJob(QObject):
-    """One export in flight; tells whoever cares when it ends."""
+    """One export in flight; tells whoever cares when it ends.
+
+    The data is collected on the vault worker, the temporary file made on the task pool,
+    the PDF laid out and drawn on the GUI thread in steps (``_write_pdf``) from a
+    zero-interval timer, then written, fsynced and put in place on the task pool again.
+    At quit, an export still running is abandoned and its temporary file removed.
+    """
 
     finished = Signal(str)  # path
     failed = Signal(str)  # message
 
     def __init__(self, parent: QWidget | None, bridge: Bridge, path: Path) -> None:
-        # Not a Qt child of the window: the bridge's callbacks keep it alive until it ends,
-        # and a window closed meanwhile must not take a running export down with it.
         super().__init__(None)
         self.parent_widget = parent
         self.bridge = bridge
         self.path = path
+        self._temporary = _Temporary(path)
+        self._out: QBuffer | None = None
+        self._steps: Generator[None, None, None] | None = None
+        self._timer = QTimer(self)
+        self._timer.setInterval(0)
+        self._timer.timeout.connect(self._step)
+        self._app: QCoreApplication | None = None
 
     def run(self, collect: Any) -> None:
+        _running.add(self)
+        self._app = QCoreApplication.instance()
+        if self._app is not None:
+            self._app.aboutToQuit.connect(self.abandon)
         self.bridge.read(collect, self._render, self._fail)
+
+    @Slot()
+    def abandon(self) -> None:
+        """Stop where it is and remove the temporary file; tell no one (the application
+        is quitting). The file is removed here, not on the task pool, which is shutting
+        down."""
+        self._timer.stop()
+        if self._steps is not None:
+            self._steps.close()  # ends the painter
+        self._steps = self._out = None
+        self._temporary.discard()
+        self._end()
 
     def _render(self, data: dict[str, Any]) -> None:
         if not data["records"]:
             self._fail(LookupError())
             return
-        path = self.path
-        self.bridge.task(lambda: render_pdf(path, data), self._done, self._fail)
+        self.bridge.task(self._temporary.open, lambda _tmp: self._start(data), self._fail)
+
+    def _start(self, data: dict[str, Any]) -> None:
+        if self not in _running:
+            return  # abandoned meanwhile
+        self._out = _pdf_buffer()
+        self._steps = _write_pdf(self._out, data)
+        self._timer.start()
+
+    @Slot()
+    def _step(self) -> None:
+        if self._steps is None or self._out is None:
+            self._timer.stop()
+            return
+        if self.bridge.closed:  # its pool would refuse the file's end: nobody waits now
+            self.abandon()
+            return
+        deadline = time.perf_counter() + STEP_BUDGET_S
+        try:
+            while time.perf_counter() < deadline:
+                next(self._steps)
+        except StopIteration:
+            self._timer.stop()
+            pdf = self._out.data().data()
+            self._steps = self._out = None
+            temporary = self._temporary
+            self.bridge.task(lambda: temporary.commit(pdf), self._done, self._fail)
+        except Exception as exc:  # the steps ended the painter on their way out
+            self._timer.stop()
+            self._steps = self._out = None
+            self._fail(exc)
 
     def _done(self, path: Path) -> None:
+        self._end()
         self.finished.emit(str(path))
         _notify(self.parent_widget, _t("Export saved"),
                 _t("The PDF was saved. Remember that it is not encrypted."))
 
     def _fail(self, error: BaseException) -> None:
+        if isinstance(error, _Abandoned):
+            return
+        made = self._temporary.take()  # None if it failed on the pool: already removed
+        if made is not None:
+            stack = made[0]
+            if self.bridge.closed:
+                _discard(stack)
+            else:
+                self.bridge.task(lambda: _discard(stack))
+        self._end()
         if isinstance(error, LookupError):
             message = _t("There was nothing to export.")
         elif isinstance(error, OSError):
@@ -577,6 +712,12 @@ class ExportJob(QObject):
             message = dialogs.error_text(error)
         self.failed.emit(message)
         _notify(self.parent_widget, _t("Export failed"), message, warning=True)
+
+    def _end(self) -> None:
+        if self in _running:
+            _running.discard(self)
+            if self._app is not None:
+                self._app.aboutToQuit.disconnect(self.abandon)
 
 
 def _notify(parent: QWidget | None, title: str, text: str, *, warning: bool = False) -> None:
