@@ -11,8 +11,7 @@ The process holds its own ``StoreClient`` (``ClientSettings``: the address, the 
 and the timeouts, never a vault key) and, as soon as a page says where the next one starts,
 fetches and checks that one on a thread of its own, before it is asked for: the process
 works on while the applying one takes what it returned, so neither waits for the other's
-turn.
-It never writes the vault: the engine checks each page moves on (``SyncEngine._moved``) and
+turn. It never writes the vault: the engine checks each page moves on (``SyncEngine._moved``) and
 applies it with its cursor, as for a page it fetched itself. The process is spawned, not
 forked, so nothing of the vault's memory is ever in it.
 """
