@@ -62,13 +62,17 @@ def test_a_busy_store_opens_no_database_connection_per_request(pg_url: str,
     for i in range(DEVICES):
         dev = enrol(store.base_url, org.login("pat" if i % 2 else "paula"))
         devices.append((dev, DeviceChain(dev.key, dev.device_id, dev.team_id, dev.user_id)))
-    _burst(devices)  # the pool opens what this load needs
     # An idle backend reports its new session within PostgreSQL's idle statistics interval
-    # (10 s): read the count once every session of a burst has been reported.
+    # (10 s): each count is read once every session before it has been reported.
     time.sleep(STATS_SETTLE_S)
     before = _sessions(pg_url)
     _burst(devices)
+    _burst(devices)
     time.sleep(STATS_SETTLE_S)
-    # The same load again: served on the connections already open (a few extra for
-    # statistics reporting late would be one or two, not one per request).
-    assert _sessions(pg_url) - before <= 2
+    # Two bursts of 144 requests each. The pool grows to what the load needs at once, at
+    # most a connection for each device's request in flight, and keeps them; a connection
+    # a request (the old pool of 10 and an overflow of 20) opened about 23 every burst.
+    # (The pool may still grow in the second burst, where more requests happen to meet:
+    # so the bound is on both bursts, not on the second alone.) Plus this test's own count.
+    opened = _sessions(pg_url) - before
+    assert opened <= DEVICES + 2, f"{opened} connections opened over the two bursts"
