@@ -320,7 +320,8 @@ def test_four_devices_with_skewed_clocks_converge_through_faults(pg_store, tmp_p
                 run.sync(harness.device(name))
         for name in names:
             status_now = engines.engine(harness.device(name)).status()
-            assert (status_now.state, status_now.waiting) == (SyncState.SYNCED, 0), name
+            assert (status_now.state, status_now.waiting) == (SyncState.SYNCED, 0), (
+            name, status_now.error, status_now.message)
         # ... and within CONVERGE_ROUNDS every device agrees with the store.
         for _ in range(CONVERGE_ROUNDS - DRAIN_SYNCS):
             for name in names:
