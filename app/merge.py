@@ -81,16 +81,23 @@ class FieldConflict:
 class Graph:
     """The versions of one entity, in the parents' order, with their ancestors."""
 
-    def __init__(self, versions: Sequence[Version]) -> None:
+    def __init__(self, versions: Sequence[Version], create: str | None = None) -> None:
         self.versions = list(versions)
         index = {v.event_id: i for i, v in enumerate(self.versions)}
         self.parents: list[tuple[int, ...]] = []
         self.ancestors: list[int] = []  # bit i: version i is an ancestor (or itself)
+        made = next((i for i, v in enumerate(self.versions) if v.kind == create), None)
         for i, version in enumerate(self.versions):
             # Only parents placed earlier: a parent that is not here (not arrived, or
             # refused where it was made) holds nothing back.
             known = tuple(sorted({index[p] for p in version.parents
                                   if p in index and index[p] < i}))
+            if not known and made is not None and made < i and version.parents:
+                # None of the versions it names is here (a store-refused one is passed
+                # through before this: db.store.refused_parents), yet every change of an
+                # entity was made on its creation: it has seen that much, so a conflict
+                # it takes part in shows a value someone wrote, never an empty one.
+                known = (made,)
             mask = 1 << i
             for p in known:
                 mask |= self.ancestors[p]
@@ -201,7 +208,7 @@ def merge_decision(versions: Sequence[Version], snapshots: Sequence[dict[str, An
     ``snapshots[i]`` is the whole record a create or correction carries (None for a
     withdrawal); ``notes[i]`` the reason its author gave.
     """
-    graph = Graph(versions)
+    graph = Graph(versions, "decision.create")
     regs = Registers(graph, (*fields, STATUS), {**default, STATUS: ACTIVE})
     nothing: dict[str, tuple[int, ...]] = {f: () for f in regs.fields}
     for i, version in enumerate(graph.versions):
@@ -259,7 +266,7 @@ def merge_followup(versions: Sequence[Version], deltas: Sequence[dict[str, Any]]
                    notes: Sequence[str], followup_id: str) -> Merged:
     """A follow-up's state, notes, due date and holder from its changes (in the parents'
     order). ``deltas[i]`` is what change ``i`` sets (a create sets every field)."""
-    graph = Graph(versions)
+    graph = Graph(versions, "followup.create")
     regs = Registers(graph, FOLLOWUP_FIELDS, {"state": OPEN, "outcome": None,
                                               "cancel_reason": None, "due_date": "",
                                               "owner_id": ""})

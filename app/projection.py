@@ -752,13 +752,15 @@ def apply_event(conn: Connection, event: Change, body: dict[str, Any] | None = N
 
 
 def _follows_a_line(conn: Connection, entity_id: str, event: Change) -> bool:
-    """Whether the entity's held events (this one included) form one line ending here."""
+    """Whether the entity's counted events (this one included) form one line ending here,
+    this one naming the line's last as its parent itself (not through a change the store
+    refused, which ``store.entity_graph`` passes through: the step would keep it a head)."""
     changes = [_GraphEvent(eid, kind, tuple(json.loads(parents)))
                for eid, kind, parents in store.entity_graph(conn, entity_id)]
     ordered = order_events(changes)
     create = "decision.create" if event.entity == "decision" else "followup.create"
-    return bool(ordered) and ordered[-1].event_id == event.event_id and _linear_ids(
-        ordered, create)
+    return (bool(ordered) and ordered[-1].event_id == event.event_id
+            and ordered[-1].parents == tuple(event.parents) and _linear_ids(ordered, create))
 
 
 def _linear_ids(events: list[_GraphEvent], create: str) -> bool:

@@ -14,6 +14,7 @@ EVENT_COLUMNS = (
     "event_id, entity, kind, record_id, entity_id, team_id, author_id, device_id, device_seq, "
     "hlc, parents, schema_version, payload, prev_hash, hash, signature, owner_id, assignee_id"
 )
+_EVENT_PARENTS = EVENT_COLUMNS.replace(" ", "").split(",").index("parents")
 
 
 # -- meta -----------------------------------------------------------------
@@ -136,6 +137,90 @@ COUNTED = ("NOT EXISTS (SELECT 1 FROM quarantine q WHERE q.event_id = events.eve
            "AND +q.status = 'refused_by_store')")
 
 
+# A counted change made on top of one the store later refused (made offline, or before
+# the refusal came back) names the refused change as a parent. To the projection a refused
+# change is transparent: the parents it named stand in for it (and theirs, for a refused
+# change made on another), so the counted changes form the graph every other device sees
+# once the store has refused that later change too, and never one whose versions seem
+# unrelated (which would make a conflict with no common version). Applied wherever counted
+# events are read with their parents; one indexed lookup of the quarantine, empty in
+# almost every vault.
+_REFUSED_PARENTS = ("SELECT e.event_id, e.parents FROM quarantine q JOIN events e "
+                    "ON e.event_id = q.event_id WHERE q.status = 'refused_by_store'")
+
+
+def refused_parents(conn: Connection, column: str | None = None,
+                    value: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Each store-refused event (of the record or follow-up where ``column`` (record_id or
+    entity_id) is ``value``; else of the vault) and the counted versions that stand in
+    for it: its parents, a refused parent replaced by its own, and so on."""
+    if column is None:
+        rows = conn.execute(_REFUSED_PARENTS).fetchall()
+    else:
+        if column not in ("record_id", "entity_id"):
+            raise ValueError(column)
+        rows = conn.execute(f"{_REFUSED_PARENTS} AND e.{column} = ?", (value,)).fetchall()
+    if not rows:
+        return {}
+    named: dict[str, tuple[str, ...]] = {}
+    for event_id, parents in rows:
+        try:
+            listed = json.loads(parents)
+        except (TypeError, ValueError):
+            listed = []  # damage: the integrity check names it
+        named[event_id] = tuple(p for p in listed if isinstance(p, str)) if isinstance(
+            listed, list) else ()
+    out: dict[str, tuple[str, ...]] = {}
+
+    def stand_in(event_id: str, path: frozenset[str]) -> tuple[str, ...]:
+        if event_id in out:
+            return out[event_id]
+        found: set[str] = set()
+        for p in named[event_id]:
+            if p not in named:
+                found.add(p)
+            elif p not in path:  # a cycle only damage makes: cut it
+                found.update(stand_in(p, path | {p}))
+        out[event_id] = tuple(sorted(found))
+        return out[event_id]
+
+    for event_id in named:
+        stand_in(event_id, frozenset((event_id,)))
+    return out
+
+
+def bypass_refused(parents: str, refused: dict[str, tuple[str, ...]]) -> str:
+    """A counted event's parents column with each refused parent replaced by the versions
+    that stand in for it (``refused_parents``); the text unchanged when it names none."""
+    if not any(r in parents for r in refused):
+        return parents
+    try:
+        listed = json.loads(parents)
+    except (TypeError, ValueError):
+        return parents
+    if not isinstance(listed, list):
+        return parents
+    out: set[str] = set()
+    for p in listed:
+        if isinstance(p, str) and p in refused:
+            out.update(refused[p])
+        else:
+            out.add(p)
+    return dumps(sorted(out, key=str))
+
+
+def _bypassing(rows: list[Any], at: int, refused: dict[str, tuple[str, ...]]) -> list[Any]:
+    """``rows`` with the parents column (index ``at``) of each passed through
+    ``bypass_refused``."""
+    if not refused:
+        return rows
+    out = []
+    for row in rows:
+        text = bypass_refused(row[at], refused) if isinstance(row[at], str) else row[at]
+        out.append(row if text is row[at] else (*row[:at], text, *row[at + 1:]))
+    return out
+
+
 def entities_created(conn: Connection, entity_ids: list[str]) -> dict[str, list[str]]:
     """For each of ``entity_ids`` that is held, the record ids of the held events that
     created it (one, unless the vault was damaged)."""
@@ -152,11 +237,13 @@ def entities_created(conn: Connection, entity_ids: list[str]) -> dict[str, list[
 
 def entity_graph(conn: Connection, entity_id: str) -> list[tuple[str, str, str]]:
     """(event id, kind, parents JSON) of every counted event of one record or follow-up
-    (the store's refusals left out: see ``COUNTED``)."""
-    return conn.execute(
+    (the store's refusals left out, and passed through: see ``COUNTED`` and
+    ``refused_parents``)."""
+    rows = conn.execute(
         "SELECT event_id, kind, parents FROM events WHERE entity_id = ? AND entity = "
         f"CASE WHEN entity_id = record_id THEN 'decision' ELSE 'followup' END AND {COUNTED}",
         (entity_id,)).fetchall()
+    return _bypassing(rows, 2, refused_parents(conn, "entity_id", entity_id))
 
 
 def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes, bytes] | None:
@@ -234,11 +321,13 @@ def event_raw_at(conn: Connection, device_id: str, device_seq: int) -> tuple[Any
 
 
 def events_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
-    """The record's counted events (its projection's; the store's refusals left out)."""
-    return conn.execute(
+    """The record's counted events (its projection's; the store's refusals left out, and
+    passed through: ``refused_parents``)."""
+    rows = conn.execute(
         f"SELECT seq, {EVENT_COLUMNS} FROM events WHERE record_id = ? AND {COUNTED} "
         "ORDER BY seq", (record_id,),
     ).fetchall()
+    return _bypassing(rows, _EVENT_PARENTS + 1, refused_parents(conn, "record_id", record_id))
 
 
 def event_row(conn: Connection, event_id: str) -> tuple[Any, ...] | None:
@@ -881,6 +970,7 @@ def projection_snapshot(conn: Connection) -> dict[str, list[tuple[Any, ...]]]:
 # -- the projection check: each stream in record id order, so they merge in one pass ----
 CHANGE_COLUMNS = ("event_id, entity, kind, record_id, entity_id, team_id, author_id, hlc, "
                   "parents, payload, device_id, schema_version, owner_id, assignee_id")
+_CHANGE_PARENTS = CHANGE_COLUMNS.replace(" ", "").split(",").index("parents")
 
 
 def _key_range(column: str, lo: str | None, hi: str | None) -> tuple[str, list[str]]:
@@ -914,13 +1004,20 @@ def changes_by_record(conn: Connection, lo: str | None = None,
     index gives this order): the columns of CHANGE_COLUMNS."""
     where, params = _key_range("record_id", lo, hi)
     counted = f" AND {COUNTED}" if where else f" WHERE {COUNTED}"
-    yield from conn.execute(
+    refused = refused_parents(conn)
+    rows = conn.execute(
         f"SELECT {CHANGE_COLUMNS} FROM events{where}{counted} ORDER BY record_id, seq", params)
+    if not refused:
+        yield from rows
+        return
+    for row in rows:
+        yield from _bypassing([row], _CHANGE_PARENTS, refused)
 
 
 def changes_for_record(conn: Connection, record_id: str) -> list[tuple[Any, ...]]:
-    return conn.execute(f"SELECT {CHANGE_COLUMNS} FROM events WHERE record_id = ? "
+    rows = conn.execute(f"SELECT {CHANGE_COLUMNS} FROM events WHERE record_id = ? "
                         f"AND {COUNTED} ORDER BY seq", (record_id,)).fetchall()
+    return _bypassing(rows, _CHANGE_PARENTS, refused_parents(conn, "record_id", record_id))
 
 
 def decisions_with_search(conn: Connection, lo: str | None = None, hi: str | None = None

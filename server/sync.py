@@ -53,7 +53,7 @@ MAX_PULL_LIMIT = 1000
 RIGHTS = {"wrong_author", "wrong_team", "not_owner", "not_assignee", "not_manager",
           "wrong_owner"}
 STATE = {"unknown_record", "unknown_followup", "record_exists", "followup_exists",
-         "assignee_not_in_team", "wrong_record"}
+         "assignee_not_in_team", "wrong_record", "parent_refused"}
 
 
 def _refusal(code: str, message: str, ev: SignedEvent, index: int) -> StoreError:
@@ -138,7 +138,8 @@ def authenticate_batch(ctx: DeviceContext, batch: list[SignedEvent]) -> None:
 @dataclass
 class _Read:
     """What a push's checks read, under the device's lock: the team's state, and what a
-    retry already stored (``held``) or had refused (``refused``), by event id."""
+    retry already stored (``held``) or had refused (``refused``, which also holds those of
+    the batch's parents the store refused), by event id."""
 
     state: _TeamState
     held: dict[str, Any]
@@ -229,6 +230,7 @@ def _apply(ctx: DeviceContext, batch: list[SignedEvent], acknowledged: set[str],
     effects = _Effects()
     now = now_iso()
     last_seq = 0
+    refused_here: set[str] = set()
     for i, ev in enumerate(batch):
         if ev.event_id in held:
             if bytes(held[ev.event_id].hash) != ev.hash:
@@ -249,6 +251,11 @@ def _apply(ctx: DeviceContext, batch: list[SignedEvent], acknowledged: set[str],
         try:
             check_shape(ev)
             _authorise(ctx, state, own_teams, ev)
+            if any(p in refused or p in refused_here for p in ev.parents):
+                # Made on a change this store refused: no device but its own holds that
+                # version, so no other could place this one after it (docs/sync-protocol.md).
+                raise _refusal("parent_refused", "The event was made on a change the store "
+                               "refused.", ev, i)
         except (EnvelopeError, StoreError) as exc:
             error = (exc if isinstance(exc, StoreError)
                      else _refusal(exc.code, exc.message, ev, i))
@@ -260,6 +267,7 @@ def _apply(ctx: DeviceContext, batch: list[SignedEvent], acknowledged: set[str],
                                  hash=ev.hash, signature=ev.signature, reason=error.code,
                                  refused_at=now))
             results.append(PushResult(ev.event_id, None, "refused", error.code))
+            refused_here.add(ev.event_id)
         else:
             last_seq += 1
             effects.new_ids.add(ev.event_id)
@@ -279,7 +287,9 @@ def _id_conflict(ev: SignedEvent, index: int) -> StoreError:
 
 
 def _state_params(team_id: str, batch: list[SignedEvent]) -> dict[str, Any]:
-    return {"team": team_id, "ids": [ev.event_id for ev in batch],
+    ids = [ev.event_id for ev in batch]
+    return {"team": team_id, "ids": ids,
+            "ids_and_parents": sorted({*ids, *(p for ev in batch for p in ev.parents)}),
             "records": sorted({ev.record_id for ev in batch}),
             "entities": sorted({ev.entity_id for ev in batch})}
 
@@ -590,7 +600,7 @@ _BATCH_STATE = union_all(  # what a push's checks read, in one round trip (see _
                 _e.c.event_id.in_(bindparam("ids", expanding=True)))),
     select(literal("refused"), _x.c.event_id, _x.c.reason, _NONE, _x.c.hash, _NONE)
     .where(and_(_x.c.team_id == bindparam("team"),
-                _x.c.event_id.in_(bindparam("ids", expanding=True)))),
+                _x.c.event_id.in_(bindparam("ids_and_parents", expanding=True)))),
     select(literal("member"), s.users.c.user_id, s.users.c.role, _NONE, _NONE, _NONE)
     .where(s.users.c.team_id == bindparam("team")),
     select(literal("binding"), s.bindings.c.local_user_id, s.bindings.c.user_id,

@@ -263,3 +263,34 @@ def test_a_manager_sees_a_practitioners_follow_ups_as_theirs(team: Team) -> None
     assert [f.followup_id for f in mo.my_followups()] == [fid]
     assert laptop.my_followups() == []
     assert laptop.get_followup(fid).owner_id == MO != PAT
+
+
+def test_a_change_whose_versions_are_all_missing_still_follows_the_creation() -> None:
+    """A change that names only versions this vault does not hold (none should reach a
+    projection: a store-refused parent is passed through, and the store refuses what is
+    made on one) was still made on the follow-up's creation: a conflict it takes part in
+    shows the creation's date and holder, never an empty date My follow-ups cannot read."""
+    from dataclasses import dataclass
+
+    from app.merge import merge_followup
+
+    @dataclass(frozen=True)
+    class V:
+        event_id: str
+        kind: str
+        parents: tuple[str, ...]
+        author_id: str = PAT
+        device_id: str = "pat-laptop"
+        hlc: str = "1800000000000-00000-pat-laptop"
+
+    create = V("a-create", "followup.create", ())
+    ours = V("b-ours", "followup.reschedule", ("a-create",))
+    orphan = V("c-orphan", "followup.reschedule", ("never-held",))
+    deltas = [{"state": "open", "outcome": None, "cancel_reason": None,
+               "due_date": "2026-12-07", "owner_id": PAT},
+              {"due_date": "2026-12-10"}, {"due_date": "2026-12-20"}]
+    merged = merge_followup([create, ours, orphan], deltas, ["", "", ""], "fu")
+    assert (merged.values["due_date"], merged.values["owner_id"]) == ("2026-12-07", PAT)
+    [conflict] = merged.conflicts
+    assert (conflict.field, conflict.shown) == ("due_date", "2026-12-07")
+    assert [s.value for s in conflict.sides] == ["2026-12-10", "2026-12-20"]

@@ -94,6 +94,50 @@ def test_followups_are_changed_by_their_assignee_or_a_manager_and_only_managers_
                              assignee_id=paula.user_id)])
 
 
+def test_a_change_made_on_a_refused_change_is_refused_too_and_the_chain_goes_on(
+        store, org) -> None:
+    """No device but its author's holds a refused change, so none could place a change
+    made on top of it: the store refuses that one too (``parent_refused``, when it has
+    the right otherwise), in the same push or a later one, and stores what follows."""
+    pat, mo = enrol(store.base_url, org.login("pat")), enrol(store.base_url, org.login("mo"))
+    pc = chain_of(pat)
+    rid, fid = str(uuid.uuid4()), str(uuid.uuid4())
+    record = pc.event("decision.create", rid)
+    create = pc.event("followup.create", rid, entity_id=fid)
+    pat.client.push([record, create])
+    # Pat hands the follow-up on as he moves it (only a manager may): refused. He then
+    # moves it again, on top of that, with the right to; and marks it done on the team's
+    # version.
+    handed = pc.event("followup.reschedule", rid, entity_id=fid, assignee_id=mo.user_id,
+                      parents=[create.event_id])
+    on_top = pc.event("followup.reschedule", rid, entity_id=fid, parents=[handed.event_id])
+    done = pc.event("followup.done", rid, entity_id=fid, parents=[create.event_id])
+    with pytest.raises(EventRejected) as err:
+        pat.client.push([handed, on_top, done])
+    assert err.value.code == "not_manager"
+    before = snapshot(store.url)
+    with pytest.raises(EventRejected) as err:
+        pat.client.push([handed, on_top, done], acknowledged_refusals=[handed.event_id])
+    assert (err.value.status, err.value.code, err.value.event_id) == (
+        409, "parent_refused", on_top.event_id)
+    assert err.value.acknowledgeable
+    assert snapshot(store.url) == before  # nothing stored of a refused push
+    result = pat.client.push([handed, on_top, done],
+                             acknowledged_refusals=[handed.event_id, on_top.event_id])
+    assert [(r.status, r.reason) for r in result.results] == [
+        ("refused", "not_manager"), ("refused", "parent_refused"), ("stored", None)]
+    # A later push, on the change refused before: refused the same way.
+    later = pc.event("followup.cancel", rid, entity_id=fid, parents=[on_top.event_id])
+    with pytest.raises(EventRejected) as err:
+        pat.client.push([later])
+    assert (err.value.code, err.value.event_id) == ("parent_refused", later.event_id)
+    result = pat.client.push([later], acknowledged_refusals=[later.event_id])
+    assert [(r.status, r.reason) for r in result.results] == [("refused", "parent_refused")]
+    seen = pulled_ids(mo)
+    assert done.event_id in seen
+    assert not {handed.event_id, on_top.event_id, later.event_id} & set(seen)
+
+
 def test_scopes_practitioner_manager_and_other_team(store, org) -> None:
     pat, paula, mo, quinn = (enrol(store.base_url, org.login(n))
                              for n in ("pat", "paula", "mo", "quinn"))

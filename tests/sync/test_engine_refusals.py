@@ -12,6 +12,7 @@ one whose role changed on the store since), so the store, which decides, refuses
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ from app.sync.engine import SyncState
 from db import store as vault_store
 from tests.conftest import make_share
 from tests.sync.engine_support import Engines, sign_in_keeping_token
+from tests.sync.faultproxy import FaultProxy, drop, passthrough
 from tests.sync.harness import Harness
 
 
@@ -35,6 +37,109 @@ def team(sqlite_store, tmp_path: Path) -> Iterator[Harness]:
     yield harness
     engines.close()
     harness.close()
+
+
+@pytest.fixture
+def cut_team(sqlite_store, tmp_path: Path) -> Iterator[tuple[Harness, FaultProxy]]:
+    """The team, through a proxy that can cut a sync between two pushes."""
+    proxy = FaultProxy(sqlite_store.base_url, seed=3)
+    engines = Engines()
+    harness = Harness(sqlite_store, tmp_path, address=proxy.base_url,
+                      sync_once=engines.sync_once, sign_in=sign_in_keeping_token)
+    yield harness, proxy
+    engines.close()
+    harness.close()
+    proxy.stop()
+
+
+def _refused_then_cut(harness: Harness, proxy: FaultProxy, name: str) -> Any:
+    """One sync of ``name`` whose first push meets the store's refusal of its first
+    change, and whose next push (which would acknowledge it and carry the change made on
+    top of it) never arrives: the refusal is known, the later change still waits."""
+    proxy.clear()
+    proxy.add(passthrough(), on="push", nth=1)
+    proxy.add(drop(), on="push")
+    try:
+        return harness.sync_once(name)
+    finally:
+        proxy.clear()
+
+
+def test_a_change_made_on_a_refused_change_shows_its_value_until_the_store_refuses_it_too(
+        cut_team: tuple[Harness, FaultProxy]) -> None:
+    """The fault run's finding (a follow-up with an empty due date, My follow-ups failing):
+    Pat, offline, moves a follow-up the manager has just given to Paula, then moves it
+    again. The store refuses the first move; before the second reaches it, Pat's vault
+    shows the second move's date, with nothing in conflict, and the check and a rebuild
+    agree. The store then refuses the second too, and every vault shows the team's."""
+    team, proxy = cut_team
+    pat, paula, mo, rid, fu = _pats_follow_up_synced_to_the_manager(team)
+    members = team.members
+    held = mo.service.get_followup(fu.followup_id)
+    mo.service.reassign_followup(fu.followup_id, members["paula"].user_id, parents=held.heads)
+    team.sync_once("mo-laptop")
+    first_date = fu.due_date + dt.timedelta(days=3)
+    second_date = fu.due_date + dt.timedelta(days=10)
+    first = pat.service.reschedule_followup(fu.followup_id, first_date, "Waiting for school",
+                                            parents=fu.heads)
+    moved = pat.service.get_followup(fu.followup_id)
+    second = pat.service.reschedule_followup(fu.followup_id, second_date, "Still waiting",
+                                             parents=moved.heads)
+
+    report = _refused_then_cut(team, proxy, "pat-laptop")
+    assert report.status.state in (SyncState.ERROR, SyncState.OFFLINE)
+    assert [(q.event_id, q.reason_code) for q in pat.service.sync.quarantined()] == [
+        (first, "not_assignee")]
+    assert pat.service.pending_sync_count() == 2  # the refusal to acknowledge, and the move
+    now = pat.service.get_followup(fu.followup_id)
+    assert (now.due_date, now.in_conflict, now.heads) == (second_date, False, (second,))
+    mine = {f.followup_id: f for f in pat.service.my_followups()}
+    assert mine[fu.followup_id].due_date == second_date
+    _clean(pat.service)
+    assert pat.service.get_followup(fu.followup_id).due_date == second_date
+
+    report = team.sync_once("pat-laptop")
+    kept = {q.event_id: q.reason_code for q in pat.service.sync.quarantined()}
+    assert kept == {first: "not_assignee", second: "not_assignee"}
+    assert pat.service.pending_sync_count() == 0
+    now = pat.service.get_followup(fu.followup_id)
+    assert (now.due_date, now.owner_id, now.in_conflict) == (
+        fu.due_date, members["paula"].user_id, False)
+    team.sync_all(2)
+    team.assert_converged()
+    assert len(set(_record_digests(team, rid, ("pat-laptop", "paula-laptop", "mo-laptop",
+                                               "pat-tablet")).values())) == 1
+    _clean(pat.service)
+    assert {f.followup_id for f in paula.service.my_followups()} >= {fu.followup_id}
+
+
+def test_a_correction_made_on_a_refused_correction_counts_until_it_is_refused_too(
+        cut_team: tuple[Harness, FaultProxy]) -> None:
+    """The same for a record: the manager corrects Pat's record twice, offline; the store
+    refuses the first; until it refuses the second, the manager's vault shows the second
+    correction's wording as the record's second version, nothing in conflict."""
+    team, proxy = cut_team
+    pat, mo, rid, detail = _manager_corrects_pats_record(team)
+    shown = mo.service.get_decision(rid)
+    again = copy.deepcopy(shown.record)
+    again.reasons = "The manager's second wording."
+    second = mo.service.correct_decision(rid, again, "supervision, again", parents=shown.heads)
+    _refused_then_cut(team, proxy, "mo-laptop")
+    assert [q.reason_code for q in mo.service.sync.quarantined()] == ["not_owner"]
+    now = mo.service.get_decision(rid)
+    assert (now.record.reasons, now.conflicts, now.heads, now.version_count) == (
+        "The manager's second wording.", (), (second,), 2)
+    assert [v.kind for v in mo.service.versions(rid)] == ["decision.create", "decision.correct"]
+    _clean(mo.service)
+
+    team.sync_once("mo-laptop")
+    assert [q.reason_code for q in mo.service.sync.quarantined()] == ["not_owner", "not_owner"]
+    now = mo.service.get_decision(rid)
+    assert (now.record.reasons, now.conflicts, now.heads) == (
+        make_share().reasons, (), detail.heads)
+    team.sync_all()
+    team.assert_converged()
+    _clean(mo.service)
 
 
 def _record_digests(harness: Harness, rid: str, names: tuple[str, ...]) -> dict[str, str]:

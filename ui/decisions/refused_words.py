@@ -73,6 +73,10 @@ def why_and_todo(change: Any, detail: Any, followups: dict[str, Any],
                    "needs changing, ask %1.").replace("%1", owner))
     if code == "not_manager":
         return _t("Only a manager can give a follow-up to someone else: ask your manager.")
+    if code == "parent_refused":
+        return _t("It was made on an earlier change of yours that the team's store refused, "
+                  "so it was not accepted either. If it still needs recording, make it "
+                  "again on the record as it is now.")
     return store_reason(code) + " " + _t("Ask your manager or your administrator.")
 
 

@@ -20,6 +20,7 @@ _STORE_REASONS = {
     "unknown_followup": "The store holds no follow-up this change could belong to.",
     "wrong_record": "The follow-up belongs to another record, the store says.",
     "not_assignee": "Only the person the follow-up is given to can close it, the store says.",
+    "parent_refused": "It was made on an earlier change of yours that the store refused.",
     "unknown_entity": "The team's store is older than this Sharelog and cannot take this "
                       "change yet.",
     "refused": "The team's store refused this change.",
