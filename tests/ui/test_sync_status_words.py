@@ -76,3 +76,24 @@ def test_every_message_of_the_engine_reaches_the_window_translated(qapp) -> None
     finally:
         qapp.removeTranslator(marking)
     assert engine_words(WORDS["device_revoked"]) == WORDS["device_revoked"]
+
+
+def test_every_refusal_a_device_keeps_is_said_in_words_of_its_own(qapp) -> None:
+    """Each code of an authentic change the store refuses (rights or state: the ones a
+    device keeps and acknowledges) has its own words in Sync details and the record's
+    pane, never the general "refused"; a change made on a refused one says so, and what
+    to do."""
+    from types import SimpleNamespace
+
+    from server.sync import RIGHTS, STATE
+    from ui.decisions.refused_words import why_and_todo
+    from ui.widgets.store_reasons import store_reason
+
+    general = store_reason("refused")
+    words = {code: store_reason(code) for code in RIGHTS | STATE}
+    assert [code for code, text in words.items() if text == general] == []
+    assert len(set(words.values())) == len(words)
+    change = SimpleNamespace(reason_code="parent_refused", followup_id=None)
+    said = why_and_todo(change, SimpleNamespace(owner_id="u"), {}, None)
+    assert "earlier change of yours that the team's store refused" in said
+    assert "make it again" in said
