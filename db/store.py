@@ -160,8 +160,11 @@ def refused_parents(conn: Connection, column: str | None = None,
         if column not in ("record_id", "entity_id"):
             raise ValueError(column)
         rows = conn.execute(f"{_REFUSED_PARENTS} AND e.{column} = ?", (value,)).fetchall()
-    if not rows:
-        return {}
+    return _stand_ins(rows) if rows else {}
+
+
+def _stand_ins(rows: list[Any]) -> dict[str, tuple[str, ...]]:
+    """``refused_parents`` from (event id, parents JSON) of refused events."""
     named: dict[str, tuple[str, ...]] = {}
     for event_id, parents in rows:
         try:
@@ -239,11 +242,15 @@ def entity_graph(conn: Connection, entity_id: str) -> list[tuple[str, str, str]]
     """(event id, kind, parents JSON) of every counted event of one record or follow-up
     (the store's refusals left out, and passed through: see ``COUNTED`` and
     ``refused_parents``)."""
+    # One query (this runs for each pulled change): the refused ones come with a mark.
     rows = conn.execute(
-        "SELECT event_id, kind, parents FROM events WHERE entity_id = ? AND entity = "
-        f"CASE WHEN entity_id = record_id THEN 'decision' ELSE 'followup' END AND {COUNTED}",
+        f"SELECT event_id, kind, parents, NOT {COUNTED} FROM events WHERE entity_id = ? "
+        "AND entity = CASE WHEN entity_id = record_id THEN 'decision' ELSE 'followup' END",
         (entity_id,)).fetchall()
-    return _bypassing(rows, 2, refused_parents(conn, "entity_id", entity_id))
+    if not any(row[3] for row in rows):
+        return [row[:3] for row in rows]
+    refused = _stand_ins([(row[0], row[2]) for row in rows if row[3]])
+    return _bypassing([row[:3] for row in rows if not row[3]], 2, refused)
 
 
 def device_chain_tip(conn: Connection, device_id: str) -> tuple[int, bytes, bytes] | None:
